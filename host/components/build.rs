@@ -1,0 +1,128 @@
+//! Builds every first-party guest (seed workloads, test fixtures) for `wasm32-wasip2` with
+//! a nested `cargo build`, so that `cargo build`/`cargo test` of the host needs no extra
+//! step. The components land in `target/guests` (shared by all host profiles) and are
+//! embedded or referenced from the generated `components.rs`.
+
+use std::env;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Seed workloads: (cargo package, artifact stem). Embedded in the `owbench` binary.
+const WORKLOADS: &[(&str, &str)] = &[
+    ("matmul", "matmul"),
+    ("bintree", "bintree"),
+    ("file-io", "file_io"),
+    ("object-download", "object_download"),
+];
+
+/// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.
+const FIXTURES: &[(&str, &str, &str)] = &[
+    ("fixture-misbehave", "fixture_misbehave", "MISBEHAVE"),
+    ("fixture-wrong-world", "fixture_wrong_world", "WRONG_WORLD"),
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.join("../..").canonicalize().unwrap();
+    for watched in [
+        "workloads",
+        "wit",
+        "host/fixtures",
+        "Cargo.lock",
+        ".cargo/config.toml",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    ensure_wasm_target();
+    let target_dir = root.join("target/guests");
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // Small, stripped components: the host compiles them with Cranelift at load time.
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+        .env("CARGO_PROFILE_RELEASE_LTO", "true");
+    // Flags meant for the host build must not leak into the guest build; the guests'
+    // own flags come from `.cargo/config.toml`.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (package, _) in WORKLOADS {
+        cmd.args(["-p", package]);
+    }
+    for (package, _, _) in FIXTURES {
+        cmd.args(["-p", package]);
+    }
+    let status = cmd
+        .status()
+        .expect("failed to run cargo to build the wasm32-wasip2 guests");
+    assert!(
+        status.success(),
+        "building the wasm32-wasip2 guests failed (is the target installed? `rustup target add wasm32-wasip2`)"
+    );
+
+    let artifacts = target_dir.join("wasm32-wasip2/release");
+    let mut out = String::new();
+    out.push_str("/// The seed workloads: (plugin.toml, component bytes).\n");
+    out.push_str("pub const WORKLOADS: &[Builtin] = &[\n");
+    for (package, stem) in WORKLOADS {
+        let wasm = artifacts.join(format!("{stem}.wasm"));
+        let manifest = root.join("workloads").join(package).join("plugin.toml");
+        writeln!(
+            out,
+            "    Builtin {{ manifest: include_str!({:?}), wasm: include_bytes!({:?}) }},",
+            path(&manifest),
+            path(&wasm)
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+    let mut fixtures = String::new();
+    for (_, stem, name) in FIXTURES {
+        let wasm = artifacts.join(format!("{stem}.wasm"));
+        writeln!(fixtures, "/// Path of the `{stem}` test fixture component.").unwrap();
+        writeln!(fixtures, "pub const {name}: &str = {:?};", path(&wasm)).unwrap();
+    }
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    std::fs::write(out_dir.join("workloads.rs"), out).unwrap();
+    std::fs::write(out_dir.join("fixtures.rs"), fixtures).unwrap();
+}
+
+/// Install the `wasm32-wasip2` standard library with rustup when the toolchain lacks it
+/// (`rust-toolchain.toml` lists it, but rustup does not add targets to an installed
+/// toolchain by itself, and CI machines may set `RUSTUP_AUTO_INSTALL=0`).
+fn ensure_wasm_target() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output();
+    let installed = sysroot.is_ok_and(|out| {
+        let root = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Path::new(&root).join("lib/rustlib/wasm32-wasip2").is_dir()
+    });
+    if !installed {
+        println!("cargo:warning=installing the wasm32-wasip2 target with rustup");
+        let status = Command::new("rustup")
+            .args(["target", "add", "wasm32-wasip2"])
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "the wasm32-wasip2 target is missing and `rustup target add wasm32-wasip2` failed"
+        );
+    }
+}
+
+fn path(p: &Path) -> String {
+    p.to_str().expect("non-UTF-8 path").to_owned()
+}
