@@ -1,0 +1,40 @@
+//! The `owbench` subcommands, one module each; `bin/owbench.rs` only parses and dispatches.
+
+pub mod workload;
+
+use std::path::PathBuf;
+
+use crate::engine::{EngineConfig, PluginEngine};
+
+/// Options every command that loads plugins shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// Directories searched for plugin directories (`<dir>/<name>/plugin.toml`).
+    #[arg(
+        long = "plugin-dir",
+        env = "OWBENCH_PLUGIN_PATH",
+        value_delimiter = ':',
+        global = true
+    )]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Where compiled components are cached (default: `~/.cache/owbench/wasmtime`).
+    #[arg(long, env = "OWBENCH_CACHE_DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile components afresh every time, without the on-disk cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+}
+
+impl EngineArgs {
+    /// Build the plugin engine these options describe.
+    pub fn engine(&self) -> anyhow::Result<PluginEngine> {
+        let mut config = EngineConfig::default();
+        if let Some(dir) = &self.cache_dir {
+            config.cache_dir = Some(dir.clone());
+        }
+        if self.no_cache {
+            config.cache_dir = None;
+        }
+        PluginEngine::new(config).map_err(|e| e.context("failed to start the plugin engine"))
+    }
+}

@@ -1,0 +1,153 @@
+//! Why loading or calling a plugin failed. Every variant renders as one line that names
+//! the plugin and the cause.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::manifest::ManifestError;
+
+/// A plugin failure, from loading its manifest to a trap in a call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginError {
+    /// `plugin.toml` could not be read.
+    #[error("plugin at `{}`: cannot read plugin.toml: {source}", .path.display())]
+    ReadManifest {
+        /// Where the manifest was looked for.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `plugin.toml` was refused.
+    #[error("plugin `{plugin}`: {source}")]
+    Manifest {
+        /// Plugin name or path.
+        plugin: String,
+        /// What was wrong.
+        source: ManifestError,
+    },
+    /// The component file could not be read.
+    #[error("plugin `{plugin}`: cannot read component `{}`: {source}", .path.display())]
+    ReadComponent {
+        /// Plugin name.
+        plugin: String,
+        /// Component path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes are not a valid WebAssembly component.
+    #[error("plugin `{plugin}`: not a valid WebAssembly component: {reason}")]
+    Compile {
+        /// Plugin name.
+        plugin: String,
+        /// First line of wasmtime's reason.
+        reason: String,
+    },
+    /// The component does not implement the world its manifest declares.
+    #[error("plugin `{plugin}`: component does not implement `{world}`: {reason}")]
+    WorldMismatch {
+        /// Plugin name.
+        plugin: String,
+        /// The world.
+        world: String,
+        /// What is missing or mismatched.
+        reason: String,
+    },
+    /// The component describes itself differently from its manifest.
+    #[error("plugin `{plugin}`: component says it is `{found}`, but plugin.toml says `{expected}`")]
+    Identity {
+        /// Plugin name.
+        plugin: String,
+        /// `name@version` from plugin.toml.
+        expected: String,
+        /// `name@version` from `describe()`.
+        found: String,
+    },
+    /// The params given to a workload are not a JSON object.
+    #[error("plugin `{plugin}`: invalid params: {reason}")]
+    InvalidParams {
+        /// Plugin name.
+        plugin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The plugin returned an error (an OpenWhisk application error).
+    #[error("plugin `{plugin}` failed: {message}")]
+    Failed {
+        /// Plugin name.
+        plugin: String,
+        /// The plugin's message.
+        message: String,
+    },
+    /// The plugin tried to reach a host its manifest does not allow.
+    #[error(
+        "plugin `{plugin}`: outbound request `{request}` denied: host not in the manifest's `allowed_outbound_hosts`"
+    )]
+    Denied {
+        /// Plugin name.
+        plugin: String,
+        /// `METHOD url` of the first refused request.
+        request: String,
+    },
+    /// The call ran past its wall-clock limit.
+    #[error("plugin `{plugin}`: timed out after {} ms (limit)", .limit.as_millis())]
+    Timeout {
+        /// Plugin name.
+        plugin: String,
+        /// The limit.
+        limit: Duration,
+    },
+    /// The call tried to grow memory past its limit.
+    #[error("plugin `{plugin}`: exceeded its memory limit of {} MiB", .limit >> 20)]
+    MemoryLimit {
+        /// Plugin name.
+        plugin: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The guest overflowed its stack.
+    #[error("plugin `{plugin}`: wasm stack overflow")]
+    StackOverflow {
+        /// Plugin name.
+        plugin: String,
+    },
+    /// The guest trapped (a panic, an unreachable, a bad memory access).
+    #[error("plugin `{plugin}` trapped: {reason}")]
+    Trap {
+        /// Plugin name.
+        plugin: String,
+        /// The trap, and the guest's panic message when it printed one.
+        reason: String,
+    },
+    /// The host itself failed around the call (scratch directory, engine setup).
+    #[error("plugin `{plugin}`: host error: {reason}")]
+    Host {
+        /// Plugin name.
+        plugin: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl PluginError {
+    /// Whether the failure is the plugin's own answer (an OpenWhisk *application error*)
+    /// rather than the platform stopping it (*action developer error*: trap, limit).
+    pub fn is_application_error(&self) -> bool {
+        matches!(
+            self,
+            PluginError::InvalidParams { .. }
+                | PluginError::Failed { .. }
+                | PluginError::Denied { .. }
+        )
+    }
+}
+
+/// First non-empty line of an error's text, for one-line messages.
+pub(crate) fn first_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("unknown error")
+        .to_owned()
+}

@@ -1,0 +1,155 @@
+//! The plugin engine: one wasmtime [`Engine`] per process, shared by every plugin.
+//!
+//! Each plugin is compiled once (through wasmtime's on-disk compilation cache) and
+//! pre-instantiated once ([`InstancePre`](wasmtime::component::InstancePre)); every call
+//! gets a fresh [`Store`](wasmtime::Store) with its own limits, WASI context and scratch
+//! directory, so nothing leaks from one call to the next. Wall-clock timeouts use epoch
+//! interruption (a ticker thread advances the epoch every [`EngineConfig::epoch_tick`]).
+
+mod bindings;
+pub mod error;
+pub mod policy;
+mod state;
+mod workload;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+};
+
+pub use error::PluginError;
+pub use state::{LogLine, Metric};
+pub use workload::{CallLimits, CallOutcome, WorkloadInfo, WorkloadPlugin};
+
+use state::CallState;
+
+/// How the engine is set up; one per process.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where compiled components are cached (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
+    /// Where per-call scratch directories are created.
+    pub scratch_root: PathBuf,
+    /// How often the epoch advances; timeouts are accurate to about one tick.
+    pub epoch_tick: Duration,
+    /// Use wasmtime's pooling allocator (faster instantiation, reserves address space).
+    pub pooling: bool,
+    /// Instances alive at once when pooling (the platform's concurrency ceiling).
+    pub max_instances: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            cache_dir: default_cache_dir(),
+            scratch_root: std::env::temp_dir(),
+            epoch_tick: Duration::from_millis(5),
+            pooling: true,
+            max_instances: 2000,
+        }
+    }
+}
+
+/// `$XDG_CACHE_HOME/owbench/wasmtime`, or `~/.cache/owbench/wasmtime`.
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("owbench/wasmtime"))
+}
+
+/// The process-wide plugin engine.
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Linker<CallState>,
+    config: EngineConfig,
+}
+
+impl PluginEngine {
+    /// Build the engine, its linker (WASI p2, `wasi:http`, the `owbench:plugin/host`
+    /// interface) and start the epoch ticker.
+    pub fn new(config: EngineConfig) -> anyhow::Result<PluginEngine> {
+        let mut wasm = Config::new();
+        wasm.epoch_interruption(true)
+            .wasm_component_model(true)
+            // Deep recursion is legitimate in benchmarks (tree walks); 1 MiB of wasm stack
+            // and a larger host stack for async calls.
+            .max_wasm_stack(1 << 20)
+            .async_stack_size(4 << 20);
+        if let Some(dir) = &config.cache_dir {
+            let mut cache = CacheConfig::new();
+            cache.with_directory(dir);
+            wasm.cache(Some(Cache::new(cache)?));
+        }
+        if config.pooling {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(config.max_instances)
+                .total_core_instances(config.max_instances * 4)
+                .total_memories(config.max_instances)
+                .total_tables(config.max_instances * 2)
+                .total_stacks(config.max_instances)
+                .max_memory_size(crate::manifest::MAX_MEMORY_MB as usize * (1 << 20))
+                // Keep a little of each slot resident: cheap re-instantiation.
+                .linear_memory_keep_resident(64 << 10);
+            wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&wasm)?;
+        spawn_epoch_ticker(&engine, config.epoch_tick);
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        bindings::add_host_to_linker(&mut linker)?;
+        Ok(PluginEngine {
+            engine,
+            linker,
+            config,
+        })
+    }
+
+    /// Compile (or fetch from the cache) a component; `plugin` names it in errors.
+    pub fn compile(&self, plugin: &str, bytes: &[u8]) -> Result<Component, PluginError> {
+        Component::new(&self.engine, bytes).map_err(|e| PluginError::Compile {
+            plugin: plugin.to_owned(),
+            reason: error::first_line(&format!("{e:#}")),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<CallState> {
+        &self.linker
+    }
+
+    /// Epoch ticks to allow for `timeout` (rounded up, plus one for the partial tick).
+    pub(crate) fn deadline_ticks(&self, timeout: Duration) -> u64 {
+        let tick = self.config.epoch_tick.as_nanos().max(1);
+        (timeout.as_nanos().div_ceil(tick) as u64).saturating_add(1)
+    }
+}
+
+/// Advance `engine`'s epoch every `tick` until the engine is dropped (Spin's pattern).
+fn spawn_epoch_ticker(engine: &Engine, tick: Duration) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("owbench-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(tick);
+            }
+        })
+        .expect("failed to spawn the epoch ticker thread");
+}

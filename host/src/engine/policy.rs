@@ -1,0 +1,295 @@
+//! Outbound HTTP policy: which hosts a plugin may reach, in Spin's
+//! `allowed_outbound_hosts` grammar, enforced in the `wasi:http` send hook.
+//!
+//! An entry is `scheme://host[:port]`: `scheme` is `http`, `https` or `*`; `host` is a
+//! name, an IP address, `*.domain` (any subdomain) or `*`; `port` is a number or `*`
+//! (omitted: the scheme's default). `{{ name }}` stands for the origin of the URL in the
+//! call's parameter `name`, so a download workload can reach the URL it is given and
+//! nothing else.
+
+use std::sync::{Arc, Mutex};
+
+use http::Uri;
+use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
+
+/// One `allowed_outbound_hosts` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostRule {
+    /// A fixed pattern.
+    Pattern(HostPattern),
+    /// `{{ name }}`: the origin of the URL in parameter `name`.
+    Param(String),
+}
+
+/// A parsed `scheme://host[:port]` pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPattern {
+    scheme: Option<String>,
+    host: String,
+    port: Option<u16>,
+}
+
+impl HostRule {
+    /// Parse one entry; the error says what is wrong with it.
+    pub fn parse(entry: &str) -> Result<HostRule, String> {
+        let trimmed = entry.trim();
+        if let Some(inner) = trimmed
+            .strip_prefix("{{")
+            .and_then(|r| r.strip_suffix("}}"))
+        {
+            let name = inner.trim();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err("a template must name a parameter, like `{{ url }}`".into());
+            }
+            return Ok(HostRule::Param(name.to_owned()));
+        }
+        HostPattern::parse(trimmed).map(HostRule::Pattern)
+    }
+}
+
+impl HostPattern {
+    fn parse(entry: &str) -> Result<HostPattern, String> {
+        let (scheme, rest) = entry
+            .split_once("://")
+            .ok_or("must start with a scheme, like `https://`")?;
+        let scheme = match scheme {
+            "*" => None,
+            "http" | "https" => Some(scheme.to_owned()),
+            other => return Err(format!("unsupported scheme `{other}`")),
+        };
+        if rest.contains('/') {
+            return Err("must not contain a path".into());
+        }
+        let (host, port) = split_host_port(rest);
+        let port = match port {
+            None => scheme.as_deref().map(default_port),
+            Some("*") => None,
+            Some(p) => Some(p.parse::<u16>().map_err(|_| format!("bad port `{p}`"))?),
+        };
+        if host.is_empty() {
+            return Err("missing host".into());
+        }
+        let wildcard_ok = match host.strip_prefix("*.") {
+            _ if host == "*" => true,
+            Some(domain) => !domain.contains('*'),
+            None => !host.contains('*'),
+        };
+        if !wildcard_ok {
+            return Err("`*` may only stand alone or as a leading `*.` label".into());
+        }
+        if scheme.is_none() && port.is_none() && host == "*" {
+            return Err("`*://*:*` would allow every host; list the hosts instead".into());
+        }
+        Ok(HostPattern {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    /// The exact origin of a URL, as a pattern.
+    fn origin_of(url: &str) -> Option<HostPattern> {
+        let uri: Uri = url.parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let host = uri.host()?.to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(default_port(&scheme));
+        Some(HostPattern {
+            scheme: Some(scheme),
+            host,
+            port: Some(port),
+        })
+    }
+
+    fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let scheme_ok = self.scheme.as_deref().is_none_or(|s| s == scheme);
+        let port_ok = self.port.is_none_or(|p| p == port);
+        let host_ok = match self.host.strip_prefix("*.") {
+            _ if self.host == "*" => true,
+            Some(domain) => {
+                host.len() > domain.len() + 1
+                    && host.ends_with(domain)
+                    && host[..host.len() - domain.len()].ends_with('.')
+            }
+            None => self.host == host,
+        };
+        scheme_ok && port_ok && host_ok
+    }
+}
+
+/// Split `host[:port]`, where host may be a bracketed IPv6 address.
+fn split_host_port(rest: &str) -> (&str, Option<&str>) {
+    if rest.starts_with('[')
+        && let Some(end) = rest.find(']')
+    {
+        return (&rest[..=end], rest[end + 1..].strip_prefix(':'));
+    }
+    match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    }
+}
+
+fn default_port(scheme: &str) -> u16 {
+    if scheme == "https" { 443 } else { 80 }
+}
+
+/// The hosts one call may reach: the manifest's rules with templates resolved against
+/// the call's parameters.
+#[derive(Debug, Clone, Default)]
+pub struct OutboundPolicy {
+    allowed: Vec<HostPattern>,
+}
+
+impl OutboundPolicy {
+    /// Resolve `rules` for a call whose parameters are `params`; a template whose
+    /// parameter is missing or not a URL allows nothing.
+    pub fn resolve(rules: &[HostRule], params: Option<&serde_json::Value>) -> OutboundPolicy {
+        let allowed = rules
+            .iter()
+            .filter_map(|rule| match rule {
+                HostRule::Pattern(p) => Some(p.clone()),
+                HostRule::Param(name) => params
+                    .and_then(|p| p.get(name))
+                    .and_then(|v| v.as_str())
+                    .and_then(HostPattern::origin_of),
+            })
+            .collect();
+        OutboundPolicy { allowed }
+    }
+
+    /// Whether a request to `uri` may go out.
+    pub fn allows(&self, uri: &Uri) -> bool {
+        let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
+            return false;
+        };
+        let scheme = scheme.to_ascii_lowercase();
+        let host = host.to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(default_port(&scheme));
+        self.allowed.iter().any(|p| p.allows(&scheme, &host, port))
+    }
+}
+
+/// The `wasi:http` hooks of one call: refuse what the policy does not allow and remember
+/// it, so the host can name the refused host in its error.
+pub struct PolicyHooks {
+    /// The call's policy.
+    pub policy: OutboundPolicy,
+    /// Requests refused so far (`METHOD url`), shared with the call's outcome.
+    pub denied: Arc<Mutex<Vec<String>>>,
+}
+
+impl WasiHttpHooks for PolicyHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        _ = fut;
+        if !self.policy.allows(request.uri()) {
+            let what = format!("{} {}", request.method(), request.uri());
+            self.denied.lock().expect("denied list poisoned").push(what);
+            // An error code, not a reset: the guest sees `HTTP-request-denied` at once and
+            // a well-behaved client does not retry it.
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(entries: &[&str], params: serde_json::Value) -> OutboundPolicy {
+        let rules: Vec<_> = entries
+            .iter()
+            .map(|e| HostRule::parse(e).unwrap())
+            .collect();
+        OutboundPolicy::resolve(&rules, Some(&params))
+    }
+
+    fn allows(p: &OutboundPolicy, url: &str) -> bool {
+        p.allows(&url.parse().unwrap())
+    }
+
+    #[test]
+    fn ipv6_literals_parse() {
+        let p = policy(&["http://[::1]:8080"], serde_json::json!({}));
+        assert!(allows(&p, "http://[::1]:8080/x"));
+        assert!(!allows(&p, "http://[::1]:8081/x"));
+    }
+
+    #[test]
+    fn empty_allows_nothing() {
+        let p = policy(&[], serde_json::json!({}));
+        assert!(!allows(&p, "http://127.0.0.1/"));
+    }
+
+    #[test]
+    fn exact_host_uses_the_default_port() {
+        let p = policy(&["https://example.com"], serde_json::json!({}));
+        assert!(allows(&p, "https://example.com/x"));
+        assert!(allows(&p, "https://EXAMPLE.com:443/x"));
+        assert!(!allows(&p, "https://example.com:8443/x"));
+        assert!(!allows(&p, "http://example.com/x"));
+        assert!(!allows(&p, "https://example.com.evil.net/x"));
+    }
+
+    #[test]
+    fn subdomain_wildcard_needs_a_subdomain() {
+        let p = policy(&["https://*.amazonaws.com:*"], serde_json::json!({}));
+        assert!(allows(&p, "https://ec2.us-east-1.amazonaws.com/"));
+        assert!(!allows(&p, "https://amazonaws.com/"));
+        assert!(!allows(&p, "https://evilamazonaws.com/"));
+    }
+
+    #[test]
+    fn template_allows_the_origin_of_the_parameter_only() {
+        let p = policy(
+            &["{{ url }}"],
+            serde_json::json!({"url": "http://127.0.0.1:8080/obj"}),
+        );
+        assert!(allows(&p, "http://127.0.0.1:8080/other"));
+        assert!(!allows(&p, "http://127.0.0.1:8081/obj"));
+        let p = policy(&["{{ url }}"], serde_json::json!({}));
+        assert!(!allows(&p, "http://127.0.0.1:8080/obj"));
+    }
+
+    #[test]
+    fn bad_entries_say_why() {
+        assert_eq!(
+            HostRule::parse("example.com").unwrap_err(),
+            "must start with a scheme, like `https://`"
+        );
+        assert_eq!(
+            HostRule::parse("https://example.com/path").unwrap_err(),
+            "must not contain a path"
+        );
+        assert_eq!(
+            HostRule::parse("ftp://example.com").unwrap_err(),
+            "unsupported scheme `ftp`"
+        );
+        assert!(HostRule::parse("*://*:*").is_err());
+        assert!(HostRule::parse("https://a.*.com").is_err());
+        assert!(HostRule::parse("{{ }}").is_err());
+        assert_eq!(HostRule::parse("http://h:x").unwrap_err(), "bad port `x`");
+    }
+}

@@ -1,0 +1,403 @@
+//! Workload plugins: load (compile, type-check against the `workload` world, check
+//! `describe()` against the manifest) once, then call many times, each call in a fresh
+//! store.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::{Store, Trap};
+use wasmtime_wasi::FsPerms;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+use super::bindings::WorkloadPre;
+use super::bindings::owbench::plugin::types;
+use super::error::first_line;
+use super::policy::{OutboundPolicy, PolicyHooks};
+use super::state::{CallState, LogLine, Metric};
+use super::{PluginEngine, PluginError};
+use crate::manifest::{Manifest, World};
+
+/// Most bytes of stdout (and of stderr) kept from one call.
+const MAX_OUTPUT: usize = 1 << 20;
+/// Time allowed for `describe()` at load time.
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a workload says about itself, checked against its manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadInfo {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Category (`cpu`, `memory`, ...).
+    pub category: &'static str,
+    /// One sentence.
+    pub description: String,
+    /// Default parameters (a JSON object).
+    pub default_params: serde_json::Value,
+}
+
+/// Limits for one call; by default the manifest's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Largest linear memory, in bytes.
+    pub memory: u64,
+    /// Wall-clock limit.
+    pub timeout: Duration,
+}
+
+/// Everything one call produced, including on failure.
+#[derive(Debug)]
+pub struct CallOutcome {
+    /// The result JSON object as text, or why there is none.
+    pub result: Result<String, PluginError>,
+    /// Lines logged through `host.log`.
+    pub logs: Vec<LogLine>,
+    /// Log lines over the limit, dropped.
+    pub dropped_logs: usize,
+    /// Figures reported through `host.metric`.
+    pub metrics: Vec<Metric>,
+    /// Captured stdout (lossy UTF-8, at most 1 MiB).
+    pub stdout: String,
+    /// Captured stderr (lossy UTF-8, at most 1 MiB).
+    pub stderr: String,
+    /// Time to create the store and instantiate from the pre-instantiated component.
+    pub instantiate: Duration,
+    /// Time spent in the `run` export.
+    pub run: Duration,
+    /// Largest linear memory the call reached, in bytes.
+    pub peak_memory: u64,
+}
+
+/// A loaded workload plugin, ready to be called.
+pub struct WorkloadPlugin {
+    manifest: Manifest,
+    info: WorkloadInfo,
+    pre: WorkloadPre<CallState>,
+    sha256: String,
+}
+
+impl WorkloadPlugin {
+    /// Compile `bytes`, check it implements the `workload` world, and check that its
+    /// `describe()` matches `manifest`.
+    pub async fn load(
+        engine: &PluginEngine,
+        manifest: Manifest,
+        bytes: &[u8],
+    ) -> Result<WorkloadPlugin, PluginError> {
+        let plugin = manifest.name.clone();
+        manifest
+            .expect_world(World::Workload)
+            .map_err(|source| PluginError::Manifest {
+                plugin: plugin.clone(),
+                source,
+            })?;
+        let component = engine.compile(&plugin, bytes)?;
+        let mismatch = |e: wasmtime::Error| PluginError::WorldMismatch {
+            plugin: plugin.clone(),
+            world: World::Workload.to_string(),
+            reason: first_line(&format!("{e:#}")),
+        };
+        let pre = engine
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(mismatch)?;
+        let pre = WorkloadPre::new(pre).map_err(mismatch)?;
+
+        let limits = CallLimits {
+            memory: manifest.memory_limit,
+            timeout: DESCRIBE_TIMEOUT,
+        };
+        let mut store = new_store(engine, CallState::minimal(limits.memory as usize), limits);
+        let described = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance.call_describe(&mut store).await
+        }
+        .await
+        .map_err(|e| classify(&plugin, e, store.data(), limits, ""))?;
+
+        let expected = format!("{}@{}", manifest.name, manifest.version);
+        let found = format!("{}@{}", described.name, described.version);
+        if expected != found {
+            return Err(PluginError::Identity {
+                plugin,
+                expected,
+                found,
+            });
+        }
+        let default_params = serde_json::from_str::<serde_json::Value>(&described.default_params)
+            .ok()
+            .filter(|v| v.is_object())
+            .ok_or_else(|| PluginError::WorldMismatch {
+                plugin: plugin.clone(),
+                world: World::Workload.to_string(),
+                reason: "describe() returned default-params that are not a JSON object".into(),
+            })?;
+        let info = WorkloadInfo {
+            name: described.name,
+            version: described.version,
+            category: category_name(described.category),
+            description: described.description,
+            default_params,
+        };
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        Ok(WorkloadPlugin {
+            manifest,
+            info,
+            pre,
+            sha256,
+        })
+    }
+
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// What the plugin says about itself.
+    pub fn info(&self) -> &WorkloadInfo {
+        &self.info
+    }
+
+    /// SHA-256 of the component bytes (hex), for run metadata.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The manifest's limits.
+    pub fn default_limits(&self) -> CallLimits {
+        CallLimits {
+            memory: self.manifest.memory_limit,
+            timeout: self.manifest.timeout,
+        }
+    }
+
+    /// Run the workload once with `params` (a JSON object as text) in a fresh store.
+    ///
+    /// Never panics on guest misbehaviour: traps, timeouts, memory exhaustion and refused
+    /// requests come back as a [`PluginError`] in [`CallOutcome::result`].
+    pub async fn call(
+        &self,
+        engine: &PluginEngine,
+        params: &str,
+        limits: CallLimits,
+    ) -> CallOutcome {
+        let plugin = &self.manifest.name;
+        let mut outcome = CallOutcome {
+            result: Ok(String::new()),
+            logs: Vec::new(),
+            dropped_logs: 0,
+            metrics: Vec::new(),
+            stdout: String::new(),
+            stderr: String::new(),
+            instantiate: Duration::ZERO,
+            run: Duration::ZERO,
+            peak_memory: 0,
+        };
+        let parsed = match parse_params(params) {
+            Ok(parsed) => parsed,
+            Err(reason) => {
+                outcome.result = Err(PluginError::InvalidParams {
+                    plugin: plugin.clone(),
+                    reason,
+                });
+                return outcome;
+            }
+        };
+        // Removed when it goes out of scope, whatever the call did.
+        let scratch = match tempfile::Builder::new()
+            .prefix("owbench-scratch-")
+            .tempdir_in(&engine.config().scratch_root)
+        {
+            Ok(dir) => dir,
+            Err(e) => {
+                let reason = format!("cannot create a scratch directory: {e}");
+                outcome.result = Err(PluginError::Host {
+                    plugin: plugin.clone(),
+                    reason,
+                });
+                return outcome;
+            }
+        };
+        let stdout = MemoryOutputPipe::new(MAX_OUTPUT);
+        let stderr = MemoryOutputPipe::new(MAX_OUTPUT);
+        let mut wasi = wasmtime_wasi::WasiCtx::builder();
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_blocking_current_thread(true);
+        if let Err(e) = wasi.preopened_dir(scratch.path(), "/scratch", FsPerms::ReadWrite) {
+            let reason = format!("cannot open the scratch directory: {e}");
+            outcome.result = Err(PluginError::Host {
+                plugin: plugin.clone(),
+                reason,
+            });
+            return outcome;
+        }
+        let denied = Arc::new(Mutex::new(Vec::new()));
+        let policy = OutboundPolicy::resolve(&self.manifest.allowed_outbound_hosts, Some(&parsed));
+        let hooks = PolicyHooks {
+            policy,
+            denied: denied.clone(),
+        };
+        let state = CallState::new(wasi.build(), hooks, limits.memory as usize);
+
+        let started = Instant::now();
+        let mut store = new_store(engine, state, limits);
+        let result = match self.pre.instantiate_async(&mut store).await {
+            Ok(instance) => {
+                let ran = Instant::now();
+                outcome.instantiate = ran - started;
+                let result = instance.call_run(&mut store, params).await;
+                outcome.run = ran.elapsed();
+                result
+            }
+            Err(e) => {
+                outcome.instantiate = started.elapsed();
+                Err(e)
+            }
+        };
+
+        outcome.stdout = String::from_utf8_lossy(&stdout.contents()).into_owned();
+        outcome.stderr = String::from_utf8_lossy(&stderr.contents()).into_owned();
+        let first_denied = denied
+            .lock()
+            .expect("denied list poisoned")
+            .first()
+            .cloned();
+        outcome.result = match result {
+            Ok(Ok(json)) => Ok(json),
+            Ok(Err(_)) if first_denied.is_some() => Err(PluginError::Denied {
+                plugin: plugin.clone(),
+                request: first_denied.unwrap_or_default(),
+            }),
+            Ok(Err(types::WorkloadError::InvalidParams(reason))) => {
+                Err(PluginError::InvalidParams {
+                    plugin: plugin.clone(),
+                    reason,
+                })
+            }
+            Ok(Err(types::WorkloadError::Failed(message))) => Err(PluginError::Failed {
+                plugin: plugin.clone(),
+                message,
+            }),
+            Err(e) => Err(classify(plugin, e, store.data(), limits, &outcome.stderr)),
+        };
+        let state = store.into_data();
+        outcome.peak_memory = state.limiter.peak as u64;
+        outcome.logs = state.logs;
+        outcome.dropped_logs = state.dropped_logs;
+        outcome.metrics = state.metrics;
+        outcome
+    }
+}
+
+/// A store for one call, with its memory limiter and epoch deadline set.
+fn new_store(engine: &PluginEngine, state: CallState, limits: CallLimits) -> Store<CallState> {
+    let mut store = Store::new(engine.engine(), state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(engine.deadline_ticks(limits.timeout));
+    store
+}
+
+/// Params must be a JSON object (empty text means `{}`).
+fn parse_params(params: &str) -> Result<serde_json::Value, String> {
+    if params.trim().is_empty() {
+        return Ok(serde_json::Value::Object(Default::default()));
+    }
+    match serde_json::from_str::<serde_json::Value>(params) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err("params must be a JSON object".into()),
+        Err(e) => Err(format!("params are not valid JSON: {e}")),
+    }
+}
+
+/// Turn a wasmtime error from instantiate or call into a one-line [`PluginError`].
+fn classify(
+    plugin: &str,
+    e: wasmtime::Error,
+    state: &CallState,
+    limits: CallLimits,
+    stderr: &str,
+) -> PluginError {
+    let plugin = plugin.to_owned();
+    if state.limiter.hit {
+        return PluginError::MemoryLimit {
+            plugin,
+            limit: limits.memory,
+        };
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => PluginError::Timeout {
+            plugin,
+            limit: limits.timeout,
+        },
+        Some(Trap::StackOverflow) => PluginError::StackOverflow { plugin },
+        Some(trap) => {
+            let mut reason = trap.to_string();
+            if *trap == Trap::MemoryOutOfBounds {
+                // Rust and C guests keep a stack in linear memory; overflowing it wraps
+                // below address 0 and lands here rather than in `StackOverflow`.
+                reason += " (also what an overflow of the guest's in-memory stack looks like)";
+            }
+            if let Some(panic) = guest_panic(stderr) {
+                reason = format!("{reason}; guest panicked: {panic}");
+            }
+            PluginError::Trap { plugin, reason }
+        }
+        None => PluginError::Trap {
+            plugin,
+            reason: first_line(&format!("{e:#}")),
+        },
+    }
+}
+
+/// The message of a Rust guest's panic, from its stderr
+/// (`thread '...' panicked at src/lib.rs:1:2:\n<message>`).
+fn guest_panic(stderr: &str) -> Option<String> {
+    let mut lines = stderr.lines();
+    lines.find(|l| l.contains("panicked at"))?;
+    lines
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_owned)
+}
+
+fn category_name(c: types::Category) -> &'static str {
+    match c {
+        types::Category::Cpu => "cpu",
+        types::Category::Memory => "memory",
+        types::Category::Network => "network",
+        types::Category::Disk => "disk",
+        types::Category::Ml => "ml",
+        types::Category::Genomics => "genomics",
+        types::Category::Bigdata => "bigdata",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_must_be_an_object() {
+        assert!(parse_params("").unwrap().is_object());
+        assert_eq!(
+            parse_params("[]").unwrap_err(),
+            "params must be a JSON object"
+        );
+        assert!(
+            parse_params("{")
+                .unwrap_err()
+                .starts_with("params are not valid JSON")
+        );
+    }
+
+    #[test]
+    fn finds_the_guest_panic_message() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:25:24:\ntrapped on purpose\nnote: run with ...";
+        assert_eq!(guest_panic(stderr).as_deref(), Some("trapped on purpose"));
+        assert_eq!(guest_panic("nothing here"), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! owbench: benchmark serverless platforms (Apache OpenWhisk first) with workloads,
+//! cloud providers and installers as WebAssembly component plugins.
+//!
+//! - [`manifest`]: `plugin.toml`, what a plugin is and may do.
+//! - [`engine`]: the wasmtime plugin engine (compile once, fresh store per call, limits).
+//! - [`workloads`]: the workload catalog (built-in seed workloads, plugin directories) and
+//!   native builds of the same kernels.
+//! - [`commands`]: the `owbench` subcommands.
+
+pub mod commands;
+pub mod engine;
+pub mod manifest;
+pub mod objects;
+pub mod workloads;

@@ -1,0 +1,334 @@
+//! `plugin.toml`: what a plugin is and what it may do, checked before its component loads.
+//!
+//! ```toml
+//! name = "object-download"
+//! version = "0.1.0"
+//! world = "owbench:plugin/workload@0.1.0"
+//! component = "object-download.wasm"      # beside plugin.toml
+//!
+//! [permissions]
+//! allowed_outbound_hosts = ["https://*.amazonaws.com", "{{ url }}"]
+//!
+//! [limits]
+//! memory_mb = 64
+//! timeout_ms = 120000
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use semver::Version;
+use serde::Deserialize;
+
+use crate::engine::policy::HostRule;
+
+/// The WIT package the host speaks, `owbench:plugin@WIT_VERSION`.
+pub const WIT_PACKAGE: &str = "owbench:plugin";
+/// The version of the WIT package in `wit/`.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// The plugin worlds of `owbench:plugin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    /// A benchmark workload.
+    Workload,
+    /// A cloud provider.
+    Provider,
+    /// An OpenWhisk installer.
+    Installer,
+}
+
+impl World {
+    fn parse(name: &str) -> Option<World> {
+        match name {
+            "workload" => Some(World::Workload),
+            "provider" => Some(World::Provider),
+            "installer" => Some(World::Installer),
+            _ => None,
+        }
+    }
+
+    /// The world's WIT name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            World::Workload => "workload",
+            World::Provider => "provider",
+            World::Installer => "installer",
+        }
+    }
+}
+
+impl fmt::Display for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{WIT_PACKAGE}/{}@{WIT_VERSION}", self.as_str())
+    }
+}
+
+/// Why a `plugin.toml` was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// Not valid TOML, or a field is missing, unknown or of the wrong type.
+    #[error("invalid plugin.toml: {0}")]
+    Syntax(String),
+    /// `world` is not of the form `owbench:plugin/<world>@<version>`.
+    #[error(
+        "`world = \"{0}\"` is not of the form `{WIT_PACKAGE}/<workload|provider|installer>@<version>`"
+    )]
+    BadWorld(String),
+    /// The plugin targets a WIT version this host does not speak.
+    #[error(
+        "plugin targets `{WIT_PACKAGE}@{0}`, but this owbench speaks `{WIT_PACKAGE}@{WIT_VERSION}`"
+    )]
+    Version(Version),
+    /// The plugin is of another world than the one asked for.
+    #[error("plugin implements the `{found}` world, not `{expected}`")]
+    WrongWorld {
+        /// The world asked for.
+        expected: &'static str,
+        /// The world the manifest declares.
+        found: &'static str,
+    },
+    /// An `allowed_outbound_hosts` entry does not parse.
+    #[error("`allowed_outbound_hosts` entry `{entry}`: {reason}")]
+    BadHost {
+        /// The entry.
+        entry: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A limit is zero or too large.
+    #[error("`limits.{0}` must be between 1 and {1}")]
+    BadLimit(&'static str, u64),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: String,
+    version: Version,
+    world: String,
+    component: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    permissions: RawPermissions,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPermissions {
+    #[serde(default)]
+    allowed_outbound_hosts: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    memory_mb: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+/// A validated `plugin.toml`.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version.
+    pub version: Version,
+    /// Its world.
+    pub world: World,
+    /// Component file name, relative to the manifest.
+    pub component: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Hosts the plugin may send HTTP requests to (empty: none).
+    pub allowed_outbound_hosts: Vec<HostRule>,
+    /// Memory limit for one call.
+    pub memory_limit: u64,
+    /// Wall-clock limit for one call.
+    pub timeout: Duration,
+}
+
+/// Default memory limit for one call (OpenWhisk's default action memory is 256 MB).
+pub const DEFAULT_MEMORY_MB: u64 = 256;
+/// Default wall-clock limit for one call (OpenWhisk's default action timeout is 60 s).
+pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+/// Largest memory limit: a wasm32 linear memory cannot exceed 4 GiB.
+pub const MAX_MEMORY_MB: u64 = 4096;
+/// Largest wall-clock limit (OpenWhisk's maximum action timeout is 5 min; owbench allows 1 h).
+pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
+impl Manifest {
+    /// Parse and validate `plugin.toml` text.
+    pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        let raw: RawManifest = toml::from_str(text).map_err(|e| {
+            ManifestError::Syntax(
+                e.to_string()
+                    .lines()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .replace("  ", " "),
+            )
+        })?;
+        let world = parse_world(&raw.world)?;
+        let allowed_outbound_hosts = raw
+            .permissions
+            .allowed_outbound_hosts
+            .iter()
+            .map(|entry| {
+                HostRule::parse(entry).map_err(|reason| ManifestError::BadHost {
+                    entry: entry.clone(),
+                    reason,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let memory_mb = limit(
+            raw.limits.memory_mb,
+            DEFAULT_MEMORY_MB,
+            MAX_MEMORY_MB,
+            "memory_mb",
+        )?;
+        let timeout_ms = limit(
+            raw.limits.timeout_ms,
+            DEFAULT_TIMEOUT_MS,
+            MAX_TIMEOUT_MS,
+            "timeout_ms",
+        )?;
+        Ok(Manifest {
+            component: raw
+                .component
+                .unwrap_or_else(|| format!("{}.wasm", raw.name)),
+            name: raw.name,
+            version: raw.version,
+            world,
+            description: raw.description,
+            allowed_outbound_hosts,
+            memory_limit: memory_mb << 20,
+            timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+
+    /// Refuse the manifest unless it declares `expected`.
+    pub fn expect_world(&self, expected: World) -> Result<(), ManifestError> {
+        if self.world == expected {
+            Ok(())
+        } else {
+            Err(ManifestError::WrongWorld {
+                expected: expected.as_str(),
+                found: self.world.as_str(),
+            })
+        }
+    }
+}
+
+fn limit(
+    value: Option<u64>,
+    default: u64,
+    max: u64,
+    name: &'static str,
+) -> Result<u64, ManifestError> {
+    match value.unwrap_or(default) {
+        v @ 1.. if v <= max => Ok(v),
+        _ => Err(ManifestError::BadLimit(name, max)),
+    }
+}
+
+/// Parse `owbench:plugin/<world>@<version>` and check the version is one this host speaks
+/// (for 0.x packages only the patch may differ, as in wasmtime's semver matching).
+fn parse_world(text: &str) -> Result<World, ManifestError> {
+    let bad = || ManifestError::BadWorld(text.to_owned());
+    let rest = text
+        .strip_prefix(WIT_PACKAGE)
+        .and_then(|r| r.strip_prefix('/'))
+        .ok_or_else(bad)?;
+    let (name, version) = rest.split_once('@').ok_or_else(bad)?;
+    let world = World::parse(name).ok_or_else(bad)?;
+    let version = Version::parse(version).map_err(|_| bad())?;
+    let ours = Version::parse(WIT_VERSION).expect("WIT_VERSION is semver");
+    let compatible = if ours.major == 0 {
+        version.major == 0 && version.minor == ours.minor
+    } else {
+        version.major == ours.major
+    };
+    if compatible && version.pre.is_empty() {
+        Ok(world)
+    } else {
+        Err(ManifestError::Version(version))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        name = "matmul"
+        version = "0.1.0"
+        world = "owbench:plugin/workload@0.1.0"
+        [limits]
+        memory_mb = 128
+    "#;
+
+    #[test]
+    fn parses_a_minimal_manifest_with_defaults() {
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(m.world, World::Workload);
+        assert_eq!(m.component, "matmul.wasm");
+        assert_eq!(m.memory_limit, 128 << 20);
+        assert_eq!(m.timeout, Duration::from_millis(DEFAULT_TIMEOUT_MS));
+        assert!(m.allowed_outbound_hosts.is_empty());
+    }
+
+    #[test]
+    fn accepts_a_newer_patch_of_the_wit_package() {
+        let text = GOOD.replace("@0.1.0", "@0.1.7");
+        assert!(Manifest::parse(&text).is_ok());
+    }
+
+    #[test]
+    fn refuses_another_wit_version() {
+        let text = GOOD.replace("@0.1.0", "@0.2.0");
+        let e = Manifest::parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "plugin targets `owbench:plugin@0.2.0`, but this owbench speaks `owbench:plugin@0.1.0`"
+        );
+    }
+
+    #[test]
+    fn refuses_an_unknown_world_and_unknown_fields() {
+        let e = Manifest::parse(&GOOD.replace("/workload@", "/gadget@")).unwrap_err();
+        assert!(matches!(e, ManifestError::BadWorld(_)), "{e}");
+        let e = Manifest::parse(&format!("{GOOD}\nshoe_size = 3")).unwrap_err();
+        assert!(e.to_string().contains("unknown field `shoe_size`"), "{e}");
+    }
+
+    #[test]
+    fn refuses_the_wrong_world() {
+        let m = Manifest::parse(&GOOD.replace("/workload@", "/installer@")).unwrap();
+        let e = m.expect_world(World::Workload).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "plugin implements the `installer` world, not `workload`"
+        );
+    }
+
+    #[test]
+    fn refuses_zero_and_huge_limits() {
+        let e = Manifest::parse(&GOOD.replace("memory_mb = 128", "memory_mb = 0")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`limits.memory_mb` must be between 1 and 4096"
+        );
+    }
+
+    #[test]
+    fn seed_workload_manifests_are_valid() {
+        for builtin in owbench_components::WORKLOADS {
+            let m = Manifest::parse(builtin.manifest).unwrap();
+            assert_eq!(m.world, World::Workload);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! A loopback HTTP object endpoint: serves generated objects so that `object-download`
+//! has something to fetch on a laptop with no cloud. `GET /objects/<bytes>` (optionally
+//! `?seed=N`) answers with `<bytes>` deterministic pseudo-random bytes, streamed.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{Full, StreamBody};
+use hyper::body::Frame;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+
+/// Largest object served (4 GiB).
+pub const MAX_OBJECT: u64 = 4 << 30;
+const CHUNK: usize = 64 << 10;
+
+/// A running object endpoint; it stops when dropped.
+pub struct ObjectServer {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ObjectServer {
+    /// Bind `127.0.0.1:0` and serve until dropped. Must be called inside a tokio runtime.
+    pub async fn start() -> std::io::Result<ObjectServer> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let service =
+                        service_fn(|req| async move { Ok::<_, Infallible>(respond(&req)) });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(ObjectServer { addr, task })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// URL of the object of `bytes` bytes generated from `seed`.
+    pub fn url(&self, bytes: u64, seed: u64) -> String {
+        format!("http://{}/objects/{bytes}?seed={seed}", self.addr)
+    }
+}
+
+impl Drop for ObjectServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type ObjectBody = StreamBody<body::ChunkStream>;
+type EitherBody = http_body_util::Either<ObjectBody, Full<Bytes>>;
+
+fn respond<B>(req: &Request<B>) -> Response<EitherBody> {
+    let plain = |status: StatusCode, text: &str| {
+        let mut r = Response::new(EitherBody::Right(Full::new(Bytes::from(text.to_owned()))));
+        *r.status_mut() = status;
+        r
+    };
+    let Some(size) = req
+        .uri()
+        .path()
+        .strip_prefix("/objects/")
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        return plain(StatusCode::NOT_FOUND, "not found: try /objects/<bytes>\n");
+    };
+    if size > MAX_OBJECT {
+        return plain(StatusCode::BAD_REQUEST, "object too large\n");
+    }
+    let seed = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("seed=")))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = StreamBody::new(body::ChunkStream::new(size, seed));
+    let mut response = Response::new(EitherBody::Left(body));
+    response
+        .headers_mut()
+        .insert(hyper::header::CONTENT_LENGTH, size.into());
+    response
+}
+
+/// SHA-256 (hex) of the object of `bytes` bytes generated from `seed`.
+pub fn sha256_of(bytes: u64, seed: u64) -> String {
+    let mut hasher = Sha256::new();
+    let mut generator = Generator::new(seed);
+    let mut left = bytes;
+    let mut buf = vec![0u8; CHUNK];
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        generator.fill(&mut buf[..n]);
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// The byte stream of an object: xorshift64 words, little-endian.
+struct Generator(u64);
+
+impl Generator {
+    fn new(seed: u64) -> Generator {
+        Generator(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
+    }
+
+    /// Fill `buf`; chunks must be multiples of 8 bytes except the last.
+    fn fill(&mut self, buf: &mut [u8]) {
+        for word in buf.chunks_mut(8) {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            word.copy_from_slice(&self.0.to_le_bytes()[..word.len()]);
+        }
+    }
+}
+
+mod body {
+    //! The body stream of one object, chunk by chunk.
+
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::{CHUNK, Frame, Generator, Infallible};
+    use bytes::Bytes;
+
+    /// Yields an object's bytes in 64 KiB frames.
+    pub struct ChunkStream {
+        left: u64,
+        generator: Generator,
+    }
+
+    impl ChunkStream {
+        pub(super) fn new(size: u64, seed: u64) -> ChunkStream {
+            ChunkStream {
+                left: size,
+                generator: Generator::new(seed),
+            }
+        }
+    }
+
+    impl futures_core::Stream for ChunkStream {
+        type Item = Result<Frame<Bytes>, Infallible>;
+
+        fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            if self.left == 0 {
+                return Poll::Ready(None);
+            }
+            let n = self.left.min(CHUNK as u64) as usize;
+            let mut buf = vec![0u8; n];
+            self.generator.fill(&mut buf);
+            self.left -= n as u64;
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from(buf)))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streamed_chunks_hash_like_the_whole() {
+        let mut whole = vec![0u8; 3 * CHUNK + 5];
+        let mut generator = Generator::new(7);
+        for chunk in whole.chunks_mut(CHUNK) {
+            generator.fill(chunk);
+        }
+        assert_eq!(
+            sha256_of(whole.len() as u64, 7),
+            hex::encode(Sha256::digest(&whole))
+        );
+        assert_ne!(sha256_of(100, 7), sha256_of(100, 8));
+    }
+}

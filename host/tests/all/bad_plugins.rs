@@ -1,0 +1,260 @@
+use std::time::Duration;
+
+use owbench::engine::PluginError;
+
+use crate::helpers::*;
+
+/// Call the misbehave fixture with `params` and return the error it must produce.
+async fn misbehave_error(params: &str) -> PluginError {
+    let engine = engine();
+    let dir = misbehave_dir();
+    let plugin = load_dir(&engine, dir.path()).await.unwrap();
+    let outcome = plugin.call(&engine, params, plugin.default_limits()).await;
+    outcome.result.expect_err("the call must fail")
+}
+
+fn one_line(e: &PluginError) -> String {
+    let text = e.to_string();
+    assert!(!text.contains('\n'), "error is not one line: {text:?}");
+    assert!(
+        text.starts_with("plugin "),
+        "error does not name the plugin: {text}"
+    );
+    text
+}
+
+#[tokio::test]
+async fn a_missing_component_is_named() {
+    let engine = engine();
+    let dir = plugin_dir(&misbehave_manifest("workload@0.1.0", ""), None);
+    let e = load_dir(&engine, dir.path()).await.err().unwrap();
+    assert!(matches!(e, PluginError::ReadComponent { .. }), "{e}");
+    assert!(one_line(&e).contains("cannot read component"), "{e}");
+}
+
+#[tokio::test]
+async fn a_corrupt_component_is_refused() {
+    let engine = engine();
+    let dir = plugin_dir(&misbehave_manifest("workload@0.1.0", ""), None);
+    std::fs::write(dir.path().join("plugin.wasm"), b"\0asm\x0d\0\x01\0garbage").unwrap();
+    let e = load_dir(&engine, dir.path()).await.err().unwrap();
+    assert!(matches!(e, PluginError::Compile { .. }), "{e}");
+    assert!(
+        one_line(&e).contains("not a valid WebAssembly component"),
+        "{e}"
+    );
+
+    std::fs::write(dir.path().join("plugin.wasm"), b"not wasm at all").unwrap();
+    let e = load_dir(&engine, dir.path()).await.err().unwrap();
+    assert!(matches!(e, PluginError::Compile { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_component_of_another_world_is_refused() {
+    let engine = engine();
+    let manifest = misbehave_manifest("workload@0.1.0", "").replace("misbehave", "wrong-world");
+    let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::WRONG_WORLD));
+    let e = load_dir(&engine, dir.path()).await.err().unwrap();
+    assert!(matches!(e, PluginError::WorldMismatch { .. }), "{e}");
+    let text = one_line(&e);
+    assert!(
+        text.contains("does not implement `owbench:plugin/workload@0.1.0`"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_manifest_of_another_world_or_version_is_refused() {
+    let engine = engine();
+    let wasm = Some(owbench_components::fixtures::MISBEHAVE);
+    let dir = plugin_dir(&misbehave_manifest("installer@0.1.0", ""), wasm);
+    let e = load_dir(&engine, dir.path()).await.err().unwrap();
+    assert!(
+        one_line(&e).ends_with("plugin implements the `installer` world, not `workload`"),
+        "{e}"
+    );
+
+    let dir = plugin_dir(&misbehave_manifest("workload@0.2.0", ""), wasm);
+    let e = load_dir(&engine, dir.path()).await.err().unwrap();
+    assert!(
+        one_line(&e).contains("this owbench speaks `owbench:plugin@0.1.0`"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_component_that_is_not_what_its_manifest_says_is_refused() {
+    let engine = engine();
+    let manifest = misbehave_manifest("workload@0.1.0", "")
+        .replace("version = \"0.1.0\"", "version = \"9.9.9\"");
+    let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::MISBEHAVE));
+    let e = load_dir(&engine, dir.path()).await.err().unwrap();
+    assert!(matches!(e, PluginError::Identity { .. }), "{e}");
+    assert!(
+        one_line(&e).contains("component says it is `misbehave@0.1.0`"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_params_json_is_refused_before_the_call() {
+    for params in ["{", "[1, 2]", "\"text\""] {
+        let e = misbehave_error(params).await;
+        assert!(matches!(e, PluginError::InvalidParams { .. }), "{e}");
+        one_line(&e);
+    }
+}
+
+#[tokio::test]
+async fn an_application_error_is_reported_as_such() {
+    let e = misbehave_error(r#"{"mode": "fail"}"#).await;
+    assert!(e.is_application_error());
+    assert_eq!(one_line(&e), "plugin `misbehave` failed: failed on purpose");
+}
+
+#[tokio::test]
+async fn a_trap_carries_the_guest_panic_message() {
+    let e = misbehave_error(r#"{"mode": "trap"}"#).await;
+    assert!(matches!(e, PluginError::Trap { .. }), "{e}");
+    assert!(!e.is_application_error());
+    assert!(
+        one_line(&e).contains("guest panicked: trapped on purpose"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn an_endless_loop_times_out() {
+    let e = misbehave_error(r#"{"mode": "loop"}"#).await;
+    assert!(
+        matches!(e, PluginError::Timeout { limit, .. } if limit == Duration::from_secs(2)),
+        "{e}"
+    );
+    assert_eq!(
+        one_line(&e),
+        "plugin `misbehave`: timed out after 2000 ms (limit)"
+    );
+}
+
+#[tokio::test]
+async fn unbounded_allocation_hits_the_memory_limit() {
+    let e = misbehave_error(r#"{"mode": "alloc"}"#).await;
+    assert_eq!(
+        one_line(&e),
+        "plugin `misbehave`: exceeded its memory limit of 64 MiB"
+    );
+}
+
+#[tokio::test]
+async fn a_stack_overflow_is_caught() {
+    let e = misbehave_error(r#"{"mode": "stack"}"#).await;
+    assert_eq!(one_line(&e), "plugin `misbehave`: wasm stack overflow");
+    let e = misbehave_error(r#"{"mode": "shadow-stack"}"#).await;
+    assert!(one_line(&e).contains("out of bounds memory access"), "{e}");
+}
+
+#[tokio::test]
+async fn a_host_outside_the_allowlist_is_denied_clearly() {
+    let objects = owbench::objects::ObjectServer::start().await.unwrap();
+    let url = objects.url(16, 1);
+    let engine = engine();
+    let dir = misbehave_dir();
+    let plugin = load_dir(&engine, dir.path()).await.unwrap();
+    let params = serde_json::json!({"mode": "get", "url": url}).to_string();
+    let started = std::time::Instant::now();
+    let outcome = plugin.call(&engine, &params, plugin.default_limits()).await;
+    let e = outcome.result.unwrap_err();
+    assert!(matches!(e, PluginError::Denied { .. }), "{e}");
+    assert!(one_line(&e).contains(&format!("`GET {url}` denied")), "{e}");
+    // Refused at once, not retried or left to time out.
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn an_allowed_host_is_reached() {
+    let objects = owbench::objects::ObjectServer::start().await.unwrap();
+    let manifest = misbehave_manifest("workload@0.1.0", "").replace(
+        "[limits]",
+        &format!(
+            "[permissions]\nallowed_outbound_hosts = [\"http://{}\"]\n[limits]",
+            objects.addr()
+        ),
+    );
+    let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::MISBEHAVE));
+    let engine = engine();
+    let plugin = load_dir(&engine, dir.path()).await.unwrap();
+    let params = serde_json::json!({"mode": "get", "url": objects.url(16, 1)}).to_string();
+    let outcome = plugin.call(&engine, &params, plugin.default_limits()).await;
+    assert_eq!(outcome.result.unwrap(), r#"{"status":200}"#);
+}
+
+#[tokio::test]
+async fn the_guest_sees_no_environment_and_only_its_scratch_dir() {
+    // (The CLI test `no_secret_from_the_environment_reaches_a_plugin` also plants a secret.)
+    let engine = engine();
+    let dir = misbehave_dir();
+    let plugin = load_dir(&engine, dir.path()).await.unwrap();
+    let outcome = plugin
+        .call(&engine, r#"{"mode": "sandbox"}"#, plugin.default_limits())
+        .await;
+    let seen: serde_json::Value = serde_json::from_str(&outcome.result.unwrap()).unwrap();
+    assert_eq!(seen["env"], serde_json::json!([]), "{seen}");
+    assert!(seen["root"].as_str().unwrap().starts_with("Err"), "{seen}");
+    assert!(
+        seen["etc_passwd"].as_str().unwrap().starts_with("Err"),
+        "{seen}"
+    );
+    assert!(
+        seen["escape"].as_str().unwrap().starts_with("Err"),
+        "{seen}"
+    );
+    assert_eq!(seen["scratch_write"], "Ok(())", "{seen}");
+}
+
+#[tokio::test]
+async fn scratch_dirs_are_removed_after_each_call_even_on_failure() {
+    let root = tempfile::tempdir().unwrap();
+    let engine = engine_with_scratch(root.path().to_path_buf());
+    let dir = misbehave_dir();
+    let plugin = load_dir(&engine, dir.path()).await.unwrap();
+    for params in [r#"{"mode": "sandbox"}"#, r#"{"mode": "trap"}"#] {
+        let _ = plugin.call(&engine, params, plugin.default_limits()).await;
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    }
+}
+
+#[tokio::test]
+async fn logs_metrics_and_output_are_captured_not_passed_through() {
+    let engine = engine();
+    let dir = misbehave_dir();
+    let plugin = load_dir(&engine, dir.path()).await.unwrap();
+    let outcome = plugin
+        .call(&engine, r#"{"mode": "log"}"#, plugin.default_limits())
+        .await;
+    assert!(outcome.result.is_ok());
+    assert_eq!(outcome.logs.len(), 1);
+    assert_eq!(outcome.logs[0].message, "hello from the guest");
+    assert_eq!(outcome.metrics[0].name, "answer");
+    assert_eq!(outcome.stdout, "to stdout\n");
+    assert_eq!(outcome.stderr, "to stderr\n");
+}
+
+#[tokio::test]
+async fn the_engine_survives_many_bad_calls_in_a_row() {
+    let engine = engine();
+    let dir = misbehave_dir();
+    let plugin = load_dir(&engine, dir.path()).await.unwrap();
+    for mode in ["trap", "alloc", "stack", "shadow-stack", "fail", "ok"] {
+        let _ = plugin
+            .call(
+                &engine,
+                &format!(r#"{{"mode": "{mode}"}}"#),
+                plugin.default_limits(),
+            )
+            .await;
+    }
+    let outcome = plugin
+        .call(&engine, r#"{"mode": "ok"}"#, plugin.default_limits())
+        .await;
+    assert_eq!(outcome.result.unwrap(), r#"{"ok":true}"#);
+}

@@ -1,0 +1,64 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use owbench::engine::{EngineConfig, PluginEngine, WorkloadPlugin};
+use owbench::workloads::{self, Source};
+
+/// A compilation cache shared by every test (and by the CLI tests), so each component
+/// is compiled once per test run.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-cache")
+}
+
+/// A small engine of our own: pooling on (the production path), a few instances.
+pub fn engine_with_scratch(scratch_root: PathBuf) -> Arc<PluginEngine> {
+    let config = EngineConfig {
+        cache_dir: Some(cache_dir()),
+        scratch_root,
+        max_instances: 16,
+        ..EngineConfig::default()
+    };
+    Arc::new(PluginEngine::new(config).expect("engine"))
+}
+
+pub fn engine() -> Arc<PluginEngine> {
+    engine_with_scratch(std::env::temp_dir())
+}
+
+/// The `misbehave` fixture's manifest, with `extra` appended to its `[limits]` table.
+pub fn misbehave_manifest(world: &str, limits: &str) -> String {
+    format!(
+        "name = \"misbehave\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/{world}\"\n\
+         component = \"plugin.wasm\"\n[limits]\n{limits}\n"
+    )
+}
+
+/// A plugin directory holding `manifest` and the component `wasm` (a path, copied).
+pub fn plugin_dir(manifest: &str, wasm: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plugin.toml"), manifest).unwrap();
+    if let Some(wasm) = wasm {
+        std::fs::copy(wasm, dir.path().join("plugin.wasm")).unwrap();
+    }
+    dir
+}
+
+/// The `misbehave` fixture with 64 MiB and 2 s limits.
+pub fn misbehave_dir() -> tempfile::TempDir {
+    plugin_dir(
+        &misbehave_manifest("workload@0.1.0", "memory_mb = 64\ntimeout_ms = 2000"),
+        Some(owbench_components::fixtures::MISBEHAVE),
+    )
+}
+
+pub async fn load_dir(
+    engine: &PluginEngine,
+    dir: &std::path::Path,
+) -> Result<WorkloadPlugin, owbench::engine::PluginError> {
+    workloads::load(engine, &Source::Dir(dir.to_path_buf())).await
+}
+
+pub async fn load_builtin(engine: &PluginEngine, name: &str) -> WorkloadPlugin {
+    let source = workloads::resolve(name, &[]).unwrap();
+    workloads::load(engine, &source).await.unwrap()
+}

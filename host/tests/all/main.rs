@@ -1,0 +1,13 @@
+//! owbench's integration tests: one binary, a module per area.
+
+/// Shared helpers: engines, fixture plugin directories.
+mod helpers;
+
+/// Bad plugins and misbehaving guests: each refused with a one-line error, never a panic.
+mod bad_plugins;
+
+/// The seed workloads: correct results, wasm and native agree.
+mod seed_workloads;
+
+/// The `owbench` binary end to end: output, exit codes, one-line errors.
+mod cli;
