@@ -174,6 +174,21 @@ impl WorkloadPlugin {
         }
     }
 
+    /// Create a store and instantiate from the pre-instantiated component, returning the
+    /// live instance as an opaque guard (dropping it tears the store down). The fixed
+    /// cost of every call, measured by the `instantiate` bench.
+    pub async fn instantiate_only(
+        &self,
+        engine: &PluginEngine,
+    ) -> Result<impl Sized + use<>, PluginError> {
+        let limits = self.default_limits();
+        let mut store = new_store(engine, CallState::minimal(limits.memory as usize), limits);
+        match self.pre.instantiate_async(&mut store).await {
+            Ok(instance) => Ok((store, instance)),
+            Err(e) => Err(classify(&self.manifest.name, e, store.data(), limits, "")),
+        }
+    }
+
     /// Run the workload once with `params` (a JSON object as text) in a fresh store.
     ///
     /// Never panics on guest misbehaviour: traps, timeouts, memory exhaustion and refused

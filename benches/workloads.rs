@@ -1,0 +1,58 @@
+//! Seed workloads, wasm component vs the native build of the same kernel, side by side in
+//! one run: `matmul` (n = 256) and `bintree` (depth 14, with its arena and with the
+//! global allocator). The wasm figure is a whole call
+//! (fresh store, instantiate, run); instantiation is ~µs against ms-long kernels.
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use owbench::engine::{EngineConfig, PluginEngine};
+use owbench::workloads;
+
+fn side_by_side(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let engine = PluginEngine::new(EngineConfig {
+        max_instances: 16,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let cases = [
+        ("matmul", "matmul", r#"{"n": 256, "seed": 42}"#),
+        (
+            "bintree",
+            "bintree-arena",
+            r#"{"depth": 14, "allocator": "arena"}"#,
+        ),
+        (
+            "bintree",
+            "bintree-global",
+            r#"{"depth": 14, "allocator": "global"}"#,
+        ),
+    ];
+    for (name, label, params) in cases {
+        let source = workloads::resolve(name, &[]).unwrap();
+        let plugin = rt.block_on(workloads::load(&engine, &source)).unwrap();
+        let limits = plugin.default_limits();
+        let mut group = c.benchmark_group(label);
+        group.sample_size(20);
+        group.bench_function("wasm", |b| {
+            b.iter(|| {
+                rt.block_on(plugin.call(&engine, params, limits))
+                    .result
+                    .unwrap()
+            })
+        });
+        group.bench_function("native", |b| {
+            b.iter(|| workloads::run_native(name, params).unwrap().result.unwrap())
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, side_by_side);
+criterion_main!(benches);
