@@ -14,6 +14,7 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("bintree", "bintree"),
     ("file-io", "file_io"),
     ("object-download", "object_download"),
+    ("noop", "noop"),
 ];
 
 /// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.

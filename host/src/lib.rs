@@ -5,10 +5,12 @@
 //! - [`engine`]: the wasmtime plugin engine (compile once, fresh store per call, limits).
 //! - [`workloads`]: the workload catalog (built-in seed workloads, plugin directories) and
 //!   native builds of the same kernels.
+//! - [`platform`]: the embedded OpenWhisk-compatible platform (`owbench serve`).
 //! - [`commands`]: the `owbench` subcommands.
 
 pub mod commands;
 pub mod engine;
 pub mod manifest;
 pub mod objects;
+pub mod platform;
 pub mod workloads;

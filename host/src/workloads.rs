@@ -159,6 +159,7 @@ fn native_runner(name: &str) -> Option<NativeRunner> {
         "bintree" => owbench_workload::run_json::<bintree::Bintree>,
         "file-io" => owbench_workload::run_json::<file_io::FileIo>,
         "object-download" => owbench_workload::run_json::<object_download::ObjectDownload>,
+        "noop" => owbench_workload::run_json::<noop::Noop>,
         _ => return None,
     })
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use owbench::commands::{EngineArgs, workload::WorkloadCommand};
+use owbench::commands::{EngineArgs, serve::ServeCommand, workload::WorkloadCommand};
 
 /// Benchmark serverless platforms (Apache OpenWhisk first) with WebAssembly plugins.
 #[derive(Debug, Parser)]
@@ -20,6 +20,8 @@ enum Command {
     /// List and run workloads.
     #[command(subcommand)]
     Workload(WorkloadCommand),
+    /// Serve the embedded OpenWhisk-compatible platform (REST API v1, `wasm` actions).
+    Serve(ServeCommand),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Workload(cmd) => cmd.run(&cli.engine).await,
+            Command::Serve(cmd) => cmd.run(&cli.engine).await,
         }
     });
     match result {

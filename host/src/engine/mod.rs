@@ -8,6 +8,7 @@
 
 mod bindings;
 pub mod error;
+mod output;
 pub mod policy;
 mod state;
 mod workload;
@@ -22,7 +23,7 @@ use wasmtime::{
 
 pub use error::PluginError;
 pub use state::{LogLine, Metric};
-pub use workload::{CallLimits, CallOutcome, WorkloadInfo, WorkloadPlugin};
+pub use workload::{CallLimits, CallOutcome, WarmInstance, WorkloadInfo, WorkloadPlugin};
 
 use state::CallState;
 
@@ -130,12 +131,6 @@ impl PluginEngine {
 
     pub(crate) fn linker(&self) -> &Linker<CallState> {
         &self.linker
-    }
-
-    /// Epoch ticks to allow for `timeout` (rounded up, plus one for the partial tick).
-    pub(crate) fn deadline_ticks(&self, timeout: Duration) -> u64 {
-        let tick = self.config.epoch_tick.as_nanos().max(1);
-        (timeout.as_nanos().div_ceil(tick) as u64).saturating_add(1)
     }
 }
 

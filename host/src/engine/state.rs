@@ -2,6 +2,7 @@
 //! memory limiter, and what the guest reported through the `host` interface.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde::Serialize;
 use wasmtime::ResourceLimiter;
@@ -81,6 +82,8 @@ pub(crate) struct CallState {
     pub(crate) logs: Vec<LogLine>,
     pub(crate) dropped_logs: usize,
     pub(crate) metrics: Vec<Metric>,
+    /// When the current call (or instantiation) must stop.
+    pub(crate) deadline: Instant,
 }
 
 impl CallState {
@@ -98,6 +101,7 @@ impl CallState {
             logs: Vec::new(),
             dropped_logs: 0,
             metrics: Vec::new(),
+            deadline: Instant::now(),
         }
     }
 

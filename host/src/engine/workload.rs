@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::FsPerms;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
-use super::bindings::WorkloadPre;
 use super::bindings::owbench::plugin::types;
+use super::bindings::{Workload, WorkloadPre};
 use super::error::first_line;
-use super::policy::{OutboundPolicy, PolicyHooks};
+use super::output::CapturePipe;
+use super::policy::{HostRule, OutboundPolicy, PolicyHooks};
 use super::state::{CallState, LogLine, Metric};
 use super::{PluginEngine, PluginError};
 use crate::manifest::{Manifest, World};
@@ -23,6 +23,8 @@ use crate::manifest::{Manifest, World};
 const MAX_OUTPUT: usize = 1 << 20;
 /// Time allowed for `describe()` at load time.
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for instantiation (running the component's start functions).
+const INSTANTIATE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a workload says about itself, checked against its manifest.
 #[derive(Debug, Clone, Serialize)]
@@ -87,6 +89,38 @@ impl WorkloadPlugin {
         manifest: Manifest,
         bytes: &[u8],
     ) -> Result<WorkloadPlugin, PluginError> {
+        Self::load_checked(engine, manifest, bytes, true).await
+    }
+
+    /// Load the component of a platform action named `name` (no `plugin.toml`: the
+    /// action's limits and `allowed-outbound-hosts` annotation stand in for it, and the
+    /// component may call itself anything).
+    pub async fn load_action(
+        engine: &PluginEngine,
+        name: &str,
+        bytes: &[u8],
+        allowed_outbound_hosts: Vec<HostRule>,
+        limits: CallLimits,
+    ) -> Result<WorkloadPlugin, PluginError> {
+        let manifest = Manifest {
+            name: name.to_owned(),
+            version: semver::Version::new(0, 0, 0),
+            world: World::Workload,
+            component: String::new(),
+            description: None,
+            allowed_outbound_hosts,
+            memory_limit: limits.memory,
+            timeout: limits.timeout,
+        };
+        Self::load_checked(engine, manifest, bytes, false).await
+    }
+
+    async fn load_checked(
+        engine: &PluginEngine,
+        manifest: Manifest,
+        bytes: &[u8],
+        check_identity: bool,
+    ) -> Result<WorkloadPlugin, PluginError> {
         let plugin = manifest.name.clone();
         manifest
             .expect_world(World::Workload)
@@ -120,7 +154,7 @@ impl WorkloadPlugin {
 
         let expected = format!("{}@{}", manifest.name, manifest.version);
         let found = format!("{}@{}", described.name, described.version);
-        if expected != found {
+        if check_identity && expected != found {
             return Err(PluginError::Identity {
                 plugin,
                 expected,
@@ -176,7 +210,7 @@ impl WorkloadPlugin {
 
     /// Create a store and instantiate from the pre-instantiated component, returning the
     /// live instance as an opaque guard (dropping it tears the store down). The fixed
-    /// cost of every call, measured by the `instantiate` bench.
+    /// cost of every cold start, measured by the `instantiate` bench.
     pub async fn instantiate_only(
         &self,
         engine: &PluginEngine,
@@ -189,7 +223,67 @@ impl WorkloadPlugin {
         }
     }
 
-    /// Run the workload once with `params` (a JSON object as text) in a fresh store.
+    /// Start a warm instance (what OpenWhisk calls a container): a store with its own
+    /// private scratch directory, WASI context and memory limit, instantiated once and
+    /// then called any number of times with [`WarmInstance::run`].
+    pub async fn instantiate(
+        &self,
+        engine: &PluginEngine,
+        memory_limit: u64,
+    ) -> Result<WarmInstance, PluginError> {
+        let plugin = &self.manifest.name;
+        let host_error = |what: &str, e: std::io::Error| PluginError::Host {
+            plugin: plugin.clone(),
+            reason: format!("cannot {what} the scratch directory: {e}"),
+        };
+        // Removed when the instance is dropped, whatever the calls did.
+        let scratch = tempfile::Builder::new()
+            .prefix("owbench-scratch-")
+            .tempdir_in(&engine.config().scratch_root)
+            .map_err(|e| host_error("create", e))?;
+        let stdout = CapturePipe::new(MAX_OUTPUT);
+        let stderr = CapturePipe::new(MAX_OUTPUT);
+        let mut wasi = wasmtime_wasi::WasiCtx::builder();
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_blocking_current_thread(true);
+        wasi.preopened_dir(scratch.path(), "/scratch", FsPerms::ReadWrite)
+            .map_err(|e| host_error("open", std::io::Error::other(e)))?;
+        let denied = Arc::new(Mutex::new(Vec::new()));
+        let hooks = PolicyHooks {
+            policy: Default::default(),
+            denied: denied.clone(),
+        };
+        let state = CallState::new(wasi.build(), hooks, memory_limit as usize);
+        let limits = CallLimits {
+            memory: memory_limit,
+            timeout: INSTANTIATE_TIMEOUT,
+        };
+        let started = Instant::now();
+        let mut store = new_store(engine, state, limits);
+        match self.pre.instantiate_async(&mut store).await {
+            Ok(instance) => Ok(WarmInstance {
+                plugin: plugin.clone(),
+                rules: self.manifest.allowed_outbound_hosts.clone(),
+                store,
+                instance,
+                stdout,
+                stderr,
+                denied,
+                memory_limit,
+                instantiate: started.elapsed(),
+                poisoned: false,
+                _scratch: scratch,
+            }),
+            Err(e) => {
+                let (err, _) = stderr.take();
+                Err(classify(plugin, e, store.data(), limits, &err))
+            }
+        }
+    }
+
+    /// Run the workload once with `params` (a JSON object as text) in a fresh instance
+    /// that is torn down afterwards.
     ///
     /// Never panics on guest misbehaviour: traps, timeouts, memory exhaustion and refused
     /// requests come back as a [`PluginError`] in [`CallOutcome::result`].
@@ -199,18 +293,68 @@ impl WorkloadPlugin {
         params: &str,
         limits: CallLimits,
     ) -> CallOutcome {
-        let plugin = &self.manifest.name;
-        let mut outcome = CallOutcome {
-            result: Ok(String::new()),
-            logs: Vec::new(),
-            dropped_logs: 0,
-            metrics: Vec::new(),
-            stdout: String::new(),
-            stderr: String::new(),
-            instantiate: Duration::ZERO,
-            run: Duration::ZERO,
-            peak_memory: 0,
-        };
+        if let Err(reason) = parse_params(params) {
+            let mut outcome = CallOutcome::empty();
+            outcome.result = Err(PluginError::InvalidParams {
+                plugin: self.manifest.name.clone(),
+                reason,
+            });
+            return outcome;
+        }
+        match self.instantiate(engine, limits.memory).await {
+            Ok(mut instance) => {
+                let mut outcome = instance.run(params, limits.timeout).await;
+                outcome.instantiate = instance.instantiate_time();
+                outcome
+            }
+            Err(e) => {
+                let mut outcome = CallOutcome::empty();
+                outcome.result = Err(e);
+                outcome
+            }
+        }
+    }
+}
+
+/// A live instance of a workload, reusable across calls until it traps.
+pub struct WarmInstance {
+    plugin: String,
+    rules: Vec<HostRule>,
+    store: Store<CallState>,
+    instance: Workload,
+    stdout: CapturePipe,
+    stderr: CapturePipe,
+    denied: Arc<Mutex<Vec<String>>>,
+    memory_limit: u64,
+    instantiate: Duration,
+    poisoned: bool,
+    _scratch: tempfile::TempDir,
+}
+
+impl WarmInstance {
+    /// How long instantiation took (the cold-start cost).
+    pub fn instantiate_time(&self) -> Duration {
+        self.instantiate
+    }
+
+    /// Whether the instance can take another call (it cannot after a trap, a timeout or
+    /// running out of memory: OpenWhisk destroys such a container too).
+    pub fn is_reusable(&self) -> bool {
+        !self.poisoned
+    }
+
+    /// Call `run(params)` with a wall-clock limit of `timeout`; the outcome holds only
+    /// what this call produced.
+    pub async fn run(&mut self, params: &str, timeout: Duration) -> CallOutcome {
+        let plugin = &self.plugin;
+        let mut outcome = CallOutcome::empty();
+        if self.poisoned {
+            outcome.result = Err(PluginError::Host {
+                plugin: plugin.clone(),
+                reason: "the instance trapped earlier and cannot be called again".into(),
+            });
+            return outcome;
+        }
         let parsed = match parse_params(params) {
             Ok(parsed) => parsed,
             Err(reason) => {
@@ -221,66 +365,33 @@ impl WorkloadPlugin {
                 return outcome;
             }
         };
-        // Removed when it goes out of scope, whatever the call did.
-        let scratch = match tempfile::Builder::new()
-            .prefix("owbench-scratch-")
-            .tempdir_in(&engine.config().scratch_root)
         {
-            Ok(dir) => dir,
-            Err(e) => {
-                let reason = format!("cannot create a scratch directory: {e}");
-                outcome.result = Err(PluginError::Host {
-                    plugin: plugin.clone(),
-                    reason,
-                });
-                return outcome;
-            }
-        };
-        let stdout = MemoryOutputPipe::new(MAX_OUTPUT);
-        let stderr = MemoryOutputPipe::new(MAX_OUTPUT);
-        let mut wasi = wasmtime_wasi::WasiCtx::builder();
-        wasi.stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .allow_blocking_current_thread(true);
-        if let Err(e) = wasi.preopened_dir(scratch.path(), "/scratch", FsPerms::ReadWrite) {
-            let reason = format!("cannot open the scratch directory: {e}");
-            outcome.result = Err(PluginError::Host {
-                plugin: plugin.clone(),
-                reason,
-            });
-            return outcome;
+            let state = self.store.data_mut();
+            state.hooks.policy = OutboundPolicy::resolve(&self.rules, Some(&parsed));
+            state.limiter.hit = false;
+            state.deadline = Instant::now() + timeout;
         }
-        let denied = Arc::new(Mutex::new(Vec::new()));
-        let policy = OutboundPolicy::resolve(&self.manifest.allowed_outbound_hosts, Some(&parsed));
-        let hooks = PolicyHooks {
-            policy,
-            denied: denied.clone(),
-        };
-        let state = CallState::new(wasi.build(), hooks, limits.memory as usize);
+        self.denied.lock().expect("denied list poisoned").clear();
+        self.store.set_epoch_deadline(1);
 
-        let started = Instant::now();
-        let mut store = new_store(engine, state, limits);
-        let result = match self.pre.instantiate_async(&mut store).await {
-            Ok(instance) => {
-                let ran = Instant::now();
-                outcome.instantiate = ran - started;
-                let result = instance.call_run(&mut store, params).await;
-                outcome.run = ran.elapsed();
-                result
-            }
-            Err(e) => {
-                outcome.instantiate = started.elapsed();
-                Err(e)
-            }
-        };
+        let ran = Instant::now();
+        let result = self.instance.call_run(&mut self.store, params).await;
+        outcome.run = ran.elapsed();
 
-        outcome.stdout = String::from_utf8_lossy(&stdout.contents()).into_owned();
-        outcome.stderr = String::from_utf8_lossy(&stderr.contents()).into_owned();
-        let first_denied = denied
+        let (stdout, _) = self.stdout.take();
+        let (stderr, _) = self.stderr.take();
+        outcome.stdout = stdout;
+        outcome.stderr = stderr;
+        let first_denied = self
+            .denied
             .lock()
             .expect("denied list poisoned")
             .first()
             .cloned();
+        let limits = CallLimits {
+            memory: self.memory_limit,
+            timeout,
+        };
         outcome.result = match result {
             Ok(Ok(json)) => Ok(json),
             Ok(Err(_)) if first_denied.is_some() => Err(PluginError::Denied {
@@ -297,22 +408,58 @@ impl WorkloadPlugin {
                 plugin: plugin.clone(),
                 message,
             }),
-            Err(e) => Err(classify(plugin, e, store.data(), limits, &outcome.stderr)),
+            Err(e) => {
+                self.poisoned = true;
+                Err(classify(
+                    plugin,
+                    e,
+                    self.store.data(),
+                    limits,
+                    &outcome.stderr,
+                ))
+            }
         };
-        let state = store.into_data();
+        let state = self.store.data_mut();
         outcome.peak_memory = state.limiter.peak as u64;
-        outcome.logs = state.logs;
-        outcome.dropped_logs = state.dropped_logs;
-        outcome.metrics = state.metrics;
+        outcome.logs = std::mem::take(&mut state.logs);
+        outcome.dropped_logs = std::mem::take(&mut state.dropped_logs);
+        outcome.metrics = std::mem::take(&mut state.metrics);
         outcome
     }
 }
 
-/// A store for one call, with its memory limiter and epoch deadline set.
-fn new_store(engine: &PluginEngine, state: CallState, limits: CallLimits) -> Store<CallState> {
+impl CallOutcome {
+    fn empty() -> CallOutcome {
+        CallOutcome {
+            result: Ok(String::new()),
+            logs: Vec::new(),
+            dropped_logs: 0,
+            metrics: Vec::new(),
+            stdout: String::new(),
+            stderr: String::new(),
+            instantiate: Duration::ZERO,
+            run: Duration::ZERO,
+            peak_memory: 0,
+        }
+    }
+}
+
+/// A store with its memory limiter and a wall-clock deadline `limits.timeout` from now.
+///
+/// At every epoch tick the guest yields to the async executor (so long-running guests
+/// share the runtime's threads fairly) and traps with `Interrupt` once past its deadline.
+fn new_store(engine: &PluginEngine, mut state: CallState, limits: CallLimits) -> Store<CallState> {
+    state.deadline = Instant::now() + limits.timeout;
     let mut store = Store::new(engine.engine(), state);
     store.limiter(|s| &mut s.limiter);
-    store.set_epoch_deadline(engine.deadline_ticks(limits.timeout));
+    store.epoch_deadline_callback(|ctx| {
+        Ok(if Instant::now() >= ctx.data().deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
+    });
+    store.set_epoch_deadline(1);
     store
 }
 

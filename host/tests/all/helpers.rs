@@ -62,3 +62,25 @@ pub async fn load_builtin(engine: &PluginEngine, name: &str) -> WorkloadPlugin {
     let source = workloads::resolve(name, &[]).unwrap();
     workloads::load(engine, &source).await.unwrap()
 }
+
+/// The component bytes of a built-in workload.
+pub fn builtin_wasm(name: &str) -> &'static [u8] {
+    owbench_components::WORKLOADS
+        .iter()
+        .find(|b| owbench::manifest::Manifest::parse(b.manifest).is_ok_and(|m| m.name == name))
+        .map(|b| b.wasm)
+        .expect("built-in workload")
+}
+
+/// The embedded platform on an ephemeral loopback port, its database in `dir`.
+pub async fn start_platform(
+    dir: &std::path::Path,
+    tweak: impl FnOnce(&mut owbench::platform::PlatformConfig),
+) -> owbench::platform::Server {
+    let mut config = owbench::platform::PlatformConfig::new(dir.join("platform.sqlite"));
+    tweak(&mut config);
+    let platform = owbench::platform::Platform::new(config, engine()).expect("platform");
+    owbench::platform::serve(Arc::new(platform), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("serve")
+}

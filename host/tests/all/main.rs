@@ -11,3 +11,6 @@ mod seed_workloads;
 
 /// The `owbench` binary end to end: output, exit codes, one-line errors.
 mod cli;
+
+/// The embedded OpenWhisk-compatible platform over its REST API.
+mod platform;

@@ -164,6 +164,11 @@ impl Params {
         Ok(Params(merged))
     }
 
+    /// All parameters as one JSON object.
+    pub fn as_value(&self) -> Value {
+        Value::Object(self.0.clone())
+    }
+
     /// The raw value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name)
