@@ -6,10 +6,16 @@
 //! - [`workloads`]: the workload catalog (built-in seed workloads, plugin directories) and
 //!   native builds of the same kernels.
 //! - [`platform`]: the embedded OpenWhisk-compatible platform (`owbench serve`).
+//! - [`client`]: the OpenWhisk REST client (targets, deploy, invoke, records).
+//! - [`load`]: load models, the load engine, rows and summaries.
+//! - [`bench`]: experiments (`owbench bench`): specs, runs, summaries.
 //! - [`commands`]: the `owbench` subcommands.
 
+pub mod bench;
+pub mod client;
 pub mod commands;
 pub mod engine;
+pub mod load;
 pub mod manifest;
 pub mod objects;
 pub mod platform;

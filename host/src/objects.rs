@@ -13,7 +13,6 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
-use tokio::net::TcpListener;
 
 /// Largest object served (4 GiB).
 pub const MAX_OBJECT: u64 = 4 << 30;
@@ -28,7 +27,7 @@ pub struct ObjectServer {
 impl ObjectServer {
     /// Bind `127.0.0.1:0` and serve until dropped. Must be called inside a tokio runtime.
     pub async fn start() -> std::io::Result<ObjectServer> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = crate::platform::listen("127.0.0.1:0".parse().expect("valid address"))?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             loop {

@@ -72,8 +72,8 @@ pub fn discover(search: &[PathBuf]) -> Vec<Source> {
         .collect()
 }
 
-/// Read the manifest and component of `source`, then load it into `engine`.
-pub async fn load(engine: &PluginEngine, source: &Source) -> Result<WorkloadPlugin, PluginError> {
+/// The manifest and component bytes of `source`.
+pub fn component(source: &Source) -> Result<(Manifest, Vec<u8>), PluginError> {
     match source {
         Source::Builtin(builtin) => {
             let manifest =
@@ -81,7 +81,7 @@ pub async fn load(engine: &PluginEngine, source: &Source) -> Result<WorkloadPlug
                     plugin: "built-in".into(),
                     source,
                 })?;
-            WorkloadPlugin::load(engine, manifest, builtin.wasm).await
+            Ok((manifest, builtin.wasm.to_vec()))
         }
         Source::Dir(dir) => {
             let path = dir.join("plugin.toml");
@@ -100,9 +100,15 @@ pub async fn load(engine: &PluginEngine, source: &Source) -> Result<WorkloadPlug
                 path: component,
                 source,
             })?;
-            WorkloadPlugin::load(engine, manifest, &bytes).await
+            Ok((manifest, bytes))
         }
     }
+}
+
+/// Read the manifest and component of `source`, then load it into `engine`.
+pub async fn load(engine: &PluginEngine, source: &Source) -> Result<WorkloadPlugin, PluginError> {
+    let (manifest, bytes) = component(source)?;
+    WorkloadPlugin::load(engine, manifest, &bytes).await
 }
 
 /// What a native run produced.

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use owbench::commands::{EngineArgs, serve::ServeCommand, workload::WorkloadCommand};
+use owbench::commands::{
+    EngineArgs, bench::BenchCommand, serve::ServeCommand, workload::WorkloadCommand,
+};
 
 /// Benchmark serverless platforms (Apache OpenWhisk first) with WebAssembly plugins.
 #[derive(Debug, Parser)]
@@ -20,6 +22,8 @@ enum Command {
     /// List and run workloads.
     #[command(subcommand)]
     Workload(WorkloadCommand),
+    /// Run an experiment against OpenWhisk (default: the embedded platform).
+    Bench(BenchCommand),
     /// Serve the embedded OpenWhisk-compatible platform (REST API v1, `wasm` actions).
     Serve(ServeCommand),
 }
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Workload(cmd) => cmd.run(&cli.engine).await,
             Command::Serve(cmd) => cmd.run(&cli.engine).await,
+            Command::Bench(cmd) => cmd.run(&cli.engine).await,
         }
     });
     match result {

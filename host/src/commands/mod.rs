@@ -1,5 +1,6 @@
 //! The `owbench` subcommands, one module each; `bin/owbench.rs` only parses and dispatches.
 
+pub mod bench;
 pub mod serve;
 pub mod workload;
 

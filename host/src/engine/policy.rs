@@ -47,6 +47,22 @@ impl HostRule {
     }
 }
 
+impl std::fmt::Display for HostRule {
+    /// The entry in `allowed_outbound_hosts` form (parses back to the same rule).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostRule::Param(name) => write!(f, "{{{{ {name} }}}}"),
+            HostRule::Pattern(p) => {
+                let scheme = p.scheme.as_deref().unwrap_or("*");
+                match p.port {
+                    Some(port) => write!(f, "{scheme}://{}:{port}", p.host),
+                    None => write!(f, "{scheme}://{}:*", p.host),
+                }
+            }
+        }
+    }
+}
+
 impl HostPattern {
     fn parse(entry: &str) -> Result<HostPattern, String> {
         let (scheme, rest) = entry
@@ -217,6 +233,19 @@ impl WasiHttpHooks for PolicyHooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_display_as_entries_that_parse_back() {
+        for entry in [
+            "https://*.amazonaws.com",
+            "{{ url }}",
+            "*://localhost:*",
+            "http://127.0.0.1:8080",
+        ] {
+            let rule = HostRule::parse(entry).unwrap();
+            assert_eq!(HostRule::parse(&rule.to_string()).unwrap(), rule, "{entry}");
+        }
+    }
 
     fn policy(entries: &[&str], params: serde_json::Value) -> OutboundPolicy {
         let rules: Vec<_> = entries

@@ -110,6 +110,7 @@ impl ContainerPool {
         let mut dropped = Vec::new();
         {
             let mut state = self.state.lock().expect("pool poisoned");
+            let reusable = reusable && !self.keep_alive.is_zero();
             let mut container = Some(container);
             if reusable {
                 let key = &container.as_ref().expect("set").key;

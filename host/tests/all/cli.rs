@@ -2,7 +2,7 @@ use std::process::{Command, Output};
 
 use crate::helpers::*;
 
-fn owbench(args: &[&str]) -> Output {
+pub fn owbench(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_owbench"))
         .args(args)
         .env("OWBENCH_CACHE_DIR", cache_dir())
@@ -12,7 +12,7 @@ fn owbench(args: &[&str]) -> Output {
 }
 
 /// A failed command: exit code 1, and stderr is exactly one `error: ...` line.
-fn assert_one_line_error(out: &Output, needle: &str) {
+pub fn assert_one_line_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
     let lines: Vec<&str> = stderr.lines().collect();

@@ -14,3 +14,6 @@ mod cli;
 
 /// The embedded OpenWhisk-compatible platform over its REST API.
 mod platform;
+
+/// `owbench bench` end to end: the default experiment, bad specs and targets, Ctrl-C, kill.
+mod bench;

@@ -1,0 +1,521 @@
+//! Running an experiment: start the target (or check it), deploy the workloads, drive
+//! each with its load plan, stream rows, and write `summary.json` and the table.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use rand::Rng;
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+use super::spec::{Retry, Spec, TargetSpec, WorkloadSpec};
+use super::summary::{self, WorkloadMeta};
+use crate::client::{ActivationTimes, Client, Invoked, Outcome, Target};
+use crate::engine::PluginEngine;
+use crate::load::sink::Sink;
+use crate::load::{InvokeFn, LoadPlan, Progress, RowTag, drive};
+use crate::manifest::Manifest;
+use crate::objects::{ObjectServer, sha256_of};
+use crate::platform::{GUEST_KEY, Platform, PlatformConfig, Server, serve};
+use crate::workloads;
+
+/// Where a finished experiment put its results.
+#[derive(Debug)]
+pub struct Finished {
+    /// The results directory.
+    pub dir: PathBuf,
+    /// The summary document.
+    pub summary: Value,
+    /// Whether Ctrl-C cut it short.
+    pub interrupted: bool,
+}
+
+/// Run `spec` (its text kept in the results), with plugins found on `plugin_dirs`.
+pub async fn run(
+    spec: &Spec,
+    engine: Arc<PluginEngine>,
+    plugin_dirs: &[PathBuf],
+    show_progress: bool,
+) -> anyhow::Result<Finished> {
+    raise_fd_limit();
+    let started_wall = SystemTime::now();
+
+    // Resolve every workload before anything runs: a typo fails fast.
+    let mut components = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
+    for w in &spec.workloads {
+        let component = if w.deploy && !matches!(spec.target, TargetSpec::Http { .. }) {
+            Some(workloads::component(&workloads::resolve(
+                &w.name,
+                plugin_dirs,
+            )?)?)
+        } else {
+            None
+        };
+        let label = w
+            .label
+            .clone()
+            .or_else(|| component.as_ref().map(|(m, _)| m.name.clone()))
+            .unwrap_or_else(|| w.name.clone());
+        anyhow::ensure!(
+            !labels.contains(&label),
+            "two workloads are both called `{label}`: give one a `label`"
+        );
+        labels.push(label);
+        components.push(component);
+    }
+
+    let objects = if spec.workloads.iter().any(|w| uses_objects(&w.params)) {
+        Some(
+            ObjectServer::start()
+                .await
+                .context("cannot start the object endpoint")?,
+        )
+    } else {
+        None
+    };
+    let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let (target, server) = start_target(&spec.target, engine, scratch.path()).await?;
+    let timeout = Duration::from_secs_f64(spec.request_timeout_s);
+    let max_in_flight = spec
+        .workloads
+        .iter()
+        .map(|w| w.max_in_flight.unwrap_or(spec.max_in_flight))
+        .max()
+        .unwrap_or(1);
+    // The target must answer and accept the key before any results directory exists.
+    let client = match &target {
+        BenchTarget::OpenWhisk(t) => {
+            let client = Client::new(t.clone(), max_in_flight, timeout)?;
+            if let Err(e) = client.check().await {
+                if let Some(server) = server {
+                    server.stop().await;
+                }
+                return Err(e);
+            }
+            Some(client)
+        }
+        BenchTarget::Http(_) => None,
+    };
+    let dir = results_dir(&spec.output, &spec.name, started_wall)?;
+    std::fs::write(dir.join("spec.toml"), toml::to_string_pretty(spec)?)
+        .context("cannot write spec.toml")?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nowbench: stopping (Ctrl-C); waiting for invocations in flight");
+            let _ = stop_tx.send(true);
+        }
+    });
+
+    let sink = Sink::create(&dir.join("rows.jsonl")).context("cannot create rows.jsonl")?;
+    let mut metas = Vec::new();
+    let mut interrupted = false;
+    let mut abandoned = 0;
+    let result: anyhow::Result<()> = async {
+        for ((w, component), label) in spec.workloads.iter().zip(&components).zip(&labels) {
+            let action = w
+                .action
+                .clone()
+                .unwrap_or_else(|| format!("owbench-{label}"));
+            let params = resolve_params(&w.params, objects.as_ref());
+            let invoke = match (&target, &client) {
+                (BenchTarget::OpenWhisk(_), Some(client)) => {
+                    if let Some((manifest, bytes)) = component {
+                        deploy(client, &action, manifest, bytes, w).await?;
+                    }
+                    openwhisk_invoker(
+                        client.clone(),
+                        action.clone(),
+                        &params,
+                        spec.blocking,
+                        spec.retry,
+                    )
+                }
+                (BenchTarget::Http(url), _) => http_invoker(url.clone(), max_in_flight, timeout)?,
+                _ => unreachable!("a client exists for OpenWhisk targets"),
+            };
+            let plan = LoadPlan {
+                model: w.load.clone().unwrap_or_else(|| spec.load.clone()),
+                count: w.count.or(spec.count),
+                duration: w
+                    .duration_s
+                    .or(spec.duration_s)
+                    .map(Duration::from_secs_f64),
+                warmup: w.warmup.unwrap_or(spec.warmup),
+                max_in_flight: w.max_in_flight.unwrap_or(spec.max_in_flight),
+            };
+            metas.push(WorkloadMeta {
+                name: label.clone(),
+                action: action.clone(),
+                params: Value::Object(params.clone()),
+                load: serde_json::to_value(&plan.model)?,
+                component_sha256: component
+                    .as_ref()
+                    .map(|(_, b)| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b))),
+            });
+            for run in 0..spec.runs {
+                let progress = Arc::new(Progress::default());
+                let bar = progress_bar(
+                    show_progress,
+                    label,
+                    run,
+                    spec.runs,
+                    &plan,
+                    progress.clone(),
+                );
+                let tag = RowTag {
+                    run,
+                    workload: label.clone(),
+                };
+                let report = drive(
+                    &plan,
+                    invoke.clone(),
+                    tag,
+                    sink.sender(),
+                    stop_rx.clone(),
+                    Duration::from_secs_f64(spec.grace_s),
+                    progress,
+                )
+                .await;
+                if let Some(bar) = bar {
+                    bar.abort();
+                    eprintln!();
+                }
+                abandoned += report.abandoned;
+                if report.interrupted {
+                    interrupted = true;
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+
+    // Whatever happened, every row recorded so far is written before anything else.
+    let stats = sink.finish().context("cannot write rows.jsonl")?;
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    result?;
+    let summary = summary::document(summary::Context {
+        spec,
+        target: &target_description(&target),
+        started: started_wall,
+        ended: SystemTime::now(),
+        interrupted,
+        abandoned,
+        workloads: &metas,
+        stats: &stats,
+    });
+    std::fs::write(
+        dir.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )
+    .context("cannot write summary.json")?;
+    let table = summary::table(&summary);
+    std::fs::write(dir.join("summary.txt"), &table).context("cannot write summary.txt")?;
+    print!("{table}");
+    Ok(Finished {
+        dir,
+        summary,
+        interrupted,
+    })
+}
+
+enum BenchTarget {
+    OpenWhisk(Target),
+    Http(String),
+}
+
+fn target_description(t: &BenchTarget) -> Value {
+    match t {
+        BenchTarget::OpenWhisk(t) => {
+            json!({"kind": "openwhisk", "apihost": t.apihost, "namespace": t.namespace})
+        }
+        BenchTarget::Http(url) => json!({"kind": "http", "url": url}),
+    }
+}
+
+async fn start_target(
+    spec: &TargetSpec,
+    engine: Arc<PluginEngine>,
+    scratch: &Path,
+) -> anyhow::Result<(BenchTarget, Option<Server>)> {
+    Ok(match spec {
+        TargetSpec::Embedded {
+            user_memory_mb,
+            keep_alive_s,
+        } => {
+            let mut config = PlatformConfig::new(scratch.join("platform.sqlite"));
+            if let Some(mb) = user_memory_mb {
+                config.user_memory_mb = *mb;
+            }
+            if let Some(s) = keep_alive_s {
+                config.keep_alive = Duration::from_secs(*s);
+            }
+            let platform = Arc::new(Platform::new(config, engine)?);
+            let server = serve(platform, "127.0.0.1:0".parse().expect("valid address")).await?;
+            let target = Target {
+                apihost: server.url(),
+                auth: GUEST_KEY.into(),
+                namespace: "_".into(),
+                insecure: false,
+            };
+            (BenchTarget::OpenWhisk(target), Some(server))
+        }
+        TargetSpec::Openwhisk {
+            apihost,
+            auth,
+            namespace,
+            insecure,
+            wskprops,
+        } => {
+            let target = Target::resolve(
+                apihost.as_deref(),
+                auth.as_deref(),
+                namespace.as_deref(),
+                *insecure,
+                wskprops.as_deref(),
+            )?;
+            (BenchTarget::OpenWhisk(target), None)
+        }
+        TargetSpec::Http { url } => (BenchTarget::Http(url.clone()), None),
+    })
+}
+
+async fn deploy(
+    client: &Client,
+    action: &str,
+    manifest: &Manifest,
+    bytes: &[u8],
+    w: &WorkloadSpec,
+) -> anyhow::Result<()> {
+    let hosts: Vec<String> = manifest
+        .allowed_outbound_hosts
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let annotations =
+        json!([{"key": crate::platform::actions::OUTBOUND_ANNOTATION, "value": hosts}]);
+    let memory = w.memory_mb.unwrap_or(manifest.memory_limit >> 20);
+    let timeout = w
+        .timeout_ms
+        .unwrap_or(manifest.timeout.as_millis() as u64)
+        .min(300_000);
+    client
+        .deploy(action, bytes, memory, timeout, annotations)
+        .await
+}
+
+fn uses_objects(params: &Map<String, Value>) -> bool {
+    params.values().any(|v| object_size(v).is_some())
+}
+
+/// `"{{ object BYTES }}"` → BYTES.
+fn object_size(v: &Value) -> Option<u64> {
+    let s = v.as_str()?.trim();
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    inner.strip_prefix("object")?.trim().parse().ok()
+}
+
+fn resolve_params(
+    params: &Map<String, Value>,
+    objects: Option<&ObjectServer>,
+) -> Map<String, Value> {
+    let mut out = params.clone();
+    for (k, v) in params {
+        if let (Some(bytes), Some(objects)) = (object_size(v), objects) {
+            out.insert(k.clone(), json!(objects.url(bytes, 1)));
+            out.entry("expect_sha256")
+                .or_insert_with(|| json!(sha256_of(bytes, 1)));
+        }
+    }
+    out
+}
+
+fn openwhisk_invoker(
+    client: Client,
+    action: String,
+    params: &Map<String, Value>,
+    blocking: bool,
+    retry: Retry,
+) -> InvokeFn {
+    let body = Bytes::from(Value::Object(params.clone()).to_string());
+    let action: Arc<str> = action.into();
+    Arc::new(move || {
+        let client = client.clone();
+        let body = body.clone();
+        let action = action.clone();
+        Box::pin(async move {
+            let mut attempt = 0;
+            let mut invoked = loop {
+                let invoked = client.invoke(&action, body.clone(), blocking).await;
+                if invoked.outcome != Outcome::Throttled || attempt >= retry.max {
+                    break invoked;
+                }
+                let base = retry.backoff_ms.saturating_mul(1 << attempt.min(16));
+                let jitter = rand::rng().random_range(0..=base / 2 + 1);
+                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                attempt += 1;
+            };
+            if invoked.outcome == Outcome::Accepted
+                && let Some(id) = invoked.activation_id.clone()
+            {
+                complete_from_record(&client, &id, &mut invoked).await;
+            }
+            invoked
+        })
+    })
+}
+
+/// After a 202, the activation's record gives its times and how it really ended.
+async fn complete_from_record(client: &Client, id: &str, invoked: &mut Invoked) {
+    match client.activation(id, Duration::from_secs(300)).await {
+        Ok(record) => {
+            invoked.times = ActivationTimes::from_record(&record);
+            invoked.outcome = match record.pointer("/response/status").and_then(Value::as_str) {
+                Some("success") => Outcome::Ok,
+                Some("application error") => Outcome::ApplicationError,
+                Some("action developer error") => Outcome::DeveloperError,
+                _ => Outcome::ServerError,
+            };
+        }
+        Err(e) => invoked.error = Some(e.to_string()),
+    }
+}
+
+fn http_invoker(
+    url: String,
+    max_connections: usize,
+    timeout: Duration,
+) -> anyhow::Result<InvokeFn> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(max_connections)
+        .timeout(timeout)
+        .tcp_nodelay(true)
+        .build()?;
+    let url: Arc<str> = url.into();
+    Ok(Arc::new(move || {
+        let http = http.clone();
+        let url = url.clone();
+        Box::pin(async move {
+            match http.get(&*url).send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let body = r.bytes().await;
+                    let outcome = match (status, body) {
+                        (_, Err(_)) => Outcome::Io,
+                        (200..=299, _) => Outcome::Ok,
+                        (429, _) => Outcome::Throttled,
+                        (400..=499, _) => Outcome::ClientError,
+                        _ => Outcome::ServerError,
+                    };
+                    Invoked {
+                        outcome,
+                        status,
+                        activation_id: None,
+                        times: None,
+                        error: None,
+                    }
+                }
+                Err(e) => {
+                    let outcome = if e.is_timeout() {
+                        Outcome::Timeout
+                    } else if e.is_connect() {
+                        Outcome::Connect
+                    } else {
+                        Outcome::Io
+                    };
+                    Invoked {
+                        outcome,
+                        status: 0,
+                        activation_id: None,
+                        times: None,
+                        error: Some(crate::client::root_cause(&e)),
+                    }
+                }
+            }
+        })
+    }))
+}
+
+fn progress_bar(
+    show: bool,
+    name: &str,
+    run: u32,
+    runs: u32,
+    plan: &LoadPlan,
+    progress: Arc<Progress>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if !show {
+        return None;
+    }
+    let bar = match plan.count {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix:>24} [{bar:30}] {pos}/{len} {per_sec:>12} {elapsed_precise} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(if runs > 1 {
+        format!("{name} (run {}/{runs})", run + 1)
+    } else {
+        name.to_owned()
+    });
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            let started = progress.started.load(Ordering::Relaxed);
+            let finished = progress.finished.load(Ordering::Relaxed);
+            let failed = progress.failed.load(Ordering::Relaxed);
+            bar.set_position(finished);
+            bar.set_message(format!("in flight {} not ok {failed}", started - finished));
+        }
+    }))
+}
+
+/// `<output>/<name>-<UTC time>`, created.
+fn results_dir(output: &Path, name: &str, at: SystemTime) -> anyhow::Result<PathBuf> {
+    let stamp = humantime::format_rfc3339_seconds(at)
+        .to_string()
+        .replace([':', '-'], "")
+        .trim_end_matches('Z')
+        .to_owned();
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut dir = output.join(format!("{safe}-{stamp}"));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = output.join(format!("{safe}-{stamp}-{n}"));
+    }
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the results directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Raise the open-files limit to its hard maximum: a thousand invocations at once need
+/// a thousand connections (and the embedded platform as many again).
+fn raise_fd_limit() {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+}

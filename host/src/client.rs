@@ -1,0 +1,554 @@
+//! The OpenWhisk client: where the target is (`~/.wskprops`, environment, flags), deploying
+//! workloads as `wasm` actions, invoking them, fetching activation records, and
+//! classifying every outcome the way a benchmark needs to count it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::platform::api::ACTIVATION_ID_HEADER;
+use crate::platform::invoker::MICROS_ANNOTATION;
+
+/// Where and as whom to call OpenWhisk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Base URL, with scheme (`https://` when the host has none, as `wsk` does).
+    pub apihost: String,
+    /// `uuid:key`.
+    pub auth: String,
+    /// Namespace (`_`: the key's own).
+    pub namespace: String,
+    /// Accept self-signed certificates.
+    pub insecure: bool,
+}
+
+impl Target {
+    /// Resolve the target: explicit values win, then `__OW_APIHOST`/`__OW_API_KEY`/
+    /// `__OW_NAMESPACE`, then the wskprops file (`WSK_CONFIG_FILE` or `~/.wskprops`).
+    pub fn resolve(
+        apihost: Option<&str>,
+        auth: Option<&str>,
+        namespace: Option<&str>,
+        insecure: bool,
+        wskprops: Option<&Path>,
+    ) -> anyhow::Result<Target> {
+        let props_path = wskprops.map(Path::to_path_buf).or_else(default_wskprops);
+        let props = match &props_path {
+            Some(p) if p.is_file() => read_wskprops(p)?,
+            Some(p) if wskprops.is_some() => {
+                anyhow::bail!("wskprops file {} does not exist", p.display())
+            }
+            _ => Vec::new(),
+        };
+        let prop = |k: &str| {
+            props
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let apihost = apihost
+            .map(str::to_owned)
+            .or_else(|| env("__OW_APIHOST"))
+            .or_else(|| prop("APIHOST"))
+            .context(
+                "no OpenWhisk API host: set `apihost`, __OW_APIHOST or APIHOST in ~/.wskprops",
+            )?;
+        let auth = auth
+            .map(str::to_owned)
+            .or_else(|| env("__OW_API_KEY"))
+            .or_else(|| prop("AUTH"))
+            .context("no OpenWhisk key: set `auth`, __OW_API_KEY or AUTH in ~/.wskprops")?;
+        if !auth.contains(':') {
+            anyhow::bail!("the OpenWhisk key must be `uuid:key`");
+        }
+        let namespace = namespace
+            .map(str::to_owned)
+            .or_else(|| env("__OW_NAMESPACE"))
+            .or_else(|| prop("NAMESPACE"))
+            .unwrap_or_else(|| "_".into());
+        let apihost = if apihost.contains("://") {
+            apihost
+        } else {
+            format!("https://{apihost}")
+        };
+        Ok(Target {
+            apihost: apihost.trim_end_matches('/').to_owned(),
+            auth,
+            namespace,
+            insecure,
+        })
+    }
+}
+
+fn default_wskprops() -> Option<PathBuf> {
+    std::env::var_os("WSK_CONFIG_FILE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".wskprops")))
+}
+
+/// `KEY=VALUE` lines (`#` comments, blank lines ignored).
+pub fn read_wskprops(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .with_context(|| format!("{}:{}: expected KEY=VALUE", path.display(), n + 1))?;
+        out.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    Ok(out)
+}
+
+/// How one invocation ended, as a benchmark counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// 200: the action succeeded.
+    Ok,
+    /// 202: accepted (non-blocking, or blocking past the platform's limit).
+    Accepted,
+    /// 502 with status "application error": the action returned `{error}`.
+    ApplicationError,
+    /// 502 with status "action developer error": init failure, timeout, crash.
+    DeveloperError,
+    /// 429: throttled.
+    Throttled,
+    /// Another 4xx.
+    ClientError,
+    /// 500, 503 or another 5xx.
+    ServerError,
+    /// No answer within the client's timeout.
+    Timeout,
+    /// Could not connect.
+    Connect,
+    /// The connection failed mid-request, or the body was unreadable.
+    Io,
+}
+
+impl Outcome {
+    /// Every class, in report order.
+    pub const ALL: [Outcome; 10] = [
+        Outcome::Ok,
+        Outcome::Accepted,
+        Outcome::ApplicationError,
+        Outcome::DeveloperError,
+        Outcome::Throttled,
+        Outcome::ClientError,
+        Outcome::ServerError,
+        Outcome::Timeout,
+        Outcome::Connect,
+        Outcome::Io,
+    ];
+
+    /// The snake_case name used in rows and summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Accepted => "accepted",
+            Outcome::ApplicationError => "application_error",
+            Outcome::DeveloperError => "developer_error",
+            Outcome::Throttled => "throttled",
+            Outcome::ClientError => "client_error",
+            Outcome::ServerError => "server_error",
+            Outcome::Timeout => "timeout",
+            Outcome::Connect => "connect",
+            Outcome::Io => "io",
+        }
+    }
+}
+
+/// Timings read from an activation record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ActivationTimes {
+    /// `duration` (µs when the platform reports them, else ms × 1000).
+    pub duration_us: u64,
+    /// `waitTime` annotation, µs.
+    pub wait_us: u64,
+    /// `initTime` annotation, µs; present only on cold starts.
+    pub init_us: Option<u64>,
+}
+
+impl ActivationTimes {
+    /// From a full activation record (`None` if it is not one).
+    pub fn from_record(record: &Value) -> Option<ActivationTimes> {
+        let duration_ms = record.get("duration")?.as_u64()?;
+        let annotations = record.get("annotations")?.as_array()?;
+        let find = |k: &str| {
+            annotations
+                .iter()
+                .find(|a| a["key"] == k)
+                .map(|a| &a["value"])
+        };
+        let micros = find(MICROS_ANNOTATION);
+        let us = |k: &str| micros.and_then(|m| m.get(k)).and_then(Value::as_u64);
+        let ms = |k: &str| find(k).and_then(Value::as_u64).map(|v| v * 1000);
+        Some(ActivationTimes {
+            duration_us: us("duration").unwrap_or(duration_ms * 1000),
+            wait_us: us("waitTime").or_else(|| ms("waitTime")).unwrap_or(0),
+            init_us: us("initTime").or_else(|| ms("initTime")),
+        })
+    }
+}
+
+/// What one invoke returned.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    /// Class.
+    pub outcome: Outcome,
+    /// HTTP status (0 when there was none).
+    pub status: u16,
+    /// The activation id, when the platform gave one.
+    pub activation_id: Option<String>,
+    /// Timings, when the response carried the record.
+    pub times: Option<ActivationTimes>,
+    /// The error text of a failure (first 200 characters).
+    pub error: Option<String>,
+}
+
+/// A client bound to one target.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    target: Target,
+    namespace_url: String,
+}
+
+impl Client {
+    /// A client with `max_connections` idle keep-alive connections and a per-request
+    /// `timeout`.
+    pub fn new(
+        target: Target,
+        max_connections: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(target.insecure)
+            .pool_max_idle_per_host(max_connections)
+            .timeout(timeout)
+            .tcp_nodelay(true)
+            .user_agent(concat!("owbench/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot build the HTTP client")?;
+        let namespace_url = format!("{}/api/v1/namespaces/{}", target.apihost, target.namespace);
+        Ok(Client {
+            http,
+            target,
+            namespace_url,
+        })
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn authed(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let (user, pass) = self
+            .target
+            .auth
+            .split_once(':')
+            .unwrap_or((&self.target.auth, ""));
+        rb.basic_auth(user, Some(pass))
+    }
+
+    /// Check that the target answers and accepts the key (before any run starts).
+    pub async fn check(&self) -> anyhow::Result<()> {
+        let url = format!("{}/api/v1/namespaces", self.target.apihost);
+        let response = self.authed(self.http.get(&url)).send().await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach OpenWhisk at {}: {}",
+                self.target.apihost,
+                root_cause(&e)
+            )
+        })?;
+        match response.status() {
+            s if s.is_success() => Ok(()),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => anyhow::bail!(
+                "OpenWhisk at {} rejected the key (HTTP {})",
+                self.target.apihost,
+                response.status().as_u16()
+            ),
+            s => anyhow::bail!(
+                "OpenWhisk at {} answered HTTP {}",
+                self.target.apihost,
+                s.as_u16()
+            ),
+        }
+    }
+
+    /// Create or replace the action `name` running `component`.
+    pub async fn deploy(
+        &self,
+        name: &str,
+        component: &[u8],
+        memory_mb: u64,
+        timeout_ms: u64,
+        annotations: Value,
+    ) -> anyhow::Result<()> {
+        let body = json!({
+            "exec": {"kind": "wasm", "code": base64::engine::general_purpose::STANDARD.encode(component)},
+            "limits": {"memory": memory_mb, "timeout": timeout_ms},
+            "annotations": annotations,
+        });
+        let url = format!("{}/actions/{name}?overwrite=true", self.namespace_url);
+        let response = self
+            .authed(self.http.put(&url))
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("cannot deploy action `{name}`"))?;
+        if !response.status().is_success() {
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap_or_default();
+            anyhow::bail!(
+                "deploying action `{name}` failed: HTTP {status}: {}",
+                error_text(&text)
+            );
+        }
+        Ok(())
+    }
+
+    /// Invoke `name` with `params` (a JSON object, serialized once by the caller).
+    pub async fn invoke(&self, name: &str, params: bytes::Bytes, blocking: bool) -> Invoked {
+        let url = format!("{}/actions/{name}?blocking={blocking}", self.namespace_url);
+        let request = self
+            .authed(self.http.post(&url))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(params);
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return transport_failure(&e),
+        };
+        let status = response.status().as_u16();
+        let header_id = response
+            .headers()
+            .get(ACTIVATION_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => return transport_failure(&e),
+        };
+        classify_response(status, header_id, &body)
+    }
+
+    /// A GET under the namespace; `Ok(None)` on 404.
+    async fn get_json(&self, path: &str) -> anyhow::Result<Option<Value>> {
+        let url = format!("{}/{path}", self.namespace_url);
+        let response = self.authed(self.http.get(&url)).send().await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => Ok(Some(response.json().await?)),
+            s => anyhow::bail!("GET {path}: HTTP {}", s.as_u16()),
+        }
+    }
+
+    /// The record of activation `id`, retrying while it is not stored yet (404), for at
+    /// most `patience`.
+    pub async fn activation(&self, id: &str, patience: Duration) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            if let Some(record) = self.get_json(&format!("activations/{id}")).await? {
+                return Ok(record);
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                anyhow::bail!("activation {id} was not stored within {patience:?}");
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// One page of full activation records of `name` started in `since..=upto` (a fixed
+    /// `upto` keeps paging stable while new activations arrive).
+    pub async fn activations_page(
+        &self,
+        name: &str,
+        since: u64,
+        upto: u64,
+        skip: u32,
+    ) -> anyhow::Result<Vec<Value>> {
+        let path = format!(
+            "activations?name={name}&since={since}&upto={upto}&limit=200&skip={skip}&docs=true"
+        );
+        Ok(match self.get_json(&path).await? {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        })
+    }
+}
+
+/// Classify an invoke response.
+pub fn classify_response(status: u16, header_id: Option<String>, body: &[u8]) -> Invoked {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let activation_id = header_id.or_else(|| {
+        json.as_ref()
+            .and_then(|v| v.get("activationId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    let times = json.as_ref().and_then(ActivationTimes::from_record);
+    let outcome = match status {
+        200 => Outcome::Ok,
+        202 => Outcome::Accepted,
+        429 => Outcome::Throttled,
+        502 => match json
+            .as_ref()
+            .and_then(|v| v.pointer("/response/status"))
+            .and_then(Value::as_str)
+        {
+            Some("application error") => Outcome::ApplicationError,
+            Some(_) => Outcome::DeveloperError,
+            // `result=true` bodies carry only `{error}`: an application error.
+            None => Outcome::ApplicationError,
+        },
+        400..=499 => Outcome::ClientError,
+        _ => Outcome::ServerError,
+    };
+    let error = (outcome != Outcome::Ok && outcome != Outcome::Accepted)
+        .then(|| error_text(&String::from_utf8_lossy(body)));
+    Invoked {
+        outcome,
+        status,
+        activation_id,
+        times,
+        error,
+    }
+}
+
+fn transport_failure(e: &reqwest::Error) -> Invoked {
+    let outcome = if e.is_timeout() {
+        Outcome::Timeout
+    } else if e.is_connect() {
+        Outcome::Connect
+    } else {
+        Outcome::Io
+    };
+    Invoked {
+        outcome,
+        status: 0,
+        activation_id: None,
+        times: None,
+        error: Some(root_cause(e)),
+    }
+}
+
+/// The innermost cause of an error, one line.
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// The `error` of an OpenWhisk error body (or of `response.result`), else the text.
+fn error_text(text: &str) -> String {
+    let v: Option<Value> = serde_json::from_str(text).ok();
+    let msg = v
+        .as_ref()
+        .and_then(|v| {
+            v.get("error")
+                .or_else(|| v.pointer("/response/result/error"))
+                .map(|e| {
+                    e.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| e.to_string())
+                })
+        })
+        .unwrap_or_else(|| text.to_owned());
+    msg.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_openwhisk_responses() {
+        let c = |s, body: &str| classify_response(s, None, body.as_bytes()).outcome;
+        assert_eq!(
+            c(200, r#"{"activationId":"a","duration":1,"annotations":[]}"#),
+            Outcome::Ok
+        );
+        assert_eq!(c(202, r#"{"activationId":"a"}"#), Outcome::Accepted);
+        assert_eq!(
+            c(429, r#"{"error":"Too many","code":"x"}"#),
+            Outcome::Throttled
+        );
+        assert_eq!(
+            c(502, r#"{"response":{"status":"application error"}}"#),
+            Outcome::ApplicationError
+        );
+        assert_eq!(
+            c(502, r#"{"response":{"status":"action developer error"}}"#),
+            Outcome::DeveloperError
+        );
+        assert_eq!(
+            c(404, r#"{"error":"nope","code":"x"}"#),
+            Outcome::ClientError
+        );
+        assert_eq!(c(503, ""), Outcome::ServerError);
+        let i = classify_response(202, Some("abc".into()), b"{}");
+        assert_eq!(i.activation_id.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn reads_times_from_records() {
+        let record = json!({"duration": 3, "annotations": [
+            {"key": "waitTime", "value": 2}, {"key": "initTime", "value": 1}]});
+        let t = ActivationTimes::from_record(&record).unwrap();
+        assert_eq!(
+            (t.duration_us, t.wait_us, t.init_us),
+            (3000, 2000, Some(1000))
+        );
+        let record = json!({"duration": 0, "annotations": [
+            {"key": "waitTime", "value": 0}, {"key": MICROS_ANNOTATION, "value": {"waitTime": 12, "duration": 40}}]});
+        let t = ActivationTimes::from_record(&record).unwrap();
+        assert_eq!((t.duration_us, t.wait_us, t.init_us), (40, 12, None));
+    }
+
+    #[test]
+    fn wskprops_and_env_resolve_a_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wskprops");
+        std::fs::write(
+            &path,
+            "# comment\nAPIHOST=example.org:443\nAUTH=u:k\nNAMESPACE=ns\n",
+        )
+        .unwrap();
+        let t = Target::resolve(None, None, None, true, Some(&path)).unwrap();
+        assert_eq!(t.apihost, "https://example.org:443");
+        assert_eq!(
+            (t.auth.as_str(), t.namespace.as_str(), t.insecure),
+            ("u:k", "ns", true)
+        );
+        let t = Target::resolve(
+            Some("http://127.0.0.1:1"),
+            Some("a:b"),
+            None,
+            false,
+            Some(&path),
+        )
+        .unwrap();
+        assert_eq!(
+            (t.apihost.as_str(), t.auth.as_str()),
+            ("http://127.0.0.1:1", "a:b")
+        );
+        std::fs::write(&path, "garbage\n").unwrap();
+        let err = Target::resolve(None, None, None, false, Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("expected KEY=VALUE"), "{err}");
+    }
+}

@@ -1,0 +1,67 @@
+//! `owbench bench [SPEC.toml]`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::EngineArgs;
+use crate::bench::{self, DEFAULT_SPEC, Spec};
+
+/// Run an experiment (with no spec: the seed's concurrency experiment on the embedded
+/// platform) and write its results directory.
+#[derive(Debug, clap::Args)]
+pub struct BenchCommand {
+    /// The experiment spec (TOML). Default: four seed workloads, 1000 invocations each,
+    /// all at once, on the embedded platform.
+    spec: Option<PathBuf>,
+    /// Results go under this directory (overrides the spec's `output`).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Repetitions (overrides the spec's `runs`).
+    #[arg(long)]
+    runs: Option<u32>,
+    /// Invocations per workload (overrides the spec's `count`).
+    #[arg(long)]
+    count: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Print the default spec and exit.
+    #[arg(long)]
+    print_default_spec: bool,
+}
+
+impl BenchCommand {
+    /// Run it.
+    pub async fn run(&self, engine: &EngineArgs) -> anyhow::Result<()> {
+        if self.print_default_spec {
+            print!("{}", DEFAULT_SPEC.trim_start());
+            return Ok(());
+        }
+        let mut spec = match &self.spec {
+            Some(path) => Spec::load(path)?,
+            None => Spec::parse(DEFAULT_SPEC).map_err(|e| anyhow::anyhow!("default spec:{e}"))?,
+        };
+        if let Some(o) = &self.output {
+            spec.output = o.clone();
+        }
+        if let Some(r) = self.runs {
+            anyhow::ensure!(r > 0, "--runs must be at least 1");
+            spec.runs = r;
+        }
+        if let Some(c) = self.count {
+            spec.count = Some(c);
+            for w in &mut spec.workloads {
+                w.count = None;
+            }
+        }
+        let plugin_engine = Arc::new(engine.engine()?);
+        let show = !self.quiet && std::io::stderr().is_terminal();
+        let finished = bench::run(&spec, plugin_engine, &engine.plugin_dirs, show).await?;
+        eprintln!("results: {}", finished.dir.display());
+        if finished.interrupted {
+            anyhow::bail!("interrupted; partial results in {}", finished.dir.display());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,15 @@
+//! The load engine and what it records.
+//!
+//! - [`schedule`]: load models and their arrival times.
+//! - [`engine`]: driving invocations and stamping their times.
+//! - [`sink`]: streaming rows to disk while summarizing them.
+//! - [`summary`]: constant-memory per-workload figures.
+
+pub mod engine;
+pub mod schedule;
+pub mod sink;
+pub mod summary;
+
+pub use engine::{DriveReport, InvokeFn, LoadPlan, Progress, Row, RowTag, drive};
+pub use schedule::{LoadModel, Stage};
+pub use summary::{Hist, Percentiles, WorkloadStats};
