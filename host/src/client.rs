@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::load::http::{FastClient, FastError};
 use crate::platform::api::ACTIVATION_ID_HEADER;
 use crate::platform::invoker::MICROS_ANNOTATION;
 
@@ -220,8 +221,10 @@ pub struct Invoked {
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
+    fast: Option<FastClient>,
     target: Target,
     namespace_url: String,
+    namespace_path: String,
 }
 
 impl Client {
@@ -240,11 +243,15 @@ impl Client {
             .user_agent(concat!("owbench/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the HTTP client")?;
-        let namespace_url = format!("{}/api/v1/namespaces/{}", target.apihost, target.namespace);
+        let namespace_path = format!("/api/v1/namespaces/{}", target.namespace);
+        let namespace_url = format!("{}{namespace_path}", target.apihost);
+        let fast = FastClient::new(&target.apihost, Some(&target.auth), timeout);
         Ok(Client {
             http,
+            fast,
             target,
             namespace_url,
+            namespace_path,
         })
     }
 
@@ -321,6 +328,17 @@ impl Client {
 
     /// Invoke `name` with `params` (a JSON object, serialized once by the caller).
     pub async fn invoke(&self, name: &str, params: bytes::Bytes, blocking: bool) -> Invoked {
+        if let Some(fast) = &self.fast {
+            let path = format!("{}/actions/{name}?blocking={blocking}", self.namespace_path);
+            return match fast.send(http::Method::POST, &path, params).await {
+                Ok((status, id, body)) => classify_response(
+                    status,
+                    id.and_then(|v| v.to_str().ok().map(str::to_owned)),
+                    &body,
+                ),
+                Err(e) => fast_failure(e),
+            };
+        }
         let url = format!("{}/actions/{name}?blocking={blocking}", self.namespace_url);
         let request = self
             .authed(self.http.post(&url))
@@ -428,7 +446,24 @@ pub fn classify_response(status: u16, header_id: Option<String>, body: &[u8]) ->
     }
 }
 
-fn transport_failure(e: &reqwest::Error) -> Invoked {
+/// An `Invoked` for a failure of the hot path.
+pub fn fast_failure(e: FastError) -> Invoked {
+    let outcome = match e {
+        FastError::Connect(_) => Outcome::Connect,
+        FastError::Timeout => Outcome::Timeout,
+        FastError::Io(_) => Outcome::Io,
+    };
+    Invoked {
+        outcome,
+        status: 0,
+        activation_id: None,
+        times: None,
+        error: Some(e.to_string()),
+    }
+}
+
+/// An `Invoked` for a reqwest failure.
+pub fn transport_failure(e: &reqwest::Error) -> Invoked {
     let outcome = if e.is_timeout() {
         Outcome::Timeout
     } else if e.is_connect() {

@@ -16,6 +16,7 @@ use super::spec::{Retry, Spec, TargetSpec, WorkloadSpec};
 use super::summary::{self, WorkloadMeta};
 use crate::client::{ActivationTimes, Client, Invoked, Outcome, Target};
 use crate::engine::PluginEngine;
+use crate::load::http::FastClient;
 use crate::load::sink::Sink;
 use crate::load::{InvokeFn, LoadPlan, Progress, RowTag, drive};
 use crate::manifest::Manifest;
@@ -396,6 +397,22 @@ fn http_invoker(
     max_connections: usize,
     timeout: Duration,
 ) -> anyhow::Result<InvokeFn> {
+    let uri: http::Uri = url
+        .parse()
+        .with_context(|| format!("bad target URL `{url}`"))?;
+    if let Some(fast) = FastClient::new(&url, None, timeout) {
+        let path: Arc<str> = uri.path_and_query().map_or("/", |p| p.as_str()).into();
+        return Ok(Arc::new(move || {
+            let fast = fast.clone();
+            let path = path.clone();
+            Box::pin(async move {
+                match fast.send(http::Method::GET, &path, Bytes::new()).await {
+                    Ok((status, _, _)) => http_outcome(status),
+                    Err(e) => crate::client::fast_failure(e),
+                }
+            })
+        }));
+    }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(max_connections)
         .timeout(timeout)
@@ -409,41 +426,31 @@ fn http_invoker(
             match http.get(&*url).send().await {
                 Ok(r) => {
                     let status = r.status().as_u16();
-                    let body = r.bytes().await;
-                    let outcome = match (status, body) {
-                        (_, Err(_)) => Outcome::Io,
-                        (200..=299, _) => Outcome::Ok,
-                        (429, _) => Outcome::Throttled,
-                        (400..=499, _) => Outcome::ClientError,
-                        _ => Outcome::ServerError,
-                    };
-                    Invoked {
-                        outcome,
-                        status,
-                        activation_id: None,
-                        times: None,
-                        error: None,
+                    match r.bytes().await {
+                        Ok(_) => http_outcome(status),
+                        Err(e) => crate::client::transport_failure(&e),
                     }
                 }
-                Err(e) => {
-                    let outcome = if e.is_timeout() {
-                        Outcome::Timeout
-                    } else if e.is_connect() {
-                        Outcome::Connect
-                    } else {
-                        Outcome::Io
-                    };
-                    Invoked {
-                        outcome,
-                        status: 0,
-                        activation_id: None,
-                        times: None,
-                        error: Some(crate::client::root_cause(&e)),
-                    }
-                }
+                Err(e) => crate::client::transport_failure(&e),
             }
         })
     }))
+}
+
+fn http_outcome(status: u16) -> Invoked {
+    let outcome = match status {
+        200..=299 => Outcome::Ok,
+        429 => Outcome::Throttled,
+        400..=499 => Outcome::ClientError,
+        _ => Outcome::ServerError,
+    };
+    Invoked {
+        outcome,
+        status,
+        activation_id: None,
+        times: None,
+        error: None,
+    }
 }
 
 fn progress_bar(

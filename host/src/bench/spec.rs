@@ -50,7 +50,7 @@ pub struct Spec {
     /// Where to send invocations.
     pub target: TargetSpec,
     /// The workloads, run one after the other.
-    #[serde(rename = "workload")]
+    #[serde(rename = "workload", default)]
     pub workloads: Vec<WorkloadSpec>,
 }
 

@@ -129,13 +129,8 @@ pub async fn drive(
     progress: Arc<Progress>,
 ) -> DriveReport {
     let t0 = Instant::now();
-    // A closed loop keeps exactly `concurrency` in flight; open models at most
-    // `max_in_flight`.
-    let slots = match plan.model {
-        LoadModel::Closed { concurrency } => concurrency,
-        _ => plan.max_in_flight,
-    };
-    let slots = Arc::new(Semaphore::new(slots.max(1)));
+    // Open models keep at most `max_in_flight` invocations out.
+    let slots = Arc::new(Semaphore::new(plan.max_in_flight.max(1)));
     let mut tasks = JoinSet::new();
     let mut report = DriveReport::default();
     let end = plan.duration.map(|d| t0 + d);
@@ -153,11 +148,7 @@ pub async fn drive(
             let invoked = invoke().await;
             let done = Instant::now();
             let row = make_row(&tag, seq, warmup, t0, intended, sent, done, invoked);
-            progress.finished.fetch_add(1, Ordering::Relaxed);
-            if row.outcome != Outcome::Ok {
-                progress.failed.fetch_add(1, Ordering::Relaxed);
-            }
-            let _ = rows.send(row).await;
+            finish(&progress, &rows, row).await;
         });
     };
 
@@ -180,28 +171,44 @@ pub async fn drive(
                     _ = stop.changed() => break,
                 };
                 launch(seq, intended, permit, &mut tasks);
-                report.started += 1;
                 while tasks.try_join_next().is_some() {}
             }
         }
         None => {
-            // Closed loop: each slot starts the next invocation as soon as one ends.
-            let mut seq = 0u64;
-            loop {
-                if seq >= count || end.is_some_and(|e| Instant::now() >= e) || *stop.borrow() {
-                    break;
-                }
-                let permit = tokio::select! {
-                    p = slots.clone().acquire_owned() => p.expect("semaphore never closed"),
-                    _ = stop.changed() => break,
-                };
-                if end.is_some_and(|e| Instant::now() >= e) {
-                    break;
-                }
-                launch(seq, Instant::now(), permit, &mut tasks);
-                seq += 1;
-                report.started += 1;
-                while tasks.try_join_next().is_some() {}
+            // Closed loop: `concurrency` workers, each starting the next invocation as
+            // soon as its last one ends (no task or permit per invocation).
+            let LoadModel::Closed { concurrency } = plan.model else {
+                unreachable!("only the closed model has no arrivals")
+            };
+            let next = Arc::new(AtomicU64::new(0));
+            for _ in 0..concurrency.max(1) {
+                let (invoke, rows, tag, progress) =
+                    (invoke.clone(), rows.clone(), tag.clone(), progress.clone());
+                let (next, stop) = (next.clone(), stop.clone());
+                let warmup = plan.warmup;
+                tasks.spawn(async move {
+                    loop {
+                        if *stop.borrow() || end.is_some_and(|e| Instant::now() >= e) {
+                            break;
+                        }
+                        let seq = next.fetch_add(1, Ordering::Relaxed);
+                        if seq >= count {
+                            break;
+                        }
+                        progress.started.fetch_add(1, Ordering::Relaxed);
+                        let sent = Instant::now();
+                        let invoked = invoke().await;
+                        let done = Instant::now();
+                        let row = make_row(&tag, seq, seq < warmup, t0, sent, sent, done, invoked);
+                        finish(&progress, &rows, row).await;
+                    }
+                });
+            }
+            let mut stopped = stop.clone();
+            let all_done = async { while tasks.join_next().await.is_some() {} };
+            tokio::select! {
+                _ = all_done => {}
+                _ = stopped.wait_for(|s| *s) => {}
             }
         }
     }
@@ -210,13 +217,23 @@ pub async fn drive(
         let drained =
             tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {
-            report.abandoned = tasks.len() as u64;
             tasks.abort_all();
         }
     }
     while tasks.join_next().await.is_some() {}
-    report.finished = report.started - report.abandoned;
+    report.started = progress.started.load(Ordering::Relaxed);
+    report.finished = progress.finished.load(Ordering::Relaxed);
+    report.abandoned = report.started - report.finished;
     report
+}
+
+/// Count a finished invocation and hand its row to the sink.
+async fn finish(progress: &Progress, rows: &mpsc::Sender<Row>, row: Row) {
+    progress.finished.fetch_add(1, Ordering::Relaxed);
+    if row.outcome != Outcome::Ok {
+        progress.failed.fetch_add(1, Ordering::Relaxed);
+    }
+    let _ = rows.send(row).await;
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -2,10 +2,12 @@
 //!
 //! - [`schedule`]: load models and their arrival times.
 //! - [`engine`]: driving invocations and stamping their times.
+//! - [`http`]: the pooled HTTP/1 hot path for `http://` targets.
 //! - [`sink`]: streaming rows to disk while summarizing them.
 //! - [`summary`]: constant-memory per-workload figures.
 
 pub mod engine;
+pub mod http;
 pub mod schedule;
 pub mod sink;
 pub mod summary;

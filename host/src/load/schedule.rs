@@ -191,7 +191,7 @@ impl Iterator for Arrivals {
                 stages,
                 at,
             } => {
-                let t = next_staged_arrival(*start_rate, stages, *at)?;
+                let t = next_staged_arrival(*start_rate, stages, *at, i == 0)?;
                 *at = t;
                 t
             }
@@ -202,8 +202,8 @@ impl Iterator for Arrivals {
 
 /// The next arrival after `at` under a piecewise-linear rate: the time where the integral
 /// of the rate from `at` reaches one (the first arrival is at the first positive rate).
-fn next_staged_arrival(start_rate: f64, stages: &[Stage], at: f64) -> Option<f64> {
-    let mut need = if at == 0.0 { 0.0 } else { 1.0 };
+fn next_staged_arrival(start_rate: f64, stages: &[Stage], at: f64, first: bool) -> Option<f64> {
+    let mut need = if first { 0.0 } else { 1.0 };
     let mut t0 = 0.0;
     let mut r0 = start_rate;
     for stage in stages {

@@ -442,7 +442,7 @@ async fn invoke(
         let record = invoker::run(&platform, &action, params, id, received).await;
         drop(in_flight);
         let record = Arc::new(record);
-        platform.store.record(record.clone());
+        platform.store.record(record.clone()).await;
         record
     });
     let accepted = || {

@@ -50,7 +50,7 @@ pub async fn run(
     let grant = platform.pool.acquire(&key, memory_mb).await;
     let waited = received.at.elapsed();
     let mut container = match grant {
-        Grant::Warm(c) => c,
+        Grant::Warm(c) => *c,
         Grant::Cold => {
             // A cold start: compiling the component (the first time; cached after) and
             // instantiating it is the init time.

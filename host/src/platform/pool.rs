@@ -26,7 +26,7 @@ pub struct Container {
 /// What an activation gets from the pool.
 pub enum Grant {
     /// An idle instance of its action.
-    Warm(Container),
+    Warm(Box<Container>),
     /// Memory for a new instance: a cold start. Give it back with
     /// [`ContainerPool::cancel_cold`] if instantiation fails.
     Cold,
@@ -85,7 +85,7 @@ impl ContainerPool {
         let rx = {
             let mut state = self.state.lock().expect("pool poisoned");
             if let Some(idle) = state.idle.get_mut(key).and_then(Vec::pop) {
-                return Grant::Warm(idle.container);
+                return Grant::Warm(Box::new(idle.container));
             }
             if state.waiters.is_empty() && state.reserve(memory_mb, key, &mut evicted) {
                 drop(state);
@@ -116,9 +116,12 @@ impl ContainerPool {
                 let key = &container.as_ref().expect("set").key;
                 if let Some(i) = state.waiters.iter().position(|w| &w.key == key) {
                     let waiter = state.waiters.remove(i).expect("index in range");
-                    match waiter.tx.send(Grant::Warm(container.take().expect("set"))) {
+                    match waiter
+                        .tx
+                        .send(Grant::Warm(Box::new(container.take().expect("set"))))
+                    {
                         Ok(()) => {}
-                        Err(Grant::Warm(back)) => container = Some(back),
+                        Err(Grant::Warm(back)) => container = Some(*back),
                         Err(Grant::Cold) => {}
                     }
                 }
@@ -231,7 +234,7 @@ impl State {
             let key = front.key.clone();
             let memory_mb = front.memory_mb;
             let grant = if let Some(idle) = self.idle.get_mut(&key).and_then(Vec::pop) {
-                Grant::Warm(idle.container)
+                Grant::Warm(Box::new(idle.container))
             } else if self.reserve(memory_mb, &key, dropped) {
                 Grant::Cold
             } else {
@@ -242,7 +245,7 @@ impl State {
                 Ok(()) => {}
                 Err(Grant::Warm(c)) => {
                     self.free_mb += c.memory_mb;
-                    dropped.push(c);
+                    dropped.push(*c);
                 }
                 Err(Grant::Cold) => self.free_mb += memory_mb,
             }

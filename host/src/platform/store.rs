@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -19,6 +18,9 @@ use super::record::Activation;
 const SCHEMA_VERSION: i64 = 1;
 /// Most records committed in one transaction.
 const MAX_BATCH: usize = 4096;
+/// Records queued for the writer at most; past that, finishing activations wait for the
+/// disk (backpressure, as a platform's database would give), so memory stays bounded.
+const MAX_QUEUED: usize = 8192;
 
 enum Write {
     Activation(Arc<Activation>),
@@ -43,7 +45,7 @@ pub struct ListQuery {
 /// Actions and activations on disk.
 pub struct Store {
     reader: Mutex<Connection>,
-    writer: mpsc::Sender<Write>,
+    writer: tokio::sync::mpsc::Sender<Write>,
     pending: Arc<Mutex<HashMap<String, Arc<Activation>>>>,
 }
 
@@ -74,7 +76,7 @@ impl Store {
         )?;
         let writer_conn = open_connection(path)?;
         let pending = Arc::new(Mutex::new(HashMap::new()));
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = tokio::sync::mpsc::channel(MAX_QUEUED);
         let writer_pending = pending.clone();
         std::thread::Builder::new()
             .name("owbench-db-writer".into())
@@ -120,19 +122,19 @@ impl Store {
     }
 
     /// Queue a finished activation for writing; readable at once.
-    pub fn record(&self, activation: Arc<Activation>) {
+    pub async fn record(&self, activation: Arc<Activation>) {
         self.pending
             .lock()
             .expect("pending poisoned")
             .insert(activation.activation_id.clone(), activation.clone());
         // The writer thread only stops when the store is dropped.
-        let _ = self.writer.send(Write::Activation(activation));
+        let _ = self.writer.send(Write::Activation(activation)).await;
     }
 
     /// Wait until every record queued so far is committed.
     pub async fn flush(&self) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.writer.send(Write::Flush(tx)).is_ok() {
+        if self.writer.send(Write::Flush(tx)).await.is_ok() {
             let _ = rx.await;
         }
     }
@@ -219,12 +221,12 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 /// Commit queued records in batches; prune past the retention bound.
 fn write_loop(
     mut conn: Connection,
-    rx: mpsc::Receiver<Write>,
+    mut rx: tokio::sync::mpsc::Receiver<Write>,
     pending: Arc<Mutex<HashMap<String, Arc<Activation>>>>,
     max_activations: u64,
 ) {
     let mut since_prune = 0u64;
-    while let Ok(first) = rx.recv() {
+    while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {

@@ -24,6 +24,20 @@ fn results(out: &Path) -> PathBuf {
     dirs.pop().unwrap()
 }
 
+/// Run `owbench bench SPEC --quiet -o OUT`, expect success; the summary document.
+fn bench_ok(spec: &Path, out: &Path) -> Value {
+    let o = owbench(&[
+        "bench",
+        spec.to_str().unwrap(),
+        "--quiet",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(results(out).join("summary.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 fn rows(dir: &Path) -> Vec<Value> {
     let file = std::fs::File::open(dir.join("rows.jsonl")).unwrap();
     std::io::BufReader::new(file)
@@ -164,14 +178,7 @@ fn an_unreachable_or_unauthenticated_target_is_reported_before_the_run() {
             props.display()
         ),
     );
-    let o = owbench(&[
-        "bench",
-        spec.to_str().unwrap(),
-        "--quiet",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    bench_ok(&spec, &out);
     assert_eq!(rows(&results(&out)).len(), 5);
     runtime.block_on(server.stop());
 }
@@ -191,17 +198,7 @@ fn failing_actions_are_counted_not_fatal() {
             plugin.path().display()
         ),
     );
-    let o = owbench(&[
-        "bench",
-        spec.to_str().unwrap(),
-        "--quiet",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(results(&out).join("summary.json")).unwrap())
-            .unwrap();
+    let summary = bench_ok(&spec, &out);
     assert_eq!(summary["workloads"][0]["outcomes"]["application_error"], 6);
     assert_eq!(summary["workloads"][1]["outcomes"]["developer_error"], 6);
 }
@@ -301,19 +298,7 @@ fn throttled_invocations_are_counted_or_retried_with_backoff() {
     let outcomes = |retry: &str, name: &str| {
         let out = tmp.path().join(name);
         let spec = write_spec(tmp.path(), &spec_text(retry));
-        let o = owbench(&[
-            "bench",
-            spec.to_str().unwrap(),
-            "--quiet",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let summary: Value = serde_json::from_str(
-            &std::fs::read_to_string(results(&out).join("summary.json")).unwrap(),
-        )
-        .unwrap();
-        summary["workloads"][0]["outcomes"].clone()
+        bench_ok(&spec, &out)["workloads"][0]["outcomes"].clone()
     };
     let counted = outcomes("", "counted");
     assert!(counted["throttled"].as_u64().unwrap() > 0, "{counted}");
