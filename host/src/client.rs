@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use base64::Engine as _;
 use reqwest::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::load::http::{FastClient, FastError};
@@ -112,7 +112,7 @@ pub fn read_wskprops(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 /// How one invocation ended, as a benchmark counts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// 200: the action succeeded.

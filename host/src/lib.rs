@@ -8,7 +8,8 @@
 //! - [`platform`]: the embedded OpenWhisk-compatible platform (`owbench serve`).
 //! - [`client`]: the OpenWhisk REST client (targets, deploy, invoke, records).
 //! - [`load`]: load models, the load engine, rows and summaries.
-//! - [`bench`]: experiments (`owbench bench`): specs, runs, summaries.
+//! - [`bench`]: experiments (`owbench bench`): specs, runs, the live view.
+//! - [`results`]: statistics, summaries, reports, the run history, compare, thresholds.
 //! - [`commands`]: the `owbench` subcommands.
 
 pub mod bench;
@@ -19,4 +20,5 @@ pub mod load;
 pub mod manifest;
 pub mod objects;
 pub mod platform;
+pub mod results;
 pub mod workloads;

@@ -1,9 +1,10 @@
 //! `owbench bench`: experiments from a TOML spec, run against a target with the load
-//! engine, with per-invocation rows, a summary document and a table.
+//! engine, with per-invocation rows, a summary, reports and a run-history entry.
 
+pub mod progress;
 pub mod run;
 pub mod spec;
-pub mod summary;
 
+pub use progress::View;
 pub use run::{Finished, run};
 pub use spec::{DEFAULT_SPEC, Spec};

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
@@ -12,8 +11,8 @@ use rand::Rng;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
+use super::progress::{View, show_progress};
 use super::spec::{Retry, Spec, TargetSpec, WorkloadSpec};
-use super::summary::{self, WorkloadMeta};
 use crate::client::{ActivationTimes, Client, Invoked, Outcome, Target};
 use crate::engine::PluginEngine;
 use crate::load::http::FastClient;
@@ -22,6 +21,10 @@ use crate::load::{InvokeFn, LoadPlan, Progress, RowTag, drive};
 use crate::manifest::Manifest;
 use crate::objects::{ObjectServer, sha256_of};
 use crate::platform::{GUEST_KEY, Platform, PlatformConfig, Server, serve};
+use crate::results::history::History;
+use crate::results::summary::{Ending, Machine, Meta, MetaFile, Status, Summary, WorkloadMeta};
+use crate::results::threshold::Threshold;
+use crate::results::{self, ROWS_FILE};
 use crate::workloads;
 
 /// Where a finished experiment put its results.
@@ -30,17 +33,20 @@ pub struct Finished {
     /// The results directory.
     pub dir: PathBuf,
     /// The summary document.
-    pub summary: Value,
+    pub summary: Summary,
     /// Whether Ctrl-C cut it short.
     pub interrupted: bool,
 }
 
-/// Run `spec` (its text kept in the results), with plugins found on `plugin_dirs`.
+/// Run `spec` (its text kept in the results), with plugins found on `plugin_dirs`,
+/// recording it in `history` if given.
 pub async fn run(
     spec: &Spec,
     engine: Arc<PluginEngine>,
     plugin_dirs: &[PathBuf],
-    show_progress: bool,
+    view: View,
+    mut history: Option<&mut History>,
+    thresholds: &[Threshold],
 ) -> anyhow::Result<Finished> {
     raise_fd_limit();
     let started_wall = SystemTime::now();
@@ -68,6 +74,9 @@ pub async fn run(
         );
         labels.push(label);
         components.push(component);
+    }
+    for t in thresholds {
+        t.check_names(&labels)?;
     }
 
     let objects = if spec.workloads.iter().any(|w| uses_objects(&w.params)) {
@@ -103,8 +112,8 @@ pub async fn run(
         BenchTarget::Http(_) => None,
     };
     let dir = results_dir(&spec.output, &spec.name, started_wall)?;
-    std::fs::write(dir.join("spec.toml"), toml::to_string_pretty(spec)?)
-        .context("cannot write spec.toml")?;
+    let spec_text = toml::to_string_pretty(spec)?;
+    std::fs::write(dir.join("spec.toml"), &spec_text).context("cannot write spec.toml")?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -114,11 +123,27 @@ pub async fn run(
         }
     });
 
-    let sink = Sink::create(&dir.join("rows.jsonl")).context("cannot create rows.jsonl")?;
-    let mut metas = Vec::new();
+    let sink = Sink::create(&dir.join(ROWS_FILE)).context("cannot create rows.jsonl")?;
+    let live = sink.live();
     let mut interrupted = false;
     let mut abandoned = 0;
+    let mut meta = MetaFile {
+        meta: Meta {
+            id: None,
+            name: spec.name.clone(),
+            runs: spec.runs,
+            target: target_description(&target, &spec.target),
+            blocking: spec.blocking,
+            started_ms: crate::platform::record::epoch_ms(started_wall),
+            owbench_version: env!("CARGO_PKG_VERSION").into(),
+            machine: Machine::this(),
+            spec: spec_text,
+        },
+        workloads: Vec::new(),
+    };
     let result: anyhow::Result<()> = async {
+        // Deploy every workload, then repeat the whole experiment `runs` times.
+        let mut plans = Vec::new();
         for ((w, component), label) in spec.workloads.iter().zip(&components).zip(&labels) {
             let action = w
                 .action
@@ -151,7 +176,7 @@ pub async fn run(
                 warmup: w.warmup.unwrap_or(spec.warmup),
                 max_in_flight: w.max_in_flight.unwrap_or(spec.max_in_flight),
             };
-            metas.push(WorkloadMeta {
+            meta.workloads.push(WorkloadMeta {
                 name: label.clone(),
                 action: action.clone(),
                 params: Value::Object(params.clone()),
@@ -160,22 +185,23 @@ pub async fn run(
                     .as_ref()
                     .map(|(_, b)| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b))),
             });
-            for run in 0..spec.runs {
+            plans.push((label.clone(), plan, invoke));
+        }
+        if let Some(h) = history.as_deref_mut() {
+            meta.meta.id = Some(h.begin(&meta.meta, &dir)?);
+        }
+        results::write_meta(&dir, &meta)?;
+        for run in 0..spec.runs {
+            for (label, plan, invoke) in &plans {
                 let progress = Arc::new(Progress::default());
-                let bar = progress_bar(
-                    show_progress,
-                    label,
-                    run,
-                    spec.runs,
-                    &plan,
-                    progress.clone(),
-                );
                 let tag = RowTag {
                     run,
                     workload: label.clone(),
                 };
+                let display =
+                    show_progress(view, &tag, spec.runs, plan, progress.clone(), live.clone());
                 let report = drive(
-                    &plan,
+                    plan,
                     invoke.clone(),
                     tag,
                     sink.sender(),
@@ -184,9 +210,8 @@ pub async fn run(
                     progress,
                 )
                 .await;
-                if let Some(bar) = bar {
-                    bar.abort();
-                    eprintln!();
+                if let Some(display) = display {
+                    display.finish().await;
                 }
                 abandoned += report.abandoned;
                 if report.interrupted {
@@ -205,24 +230,29 @@ pub async fn run(
         server.stop().await;
     }
     result?;
-    let summary = summary::document(summary::Context {
-        spec,
-        target: &target_description(&target),
-        started: started_wall,
-        ended: SystemTime::now(),
-        interrupted,
-        abandoned,
-        workloads: &metas,
-        stats: &stats,
-    });
-    std::fs::write(
-        dir.join("summary.json"),
-        serde_json::to_string_pretty(&summary)?,
-    )
-    .context("cannot write summary.json")?;
-    let table = summary::table(&summary);
-    std::fs::write(dir.join("summary.txt"), &table).context("cannot write summary.txt")?;
-    print!("{table}");
+    let series = crate::results::series::compute(&dir.join(ROWS_FILE), &stats)?;
+    let summary = crate::results::summary::build(
+        meta,
+        &stats,
+        series,
+        Ending {
+            ended_ms: crate::platform::record::epoch_ms(SystemTime::now()),
+            status: if interrupted {
+                Status::Interrupted
+            } else {
+                Status::Complete
+            },
+            abandoned,
+            damaged_rows: 0,
+        },
+    );
+    results::write_outputs(&dir, &summary)?;
+    if let (Some(h), Some(id)) = (history, summary.meta.id)
+        && let Err(e) = h.finish(id, &summary)
+    {
+        eprintln!("owbench: warning: {e:#} (the results directory has everything)");
+    }
+    print!("{}", results::report::text(&summary));
     Ok(Finished {
         dir,
         summary,
@@ -235,10 +265,14 @@ enum BenchTarget {
     Http(String),
 }
 
-fn target_description(t: &BenchTarget) -> Value {
+fn target_description(t: &BenchTarget, spec: &TargetSpec) -> Value {
+    let kind = match spec {
+        TargetSpec::Embedded { .. } => "embedded",
+        _ => "openwhisk",
+    };
     match t {
         BenchTarget::OpenWhisk(t) => {
-            json!({"kind": "openwhisk", "apihost": t.apihost, "namespace": t.namespace})
+            json!({"kind": kind, "apihost": t.apihost, "namespace": t.namespace})
         }
         BenchTarget::Http(url) => json!({"kind": "http", "url": url}),
     }
@@ -451,46 +485,6 @@ fn http_outcome(status: u16) -> Invoked {
         times: None,
         error: None,
     }
-}
-
-fn progress_bar(
-    show: bool,
-    name: &str,
-    run: u32,
-    runs: u32,
-    plan: &LoadPlan,
-    progress: Arc<Progress>,
-) -> Option<tokio::task::JoinHandle<()>> {
-    if !show {
-        return None;
-    }
-    let bar = match plan.count {
-        Some(n) => indicatif::ProgressBar::new(n),
-        None => indicatif::ProgressBar::new_spinner(),
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{prefix:>24} [{bar:30}] {pos}/{len} {per_sec:>12} {elapsed_precise} {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(if runs > 1 {
-        format!("{name} (run {}/{runs})", run + 1)
-    } else {
-        name.to_owned()
-    });
-    Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            tick.tick().await;
-            let started = progress.started.load(Ordering::Relaxed);
-            let finished = progress.finished.load(Ordering::Relaxed);
-            let failed = progress.failed.load(Ordering::Relaxed);
-            bar.set_position(finished);
-            bar.set_message(format!("in flight {} not ok {failed}", started - finished));
-        }
-    }))
 }
 
 /// `<output>/<name>-<UTC time>`, created.

@@ -4,8 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use owbench::commands::{
-    EngineArgs, bench::BenchCommand, serve::ServeCommand, workload::WorkloadCommand,
+    EngineArgs, bench::BenchCommand, compare::CompareCommand, report::ReportCommand,
+    runs::RunsCommand, serve::ServeCommand, workload::WorkloadCommand,
 };
+use owbench::results::threshold::{EXIT_THRESHOLD, ThresholdsFailed};
 
 /// Benchmark serverless platforms (Apache OpenWhisk first) with WebAssembly plugins.
 #[derive(Debug, Parser)]
@@ -26,6 +28,13 @@ enum Command {
     Bench(BenchCommand),
     /// Serve the embedded OpenWhisk-compatible platform (REST API v1, `wasm` actions).
     Serve(ServeCommand),
+    /// The run history.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// A recorded run's report (HTML, Markdown, JSON or text).
+    Report(ReportCommand),
+    /// Compare two recorded runs, figure by figure, with confidence intervals.
+    Compare(CompareCommand),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +53,9 @@ fn main() -> ExitCode {
             Command::Workload(cmd) => cmd.run(&cli.engine).await,
             Command::Serve(cmd) => cmd.run(&cli.engine).await,
             Command::Bench(cmd) => cmd.run(&cli.engine).await,
+            Command::Runs(cmd) => cmd.run().await,
+            Command::Report(cmd) => cmd.run().await,
+            Command::Compare(cmd) => cmd.run().await,
         }
     });
     match result {
@@ -52,8 +64,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Print the error and its causes on one line; a closed stdout (`| head`) is not a failure.
+/// Print the error and its causes on one line; a closed stdout (`| head`) is not a
+/// failure; a `--fail-if` threshold that held exits with status 3.
 fn fail(e: &anyhow::Error) -> ExitCode {
+    if let Some(t) = e.downcast_ref::<ThresholdsFailed>() {
+        eprintln!("error: {t}");
+        return ExitCode::from(EXIT_THRESHOLD);
+    }
     if e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)

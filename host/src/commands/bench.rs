@@ -4,8 +4,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::EngineArgs;
-use crate::bench::{self, DEFAULT_SPEC, Spec};
+use super::{EngineArgs, HistoryArgs};
+use crate::bench::{self, DEFAULT_SPEC, Spec, View};
+use crate::results::threshold::{self, Threshold};
 
 /// Run an experiment (with no spec: the seed's concurrency experiment on the embedded
 /// platform) and write its results directory.
@@ -23,9 +24,17 @@ pub struct BenchCommand {
     /// Invocations per workload (overrides the spec's `count`).
     #[arg(long)]
     count: Option<u64>,
-    /// No progress bar.
+    /// No progress bar or per-second log.
     #[arg(long)]
     quiet: bool,
+    /// Exit with status 3 if a threshold holds for the median across repetitions of any
+    /// workload, e.g. `p99>500ms`, `error_rate>1%`, `matmul:throughput<100/s`
+    /// (repeatable). Figures: throughput, p50, p90, p99, duration_p50, overhead_p50,
+    /// cold_ratio, error_rate.
+    #[arg(long = "fail-if", value_name = "THRESHOLD")]
+    fail_if: Vec<String>,
+    #[command(flatten)]
+    history: HistoryArgs,
     /// Print the default spec and exit.
     #[arg(long)]
     print_default_spec: bool,
@@ -38,6 +47,11 @@ impl BenchCommand {
             print!("{}", DEFAULT_SPEC.trim_start());
             return Ok(());
         }
+        let thresholds = self
+            .fail_if
+            .iter()
+            .map(|t| t.parse::<Threshold>())
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let mut spec = match &self.spec {
             Some(path) => Spec::load(path)?,
             None => Spec::parse(DEFAULT_SPEC).map_err(|e| anyhow::anyhow!("default spec:{e}"))?,
@@ -55,13 +69,37 @@ impl BenchCommand {
                 w.count = None;
             }
         }
+        let mut history = self.history.open()?;
         let plugin_engine = Arc::new(engine.engine()?);
-        let show = !self.quiet && std::io::stderr().is_terminal();
-        let finished = bench::run(&spec, plugin_engine, &engine.plugin_dirs, show).await?;
-        eprintln!("results: {}", finished.dir.display());
+        let view = if self.quiet {
+            View::Quiet
+        } else if std::io::stderr().is_terminal() {
+            View::Bar
+        } else {
+            View::Lines
+        };
+        let finished = bench::run(
+            &spec,
+            plugin_engine,
+            &engine.plugin_dirs,
+            view,
+            Some(&mut history),
+            &thresholds,
+        )
+        .await?;
+        let id = finished
+            .summary
+            .meta
+            .id
+            .map_or(String::new(), |id| format!(" (run {id})"));
+        eprintln!(
+            "results{id}: {}; report: {}",
+            finished.dir.display(),
+            finished.dir.join("report.html").display()
+        );
         if finished.interrupted {
             anyhow::bail!("interrupted; partial results in {}", finished.dir.display());
         }
-        Ok(())
+        threshold::enforce(&thresholds, &finished.summary)
     }
 }

@@ -1,12 +1,31 @@
 //! The `owbench` subcommands, one module each; `bin/owbench.rs` only parses and dispatches.
 
 pub mod bench;
+pub mod compare;
+pub mod report;
+pub mod runs;
 pub mod serve;
 pub mod workload;
 
 use std::path::PathBuf;
 
 use crate::engine::{EngineConfig, PluginEngine};
+use crate::results::history::{self, History};
+
+/// Where the run history lives.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HistoryArgs {
+    /// The run history database (default: `$XDG_DATA_HOME/owbench/history.sqlite`).
+    #[arg(long, env = "OWBENCH_DB")]
+    pub db: Option<PathBuf>,
+}
+
+impl HistoryArgs {
+    /// Open it (created or migrated as needed).
+    pub fn open(&self) -> anyhow::Result<History> {
+        History::open(&self.db.clone().unwrap_or_else(history::default_path))
+    }
+}
 
 /// Options every command that loads plugins shares.
 #[derive(Debug, Clone, clap::Args)]

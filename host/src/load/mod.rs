@@ -14,4 +14,5 @@ pub mod summary;
 
 pub use engine::{DriveReport, InvokeFn, LoadPlan, Progress, Row, RowTag, drive};
 pub use schedule::{LoadModel, Stage};
-pub use summary::{Hist, Percentiles, WorkloadStats};
+pub use sink::{Live, LiveFigures, Sink};
+pub use summary::{Hist, Percentiles, StatsByRun, WorkloadStats};

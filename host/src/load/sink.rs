@@ -3,25 +3,48 @@
 //! (flushed after every batch) even if the process is killed right after, so a killed
 //! run leaves a rows file readable up to its last completed invocations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use super::engine::Row;
-use super::summary::WorkloadStats;
+use super::summary::{StatsByRun, WorkloadStats};
+use crate::client::Outcome;
 
 /// Rows buffered between the engine and the sink.
 const CHANNEL: usize = 1 << 16;
 /// How long the sink sleeps when no row is waiting.
 const POLL: std::time::Duration = std::time::Duration::from_millis(2);
 
+/// How often the live figures are refreshed.
+const LIVE_EVERY: Duration = Duration::from_millis(250);
+
+/// Figures so far of one (repetition, workload), for a live display.
+#[derive(Debug, Clone, Default)]
+pub struct LiveFigures {
+    /// Measured invocations finished.
+    pub measured: u64,
+    /// Client latency median so far, µs.
+    pub p50_us: u64,
+    /// Client latency 99th percentile so far, µs.
+    pub p99_us: u64,
+    /// Measured invocations by outcome other than `ok`.
+    pub errors: BTreeMap<Outcome, u64>,
+}
+
+/// Live figures by (repetition, workload), refreshed by the sink a few times a second.
+pub type Live = Arc<Mutex<BTreeMap<(u32, String), LiveFigures>>>;
+
 /// A running sink.
 pub struct Sink {
     tx: mpsc::Sender<Row>,
-    thread: std::thread::JoinHandle<std::io::Result<BTreeMap<String, WorkloadStats>>>,
+    live: Live,
+    thread: std::thread::JoinHandle<std::io::Result<StatsByRun>>,
 }
 
 impl Sink {
@@ -29,10 +52,17 @@ impl Sink {
     pub fn create(path: &Path) -> std::io::Result<Sink> {
         let file = File::create(path)?;
         let (tx, rx) = mpsc::channel(CHANNEL);
+        let live = Live::default();
+        let shared = live.clone();
         let thread = std::thread::Builder::new()
             .name("owbench-rows".into())
-            .spawn(move || write_rows(BufWriter::with_capacity(1 << 16, file), rx))?;
-        Ok(Sink { tx, thread })
+            .spawn(move || write_rows(BufWriter::with_capacity(1 << 16, file), rx, &shared))?;
+        Ok(Sink { tx, live, thread })
+    }
+
+    /// The live figures this sink keeps up to date.
+    pub fn live(&self) -> Live {
+        self.live.clone()
     }
 
     /// Where the engine sends rows.
@@ -40,8 +70,8 @@ impl Sink {
         self.tx.clone()
     }
 
-    /// Wait for every sent row to be written; the figures per workload.
-    pub fn finish(self) -> std::io::Result<BTreeMap<String, WorkloadStats>> {
+    /// Wait for every sent row to be written; the figures per (repetition, workload).
+    pub fn finish(self) -> std::io::Result<StatsByRun> {
         drop(self.tx);
         self.thread
             .join()
@@ -52,8 +82,11 @@ impl Sink {
 fn write_rows(
     mut out: BufWriter<File>,
     mut rx: mpsc::Receiver<Row>,
-) -> std::io::Result<BTreeMap<String, WorkloadStats>> {
-    let mut stats: BTreeMap<String, WorkloadStats> = BTreeMap::new();
+    live: &Live,
+) -> std::io::Result<StatsByRun> {
+    let mut stats = StatsByRun::new();
+    let mut touched = BTreeSet::new();
+    let mut published = Instant::now();
     let mut line = Vec::with_capacity(512);
     let mut write = |row: &Row, out: &mut BufWriter<File>| -> std::io::Result<()> {
         line.clear();
@@ -69,7 +102,9 @@ fn write_rows(
             match rx.try_recv() {
                 Ok(row) => {
                     write(&row, &mut out)?;
-                    stats.entry(row.workload.clone()).or_default().add(&row);
+                    let key = (row.run, row.workload.clone());
+                    stats.entry(key.clone()).or_default().add(&row);
+                    touched.insert(key);
                     wrote = true;
                 }
                 Err(mpsc::error::TryRecvError::Empty) => break,
@@ -84,5 +119,30 @@ fn write_rows(
         } else {
             std::thread::sleep(POLL);
         }
+        if published.elapsed() >= LIVE_EVERY && !touched.is_empty() {
+            publish(live, &stats, std::mem::take(&mut touched));
+            published = Instant::now();
+        }
+    }
+}
+
+fn publish(live: &Live, stats: &StatsByRun, keys: BTreeSet<(u32, String)>) {
+    let Ok(mut live) = live.lock() else { return };
+    for key in keys {
+        let s: &WorkloadStats = &stats[&key];
+        live.insert(
+            key,
+            LiveFigures {
+                measured: s.measured(),
+                p50_us: s.latency.at(0.5),
+                p99_us: s.latency.at(0.99),
+                errors: s
+                    .outcomes
+                    .iter()
+                    .filter(|(o, _)| **o != Outcome::Ok)
+                    .map(|(o, n)| (*o, *n))
+                    .collect(),
+            },
+        );
     }
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
-use serde::Serialize;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
 
 use super::engine::Row;
 use crate::client::Outcome;
@@ -16,7 +16,7 @@ use crate::client::Outcome;
 const MAX_US: u64 = 3_600_000_000;
 
 /// Percentiles of one histogram, µs.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub struct Percentiles {
     /// Values recorded.
     pub count: u64,
@@ -67,6 +67,45 @@ impl Hist {
         }
     }
 
+    /// Values recorded.
+    pub fn len(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// Nothing recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value at quantile `q` (0..=1), µs; 0 when empty.
+    pub fn at(&self, q: f64) -> u64 {
+        if self.0.is_empty() {
+            0
+        } else {
+            self.0.value_at_quantile(q)
+        }
+    }
+
+    /// Add every value of `other`.
+    pub fn merge(&mut self, other: &Hist) {
+        // Both have the same bounds, so adding cannot fail.
+        let _ = self.0.add(&other.0);
+    }
+
+    /// Read back what [`Hist::encoded`] wrote (an empty string is an empty histogram).
+    pub fn decode(text: &str) -> anyhow::Result<Hist> {
+        let mut hist = Hist::default();
+        if text.is_empty() {
+            return Ok(hist);
+        }
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text)?;
+        let h: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut std::io::Cursor::new(bytes))
+            .map_err(|e| anyhow::anyhow!("damaged histogram: {e:?}"))?;
+        let _ = hist.0.add(&h);
+        Ok(hist)
+    }
+
     /// HdrHistogram V2 + DEFLATE, base64: mergeable and readable by HdrHistogram tools.
     pub fn encoded(&self) -> String {
         let mut buf = Vec::new();
@@ -80,7 +119,10 @@ impl Hist {
     }
 }
 
-/// Everything summarized for one workload (over all repetitions).
+/// Figures by (repetition, workload name).
+pub type StatsByRun = BTreeMap<(u32, String), WorkloadStats>;
+
+/// Everything summarized for one workload in one repetition (or, merged, over several).
 #[derive(Debug, Clone, Default)]
 pub struct WorkloadStats {
     /// Rows seen, warm-up included.
@@ -107,6 +149,10 @@ pub struct WorkloadStats {
     pub init: Hist,
     /// Service time minus duration: the platform's share.
     pub overhead: Hist,
+    /// Client latency of cold starts.
+    pub latency_cold: Hist,
+    /// Client latency of warm activations (record seen, no initTime).
+    pub latency_warm: Hist,
     /// Measurement window per run: (first intended, last done), µs.
     pub windows: BTreeMap<u32, (u64, u64)>,
 }
@@ -140,8 +186,40 @@ impl WorkloadStats {
         if let Some(i) = row.init_us {
             self.init.record(i);
         }
-        if row.cold == Some(true) {
-            self.cold += 1;
+        match row.cold {
+            Some(true) => {
+                self.cold += 1;
+                self.latency_cold.record(row.latency_us);
+            }
+            Some(false) => self.latency_warm.record(row.latency_us),
+            None => {}
+        }
+    }
+
+    /// Fold `other` (another repetition) into these figures.
+    pub fn merge(&mut self, other: &WorkloadStats) {
+        self.rows += other.rows;
+        self.warmup += other.warmup;
+        for (o, n) in &other.outcomes {
+            *self.outcomes.entry(*o).or_default() += n;
+        }
+        self.cold += other.cold;
+        self.with_record += other.with_record;
+        for (mine, theirs) in [
+            (&mut self.latency, &other.latency),
+            (&mut self.service, &other.service),
+            (&mut self.lag, &other.lag),
+            (&mut self.duration, &other.duration),
+            (&mut self.wait, &other.wait),
+            (&mut self.init, &other.init),
+            (&mut self.overhead, &other.overhead),
+            (&mut self.latency_cold, &other.latency_cold),
+            (&mut self.latency_warm, &other.latency_warm),
+        ] {
+            mine.merge(theirs);
+        }
+        for (run, w) in &other.windows {
+            self.windows.insert(*run, *w);
         }
     }
 
@@ -235,6 +313,15 @@ mod tests {
             "{}",
             s.throughput()
         );
-        assert!(!s.latency.encoded().is_empty());
+        let encoded = s.latency.encoded();
+        let back = Hist::decode(&encoded).unwrap();
+        assert_eq!(back.percentiles(), s.latency.percentiles());
+        assert!(Hist::decode("not base64!").is_err());
+        let mut twice = s.clone();
+        twice.merge(&s);
+        assert_eq!(twice.measured(), 2 * s.measured());
+        assert_eq!(twice.latency.len(), 2 * s.latency.len());
+        assert_eq!(s.latency_cold.len(), 3);
+        assert_eq!(s.latency_warm.len(), 97);
     }
 }
