@@ -14,6 +14,16 @@ rustup target add --toolchain "$toolchain" wasm32-wasip2
 
 step() { printf '\n== %s\n' "$*"; }
 
+# The HTML report is checked in a real browser: Debian's Chromium (the test drives it
+# with playwright-core from the npm registry, which it installs itself).
+if [ ! -x /usr/bin/chromium ]; then
+  step "apt-get install chromium (for the report test)"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+
 step "cargo fmt"
 cargo fmt --all -- --check
 

@@ -8,14 +8,14 @@ use serde_json::Value;
 use crate::cli::{assert_one_line_error, owbench};
 use crate::helpers::*;
 
-fn write_spec(dir: &Path, text: &str) -> PathBuf {
+pub fn write_spec(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("spec.toml");
     std::fs::write(&path, text).unwrap();
     path
 }
 
 /// The one results directory under `out`.
-fn results(out: &Path) -> PathBuf {
+pub fn results(out: &Path) -> PathBuf {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -38,7 +38,7 @@ fn bench_ok(spec: &Path, out: &Path) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn rows(dir: &Path) -> Vec<Value> {
+pub fn rows(dir: &Path) -> Vec<Value> {
     let file = std::fs::File::open(dir.join("rows.jsonl")).unwrap();
     std::io::BufReader::new(file)
         .lines()
@@ -72,7 +72,7 @@ fn the_default_experiment_accounts_for_every_invocation() {
     assert_eq!(rows.len(), 240);
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["schema"], "owbench.summary/1");
+    assert_eq!(summary["schema"], "owbench.summary/2");
     let names: Vec<&str> = summary["workloads"]
         .as_array()
         .unwrap()
@@ -204,7 +204,7 @@ fn failing_actions_are_counted_not_fatal() {
 }
 
 /// A long open-loop run of noop, started in the background.
-fn start_long_run(tmp: &Path, out: &Path) -> std::process::Child {
+pub fn start_long_run(tmp: &Path, out: &Path, db: &Path) -> std::process::Child {
     let spec = write_spec(
         tmp,
         "name = \"long\"\nduration_s = 120\n[target]\nkind = \"embedded\"\n[load]\nmodel = \"open\"\nrate = 500\n[[workload]]\nname = \"noop\"\n",
@@ -218,6 +218,7 @@ fn start_long_run(tmp: &Path, out: &Path) -> std::process::Child {
             out.to_str().unwrap(),
         ])
         .env("OWBENCH_CACHE_DIR", cache_dir())
+        .env("OWBENCH_DB", db)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -225,7 +226,7 @@ fn start_long_run(tmp: &Path, out: &Path) -> std::process::Child {
 }
 
 /// Wait until the run has written at least `n` rows.
-fn wait_for_rows(out: &Path, n: usize) {
+pub fn wait_for_rows(out: &Path, n: usize) {
     for _ in 0..600 {
         if let Ok(mut entries) = std::fs::read_dir(out)
             && let Some(Ok(dir)) = entries.next()
@@ -243,7 +244,7 @@ fn wait_for_rows(out: &Path, n: usize) {
 fn ctrl_c_stops_and_writes_everything_recorded() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("results");
-    let child = start_long_run(tmp.path(), &out);
+    let child = start_long_run(tmp.path(), &out, &shared_db());
     wait_for_rows(&out, 200);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -269,7 +270,7 @@ fn ctrl_c_stops_and_writes_everything_recorded() {
 fn a_killed_run_leaves_readable_rows() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("results");
-    let mut child = start_long_run(tmp.path(), &out);
+    let mut child = start_long_run(tmp.path(), &out, &shared_db());
     wait_for_rows(&out, 200);
     child.kill().unwrap();
     child.wait().unwrap();

@@ -6,6 +6,7 @@ pub fn owbench(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_owbench"))
         .args(args)
         .env("OWBENCH_CACHE_DIR", cache_dir())
+        .env("OWBENCH_DB", shared_db())
         .env_remove("OWBENCH_PLUGIN_PATH")
         .output()
         .expect("run owbench")

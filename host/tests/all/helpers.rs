@@ -10,6 +10,11 @@ pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-cache")
 }
 
+/// The run history the CLI tests share unless they pass `--db` (never the user's own).
+pub fn shared_db() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("history.sqlite")
+}
+
 /// A small engine of our own: pooling on (the production path), a few instances.
 pub fn engine_with_scratch(scratch_root: PathBuf) -> Arc<PluginEngine> {
     let config = EngineConfig {
@@ -83,4 +88,27 @@ pub async fn start_platform(
     owbench::platform::serve(Arc::new(platform), "127.0.0.1:0".parse().unwrap())
         .await
         .expect("serve")
+}
+
+/// An npm package (`name@version`, from the npm registry), installed once into the
+/// target directory; its `node_modules`, for `NODE_PATH`.
+pub fn npm_package(spec: &str) -> PathBuf {
+    let name = spec.rsplit_once('@').map_or(spec, |(n, _)| n);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("npm-{name}"));
+    if !dir
+        .join("node_modules")
+        .join(name)
+        .join("package.json")
+        .is_file()
+    {
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = std::process::Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(spec)
+            .status()
+            .expect("npm must be installed (Node 20)");
+        assert!(status.success(), "npm install {spec} failed");
+    }
+    dir.join("node_modules")
 }

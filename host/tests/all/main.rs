@@ -17,3 +17,9 @@ mod platform;
 
 /// `owbench bench` end to end: the default experiment, bad specs and targets, Ctrl-C, kill.
 mod bench;
+
+/// Repetitions, statistics, reports, the run history, compare and `--fail-if`.
+mod results;
+
+/// The HTML report in a real browser (headless Chromium).
+mod browser;

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use owbench::platform::GUEST_KEY;
 use serde_json::{Value, json};
 
-use crate::helpers::{builtin_wasm, start_platform};
+use crate::helpers::{builtin_wasm, npm_package, start_platform};
 
 /// A client for the API under test.
 struct Api {
@@ -397,25 +397,9 @@ async fn actions_and_activations_survive_a_restart() {
     server.stop().await;
 }
 
-/// The official npm `openwhisk` client, installed by the test into the target directory.
-fn openwhisk_npm_client() -> std::path::PathBuf {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("npm-openwhisk");
-    if !dir.join("node_modules/openwhisk/package.json").is_file() {
-        std::fs::create_dir_all(&dir).unwrap();
-        let status = std::process::Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .arg("openwhisk@3.21.9")
-            .status()
-            .expect("npm must be installed (Node 20)");
-        assert!(status.success(), "npm install openwhisk failed");
-    }
-    dir.join("node_modules")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_npm_openwhisk_client_works_against_serve() {
-    let node_modules = openwhisk_npm_client();
+    let node_modules = npm_package("openwhisk@3.21.9");
     let dir = tempfile::tempdir().unwrap();
     let server = start_platform(dir.path(), |_| {}).await;
     let wasm = dir.path().join("noop.wasm");
