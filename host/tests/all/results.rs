@@ -23,6 +23,19 @@ fn run(args: &[&str], db: &Path) -> Output {
     owbench(&all)
 }
 
+/// `owbench bench SPEC --quiet -o OUT --db DB EXTRA...`.
+fn bench(spec: &Path, out: &Path, db: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "bench",
+        spec.to_str().unwrap(),
+        "--quiet",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    run(&args, db)
+}
+
 fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
@@ -120,18 +133,7 @@ fn compare_prints_changes_with_intervals_and_refuses_unrelated_runs() {
     let out = tmp.path().join("out");
     for _ in 0..2 {
         let spec = small_spec(tmp.path(), "cmp", "noop", 200);
-        ok(&run(
-            &[
-                "bench",
-                spec.to_str().unwrap(),
-                "--quiet",
-                "--runs",
-                "2",
-                "-o",
-                out.to_str().unwrap(),
-            ],
-            &db,
-        ));
+        ok(&bench(&spec, &out, &db, &["--runs", "2"]));
     }
     let table = ok(&run(&["compare", "1", "2"], &db));
     for needle in ["client latency p99", "throughput", "change"] {
@@ -158,16 +160,7 @@ fn compare_prints_changes_with_intervals_and_refuses_unrelated_runs() {
 
     // Another workload altogether: nothing to compare, said plainly.
     let spec = small_spec(tmp.path(), "other", "something-else", 20);
-    ok(&run(
-        &[
-            "bench",
-            spec.to_str().unwrap(),
-            "--quiet",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &db,
-    ));
+    ok(&bench(&spec, &out, &db, &[]));
     assert_one_line_error(
         &run(&["compare", "1", "3"], &db),
         "the runs share no workload",
@@ -180,37 +173,18 @@ fn fail_if_sets_the_exit_code() {
     let db = tmp.path().join("history.sqlite");
     let out = tmp.path().join("out");
     let spec = small_spec(tmp.path(), "gate", "noop", 50);
-    let spec = spec.to_str().unwrap();
-    let out = out.to_str().unwrap();
-    let o = run(
-        &["bench", spec, "--quiet", "-o", out, "--fail-if", "p99>1us"],
-        &db,
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let gate = |thresholds: &[&str]| {
+        let extra: Vec<&str> = thresholds.iter().flat_map(|t| ["--fail-if", t]).collect();
+        bench(&spec, &out, &db, &extra)
+    };
+    let o = gate(&["p99>1us"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("error: --fail-if: p99>1us: noop is"),
         "{stderr}"
     );
-    ok(&run(
-        &[
-            "bench",
-            spec,
-            "--quiet",
-            "-o",
-            out,
-            "--fail-if",
-            "error_rate>50%",
-            "--fail-if",
-            "p99>60s",
-        ],
-        &db,
-    ));
+    ok(&gate(&["error_rate>50%", "p99>60s"]));
     // The same check on a recorded run.
     let o = run(
         &[
@@ -225,31 +199,17 @@ fn fail_if_sets_the_exit_code() {
     );
     assert_eq!(o.status.code(), Some(3));
     // A bad threshold is refused before anything runs.
-    let before = std::fs::read_dir(out).unwrap().count();
+    let before = std::fs::read_dir(&out).unwrap().count();
     assert_one_line_error(
-        &run(
-            &["bench", spec, "--quiet", "-o", out, "--fail-if", "p99>500"],
-            &db,
-        ),
+        &gate(&["p99>500"]),
         "--fail-if `p99>500`: `500`: give a time unit",
     );
     assert_one_line_error(
-        &run(
-            &[
-                "bench",
-                spec,
-                "--quiet",
-                "-o",
-                out,
-                "--fail-if",
-                "nope:p99>5ms",
-            ],
-            &db,
-        ),
+        &gate(&["nope:p99>5ms"]),
         "the experiment has no workload `nope` (it has noop)",
     );
     assert_eq!(
-        std::fs::read_dir(out).unwrap().count(),
+        std::fs::read_dir(&out).unwrap().count(),
         before,
         "nothing ran"
     );
@@ -281,16 +241,7 @@ fn a_damaged_rows_file_still_gets_a_partial_report() {
     let db = tmp.path().join("history.sqlite");
     let out = tmp.path().join("out");
     let spec = small_spec(tmp.path(), "damaged", "noop", 100);
-    ok(&run(
-        &[
-            "bench",
-            spec.to_str().unwrap(),
-            "--quiet",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &db,
-    ));
+    ok(&bench(&spec, &out, &db, &[]));
     let dir = results(&out);
     std::fs::remove_file(dir.join("summary.json")).unwrap();
     let mut text = std::fs::read_to_string(dir.join("rows.jsonl")).unwrap();
@@ -341,16 +292,7 @@ fn a_schema_1_history_is_migrated_and_keeps_its_runs() {
     let out = tmp.path().join("out");
     let scratch_db = tmp.path().join("scratch.sqlite");
     let spec = small_spec(tmp.path(), "old", "noop", 30);
-    ok(&run(
-        &[
-            "bench",
-            spec.to_str().unwrap(),
-            "--quiet",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &scratch_db,
-    ));
+    ok(&bench(&spec, &out, &scratch_db, &[]));
     let dir = results(&out);
     let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     // The database as owbench's schema 1 wrote it.
