@@ -491,6 +491,16 @@ impl FigureDef {
         }
     }
 
+    /// An interval cut to the values the figure can take: none is negative, and a
+    /// proportion is at most 1 (a t-interval over few, spread repetitions can overshoot).
+    fn clamp(&self, lo: f64, hi: f64) -> (f64, f64) {
+        let max = match self.source {
+            Source::ColdRatio | Source::ErrorRate => 1.0,
+            _ => f64::INFINITY,
+        };
+        (lo.clamp(0.0, max), hi.clamp(0.0, max))
+    }
+
     fn is_percentile(&self) -> bool {
         matches!(
             self.source,
@@ -525,6 +535,7 @@ impl FigureDef {
                 .expect("the value came from a run");
             self.single_run_ci(only)
         };
+        let ci = ci.map(|(lo, hi)| self.clamp(lo, hi));
         let outliers = stats::mad_outliers(&values)
             .into_iter()
             .map(|i| ids[i])
@@ -765,6 +776,24 @@ mod tests {
         );
         let merged = Hist::decode(&back.workloads[0].histograms.latency_us).unwrap();
         assert_eq!(merged.len(), 600);
+    }
+
+    #[test]
+    fn intervals_stay_within_what_a_figure_can_take() {
+        // Errors in one repetition of three: the t-interval of [0.5, 0, 0] spans below 0.
+        let mut by_run = StatsByRun::new();
+        for (run, errors) in [(0u32, 4u64), (1, 0), (2, 0)] {
+            by_run.insert(
+                (run, "w".into()),
+                stats(&[10, 20, 30, 40, 50, 60, 70, 80], errors),
+            );
+        }
+        let s = build(meta(), &by_run, Vec::new(), ENDING);
+        let err = &s.workload("w").unwrap().figures["error_rate"];
+        assert_eq!(err.values, vec![0.5, 0.0, 0.0]);
+        let (lo, hi) = err.ci.unwrap();
+        assert_eq!(lo, 0.0);
+        assert!(hi > 0.5 && hi <= 1.0, "{hi}");
     }
 
     #[test]
