@@ -2,17 +2,13 @@
 //! presigned URL or an OCI pre-authenticated request URL), streamed and hashed with
 //! SHA-256 without holding the object in memory.
 //!
-//! Inside the component the GET goes through `wasi:http` (via `wstd`), so the host's
-//! outbound-host policy applies; the native build uses `ureq`.
+//! Inside the component the GET goes through `wasi:http`, so the host's outbound-host
+//! policy applies; the native build uses `ureq` (both in `owbench_workload::http`).
 
 use std::time::Instant;
 
 use owbench_workload::{Category, Ctx, Error, Info, Params, Value, Workload, json};
 use sha2::{Digest, Sha256};
-
-#[cfg_attr(target_arch = "wasm32", path = "fetch_wasi.rs")]
-#[cfg_attr(not(target_arch = "wasm32"), path = "fetch_native.rs")]
-mod fetch;
 
 /// The workload type exported as a component.
 pub struct ObjectDownload;
@@ -42,7 +38,10 @@ impl Workload for ObjectDownload {
 
         let started = Instant::now();
         let mut sink = Sink::default();
-        let status = fetch::get(url, timeout_ms, &mut sink)?;
+        let status = owbench_workload::http::get(url, timeout_ms, &mut |chunk| {
+            sink.write(chunk);
+            Ok(())
+        })?;
         let seconds = started.elapsed().as_secs_f64();
         let sha256 = hex::encode(sink.hasher.finalize());
         if !(200..300).contains(&status) {

@@ -37,6 +37,9 @@ pub use serde_json::{Map, Value, json};
 #[doc(hidden)]
 pub mod guest;
 
+#[cfg(feature = "http")]
+pub mod http;
+
 /// What a workload mostly stresses (the WIT `category` enum).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {

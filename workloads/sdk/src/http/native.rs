@@ -3,12 +3,14 @@
 use std::io::Read;
 use std::time::Duration;
 
-use owbench_workload::Error;
+use crate::Error;
 
-use crate::Sink;
-
-/// GET `url`, stream the body into `sink`, return the status code.
-pub(crate) fn get(url: &str, timeout_ms: u64, sink: &mut Sink) -> Result<u16, Error> {
+/// GET `url`, handing each chunk of the body to `sink`; the status code.
+pub(super) fn get(
+    url: &str,
+    timeout_ms: u64,
+    sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+) -> Result<u16, Error> {
     let agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_millis(timeout_ms)))
         .http_status_as_error(false)
@@ -28,6 +30,6 @@ pub(crate) fn get(url: &str, timeout_ms: u64, sink: &mut Sink) -> Result<u16, Er
         if n == 0 {
             return Ok(status);
         }
-        sink.write(&buf[..n]);
+        sink(&buf[..n])?;
     }
 }

@@ -2,21 +2,30 @@
 
 use std::time::Duration;
 
-use owbench_workload::Error;
+use wstd::http::body::Bytes;
 use wstd::http::{Body, BodyExt, Client, Request};
 
-use crate::Sink;
+use crate::Error;
 
-/// GET `url`, stream the body into `sink`, return the status code.
-pub(crate) fn get(url: &str, timeout_ms: u64, sink: &mut Sink) -> Result<u16, Error> {
+/// GET `url`, handing each chunk of the body to `sink`; the status code.
+pub(super) fn get(
+    url: &str,
+    timeout_ms: u64,
+    sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
+) -> Result<u16, Error> {
     wstd::runtime::block_on(async {
         let mut client = Client::new();
         let timeout = Duration::from_millis(timeout_ms);
         client.set_connect_timeout(timeout);
         client.set_first_byte_timeout(timeout);
         client.set_between_bytes_timeout(timeout);
+        // `Body::empty()` writes zero bytes to the outgoing stream before finishing it,
+        // and that write fails with "connection reset" when the server has already
+        // answered and the host has closed the stream. An empty streamed body is finished
+        // without a write.
+        let empty = Body::from_http_body(wstd::http::body::util::Empty::<Bytes>::new());
         let request = Request::get(url)
-            .body(Body::empty())
+            .body(empty)
             .map_err(|e| Error::InvalidParams(format!("`url` is not a valid URL: {e}")))?;
         let response = client
             .send(request)
@@ -28,7 +37,7 @@ pub(crate) fn get(url: &str, timeout_ms: u64, sink: &mut Sink) -> Result<u16, Er
             let frame =
                 frame.map_err(|e| Error::Failed(format!("reading the body of {url}: {e:#}")))?;
             if let Some(data) = frame.data_ref() {
-                sink.write(data);
+                sink(data)?;
             }
         }
         Ok(status)
