@@ -1,7 +1,8 @@
-//! Seed workloads, wasm component vs the native build of the same kernel, side by side in
-//! one run: `matmul` (n = 256) and `bintree` (depth 14, with its arena and with the
-//! global allocator). The wasm figure is a whole call
-//! (fresh store, instantiate, run); instantiation is ~µs against ms-long kernels.
+//! Workloads, wasm component vs the native build of the same kernel, side by side in one
+//! run: `matmul` (n = 256), `bintree` (depth 14, with its arena and with the global
+//! allocator) and `bigdata` query 2 (one partition of 50,000 visits fetched from a
+//! loopback endpoint). The wasm figure is a whole call (fresh store, instantiate, run);
+//! instantiation is ~µs against ms-long kernels.
 #![allow(
     missing_docs,
     reason = "criterion_group! generates undocumented functions"
@@ -12,10 +13,23 @@ use owbench::engine::{EngineConfig, PluginEngine};
 use owbench::workloads;
 
 fn side_by_side(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // One worker serves the data set while the benchmark thread blocks on calls.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    bigdata::data::generate(data.path(), 0.5, 1, 1).unwrap();
+    let files = rt
+        .block_on(owbench::objects::ObjectServer::start_with_files(Some(
+            data.path().to_owned(),
+        )))
+        .unwrap();
+    let q2 = format!(
+        r#"{{"query": 2, "prefix": 8, "uservisits_url": "{}"}}"#,
+        files.file_url(&bigdata::data::partition_file("uservisits", 0))
+    );
     let engine = PluginEngine::new(EngineConfig {
         max_instances: 16,
         ..EngineConfig::default()
@@ -33,6 +47,7 @@ fn side_by_side(c: &mut Criterion) {
             "bintree-global",
             r#"{"depth": 14, "allocator": "global"}"#,
         ),
+        ("bigdata", "bigdata-q2", q2.as_str()),
     ];
     for (name, label, params) in cases {
         let source = workloads::resolve(name, &[]).unwrap();

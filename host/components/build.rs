@@ -15,6 +15,7 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("file-io", "file_io"),
     ("object-download", "object_download"),
     ("noop", "noop"),
+    ("bigdata", "bigdata"),
 ];
 
 /// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.

@@ -215,6 +215,8 @@ pub struct Invoked {
     pub times: Option<ActivationTimes>,
     /// The error text of a failure (first 200 characters).
     pub error: Option<String>,
+    /// The action's result, when the response or record carried it (successes only).
+    pub result: Option<Value>,
 }
 
 /// A client bound to one target.
@@ -410,7 +412,7 @@ impl Client {
 
 /// Classify an invoke response.
 pub fn classify_response(status: u16, header_id: Option<String>, body: &[u8]) -> Invoked {
-    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let mut json: Option<Value> = serde_json::from_slice(body).ok();
     let activation_id = header_id.or_else(|| {
         json.as_ref()
             .and_then(|v| v.get("activationId"))
@@ -437,12 +439,20 @@ pub fn classify_response(status: u16, header_id: Option<String>, body: &[u8]) ->
     };
     let error = (outcome != Outcome::Ok && outcome != Outcome::Accepted)
         .then(|| error_text(&String::from_utf8_lossy(body)));
+    let result = (outcome == Outcome::Ok)
+        .then(|| {
+            json.as_mut()
+                .and_then(|v| v.pointer_mut("/response/result"))
+                .map(Value::take)
+        })
+        .flatten();
     Invoked {
         outcome,
         status,
         activation_id,
         times,
         error,
+        result,
     }
 }
 
@@ -459,6 +469,7 @@ pub fn fast_failure(e: FastError) -> Invoked {
         activation_id: None,
         times: None,
         error: Some(e.to_string()),
+        result: None,
     }
 }
 
@@ -477,6 +488,7 @@ pub fn transport_failure(e: &reqwest::Error) -> Invoked {
         activation_id: None,
         times: None,
         error: Some(root_cause(e)),
+        result: None,
     }
 }
 

@@ -10,11 +10,13 @@
 //! - [`load`]: load models, the load engine, rows and summaries.
 //! - [`bench`]: experiments (`owbench bench`): specs, runs, the live view.
 //! - [`results`]: statistics, summaries, reports, the run history, compare, thresholds.
+//! - [`datasets`]: data sets for heavy workloads, generated, cached and served.
 //! - [`commands`]: the `owbench` subcommands.
 
 pub mod bench;
 pub mod client;
 pub mod commands;
+pub mod datasets;
 pub mod engine;
 pub mod load;
 pub mod manifest;

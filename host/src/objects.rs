@@ -1,16 +1,19 @@
 //! A loopback HTTP object endpoint: serves generated objects so that `object-download`
 //! has something to fetch on a laptop with no cloud. `GET /objects/<bytes>` (optionally
-//! `?seed=N`) answers with `<bytes>` deterministic pseudo-random bytes, streamed.
+//! `?seed=N`) answers with `<bytes>` deterministic pseudo-random bytes, streamed; with a
+//! files directory, `GET /files/<name>` answers with that file (data-set partitions).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{Full, StreamBody};
 use hyper::body::Frame;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
 
@@ -27,16 +30,32 @@ pub struct ObjectServer {
 impl ObjectServer {
     /// Bind `127.0.0.1:0` and serve until dropped. Must be called inside a tokio runtime.
     pub async fn start() -> std::io::Result<ObjectServer> {
+        ObjectServer::start_with_files(None).await
+    }
+
+    /// As [`ObjectServer::start`], also serving the files of `dir` under `/files/`.
+    pub async fn start_with_files(dir: Option<PathBuf>) -> std::io::Result<ObjectServer> {
         let listener = crate::platform::listen("127.0.0.1:0".parse().expect("valid address"))?;
         let addr = listener.local_addr()?;
+        let files = dir.map(Arc::new);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                let files = files.clone();
                 tokio::spawn(async move {
-                    let service =
-                        service_fn(|req| async move { Ok::<_, Infallible>(respond(&req)) });
+                    let service = service_fn(|req| {
+                        let files = files.clone();
+                        async move {
+                            if let (Some(dir), Some(name)) =
+                                (files, req.uri().path().strip_prefix("/files/"))
+                            {
+                                return Ok::<_, Infallible>(file(&dir, name).await);
+                            }
+                            Ok::<_, Infallible>(respond(req.uri()))
+                        }
+                    });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -55,6 +74,33 @@ impl ObjectServer {
     pub fn url(&self, bytes: u64, seed: u64) -> String {
         format!("http://{}/objects/{bytes}?seed={seed}", self.addr)
     }
+
+    /// URL of file `name` of the files directory.
+    pub fn file_url(&self, name: &str) -> String {
+        format!("http://{}/files/{name}", self.addr)
+    }
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<EitherBody> {
+    let mut r = Response::new(EitherBody::Right(Full::new(Bytes::from(text.to_owned()))));
+    *r.status_mut() = status;
+    r
+}
+
+/// File `name` (a relative path whose parts do not start with `.`) of `dir`.
+async fn file(dir: &std::path::Path, name: &str) -> Response<EitherBody> {
+    let safe = !name.is_empty()
+        && !name.contains('\\')
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.'));
+    if !safe {
+        return plain(StatusCode::NOT_FOUND, "not found\n");
+    }
+    match tokio::fs::read(dir.join(name)).await {
+        Ok(bytes) => Response::new(EitherBody::Right(Full::new(Bytes::from(bytes)))),
+        Err(_) => plain(StatusCode::NOT_FOUND, "not found\n"),
+    }
 }
 
 impl Drop for ObjectServer {
@@ -66,14 +112,8 @@ impl Drop for ObjectServer {
 type ObjectBody = StreamBody<body::ChunkStream>;
 type EitherBody = http_body_util::Either<ObjectBody, Full<Bytes>>;
 
-fn respond<B>(req: &Request<B>) -> Response<EitherBody> {
-    let plain = |status: StatusCode, text: &str| {
-        let mut r = Response::new(EitherBody::Right(Full::new(Bytes::from(text.to_owned()))));
-        *r.status_mut() = status;
-        r
-    };
-    let Some(size) = req
-        .uri()
+fn respond(uri: &hyper::Uri) -> Response<EitherBody> {
+    let Some(size) = uri
         .path()
         .strip_prefix("/objects/")
         .and_then(|s| s.parse::<u64>().ok())
@@ -83,8 +123,7 @@ fn respond<B>(req: &Request<B>) -> Response<EitherBody> {
     if size > MAX_OBJECT {
         return plain(StatusCode::BAD_REQUEST, "object too large\n");
     }
-    let seed = req
-        .uri()
+    let seed = uri
         .query()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("seed=")))
         .and_then(|s| s.parse().ok())

@@ -111,6 +111,18 @@ pub async fn load(engine: &PluginEngine, source: &Source) -> Result<WorkloadPlug
     WorkloadPlugin::load(engine, manifest, &bytes).await
 }
 
+/// Merges the partial results of a workload's invocations (one per partition of its
+/// data set) into one answer.
+pub type Reducer = fn(&[serde_json::Value]) -> Result<serde_json::Value, String>;
+
+/// The reducer of workload `name`, if it has one.
+pub fn reducer(name: &str) -> Option<Reducer> {
+    match name {
+        "bigdata" => Some(bigdata::reduce::reduce),
+        _ => None,
+    }
+}
+
 /// What a native run produced.
 #[derive(Debug)]
 pub struct NativeOutcome {
@@ -165,6 +177,7 @@ fn native_runner(name: &str) -> Option<NativeRunner> {
         "bintree" => owbench_workload::run_json::<bintree::Bintree>,
         "file-io" => owbench_workload::run_json::<file_io::FileIo>,
         "object-download" => owbench_workload::run_json::<object_download::ObjectDownload>,
+        "bigdata" => owbench_workload::run_json::<bigdata::Bigdata>,
         "noop" => owbench_workload::run_json::<noop::Noop>,
         _ => return None,
     })

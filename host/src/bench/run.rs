@@ -78,10 +78,20 @@ pub async fn run(
     for t in thresholds {
         t.check_names(&labels)?;
     }
+    for (w, label) in spec.workloads.iter().zip(&labels) {
+        check_partitions(w, label)?;
+    }
+    let data_root = crate::datasets::cache_root();
+    for w in &spec.workloads {
+        if let Some(set) = &w.dataset {
+            set.prepare(&data_root)?;
+        }
+    }
 
-    let objects = if spec.workloads.iter().any(|w| uses_objects(&w.params)) {
+    let datasets = spec.workloads.iter().any(|w| w.dataset.is_some());
+    let objects = if datasets || spec.workloads.iter().any(|w| uses_objects(&w.params)) {
         Some(
-            ObjectServer::start()
+            ObjectServer::start_with_files(datasets.then(|| data_root.clone()))
                 .await
                 .context("cannot start the object endpoint")?,
         )
@@ -127,6 +137,7 @@ pub async fn run(
     let live = sink.live();
     let mut interrupted = false;
     let mut abandoned = 0;
+    let mut answers: Vec<Value> = Vec::new();
     let mut meta = MetaFile {
         meta: Meta {
             id: None,
@@ -149,7 +160,9 @@ pub async fn run(
                 .action
                 .clone()
                 .unwrap_or_else(|| format!("owbench-{label}"));
-            let params = resolve_params(&w.params, objects.as_ref());
+            let params = resolve_params(w, objects.as_ref());
+            let reducer = w.dataset.as_ref().and_then(|_| workloads::reducer(&w.name));
+            let collector = reducer.map(|_| Collector::default());
             let invoke = match (&target, &client) {
                 (BenchTarget::OpenWhisk(_), Some(client)) => {
                     if let Some((manifest, bytes)) = component {
@@ -161,6 +174,7 @@ pub async fn run(
                         &params,
                         spec.blocking,
                         spec.retry,
+                        collector.clone(),
                     )
                 }
                 (BenchTarget::Http(url), _) => http_invoker(url.clone(), max_in_flight, timeout)?,
@@ -179,20 +193,33 @@ pub async fn run(
             meta.workloads.push(WorkloadMeta {
                 name: label.clone(),
                 action: action.clone(),
-                params: Value::Object(params.clone()),
+                params: if params.len() == 1 {
+                    Value::Object(params[0].clone())
+                } else {
+                    json!({"template": w.params, "dataset": w.dataset})
+                },
                 load: serde_json::to_value(&plan.model)?,
                 component_sha256: component
                     .as_ref()
                     .map(|(_, b)| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b))),
             });
-            plans.push((label.clone(), plan, invoke));
+            let reduction =
+                reducer
+                    .zip(collector)
+                    .zip(w.dataset.as_ref())
+                    .map(|((reduce, collected), set)| Reduction {
+                        reduce,
+                        collected,
+                        partitions: set.partitions(),
+                    });
+            plans.push((label.clone(), plan, invoke, reduction));
         }
         if let Some(h) = history.as_deref_mut() {
             meta.meta.id = Some(h.begin(&meta.meta, &dir)?);
         }
         results::write_meta(&dir, &meta)?;
         for run in 0..spec.runs {
-            for (label, plan, invoke) in &plans {
+            for (label, plan, invoke, reduction) in &plans {
                 let progress = Arc::new(Progress::default());
                 let tag = RowTag {
                     run,
@@ -214,6 +241,9 @@ pub async fn run(
                     display.finish().await;
                 }
                 abandoned += report.abandoned;
+                if let Some(r) = reduction {
+                    answers.push(r.answer(run, label));
+                }
                 if report.interrupted {
                     interrupted = true;
                     return Ok(());
@@ -247,6 +277,25 @@ pub async fn run(
         },
     );
     results::write_outputs(&dir, &summary)?;
+    if !answers.is_empty() {
+        std::fs::write(
+            dir.join("answers.json"),
+            serde_json::to_string_pretty(&answers)?,
+        )
+        .context("cannot write answers.json")?;
+        for a in &answers {
+            eprintln!(
+                "{} (run {}): answer over {} of {} partitions in answers.json{}",
+                a["workload"].as_str().unwrap_or_default(),
+                a["run"].as_u64().unwrap_or(0) + 1,
+                a["partitions_covered"],
+                a["partitions"],
+                a["error"]
+                    .as_str()
+                    .map_or(String::new(), |e| format!(" (reduce failed: {e})"))
+            );
+        }
+    }
     if let (Some(h), Some(id)) = (history, summary.meta.id)
         && let Err(e) = h.finish(id, &summary)
     {
@@ -360,34 +409,107 @@ fn object_size(v: &Value) -> Option<u64> {
     inner.strip_prefix("object")?.trim().parse().ok()
 }
 
-fn resolve_params(
-    params: &Map<String, Value>,
-    objects: Option<&ObjectServer>,
-) -> Map<String, Value> {
-    let mut out = params.clone();
-    for (k, v) in params {
+/// The parameters of each invocation: one map, or one per partition of the dataset
+/// (invocation `seq` gets `params[seq % len]`).
+fn resolve_params(w: &WorkloadSpec, objects: Option<&ObjectServer>) -> Vec<Map<String, Value>> {
+    let mut base = w.params.clone();
+    for (k, v) in &w.params {
         if let (Some(bytes), Some(objects)) = (object_size(v), objects) {
-            out.insert(k.clone(), json!(objects.url(bytes, 1)));
-            out.entry("expect_sha256")
+            base.insert(k.clone(), json!(objects.url(bytes, 1)));
+            base.entry("expect_sha256")
                 .or_insert_with(|| json!(sha256_of(bytes, 1)));
         }
     }
-    out
+    let (Some(set), Some(objects)) = (&w.dataset, objects) else {
+        return vec![base];
+    };
+    (0..set.partitions())
+        .map(|i| {
+            let mut params = base.clone();
+            for (k, v) in &w.params {
+                if let Some(table) = crate::datasets::partition_placeholder(v) {
+                    params.insert(k.clone(), json!(objects.file_url(&set.file(table, i))));
+                }
+            }
+            params
+        })
+        .collect()
+}
+
+/// A `"{{ partition TABLE }}"` parameter needs a dataset that has TABLE.
+fn check_partitions(w: &WorkloadSpec, label: &str) -> anyhow::Result<()> {
+    for (k, v) in &w.params {
+        let Some(table) = crate::datasets::partition_placeholder(v) else {
+            continue;
+        };
+        match &w.dataset {
+            None => anyhow::bail!(
+                "workload `{label}`: parameter `{k}` reads a partition but the workload has no [workload.dataset]"
+            ),
+            Some(set) if !set.has_table(table) => anyhow::bail!(
+                "workload `{label}`: parameter `{k}`: dataset {} has no table `{table}`",
+                set.name()
+            ),
+            Some(set) => set.validate()?,
+        }
+    }
+    Ok(())
+}
+
+/// Results of successful invocations, by schedule index, for a reducer.
+type Collector = Arc<std::sync::Mutex<Vec<(u64, Value)>>>;
+
+/// How a workload's partial results become one answer per repetition.
+struct Reduction {
+    reduce: workloads::Reducer,
+    collected: Collector,
+    partitions: u32,
+}
+
+impl Reduction {
+    /// Reduce (and clear) what repetition `run` collected: the first result of each
+    /// partition counts once.
+    fn answer(&self, run: u32, label: &str) -> Value {
+        let collected = std::mem::take(&mut *self.collected.lock().expect("not poisoned"));
+        let mut by_partition: std::collections::BTreeMap<u64, Value> = Default::default();
+        for (seq, result) in collected {
+            by_partition
+                .entry(seq % u64::from(self.partitions))
+                .or_insert(result);
+        }
+        let covered = by_partition.len();
+        let partials: Vec<Value> = by_partition.into_values().collect();
+        let mut out = json!({
+            "run": run, "workload": label,
+            "partitions": self.partitions, "partitions_covered": covered,
+            "complete": covered as u32 == self.partitions,
+        });
+        match (self.reduce)(&partials) {
+            Ok(answer) => out["answer"] = answer,
+            Err(e) => out["error"] = json!(e),
+        }
+        out
+    }
 }
 
 fn openwhisk_invoker(
     client: Client,
     action: String,
-    params: &Map<String, Value>,
+    params: &[Map<String, Value>],
     blocking: bool,
     retry: Retry,
+    collector: Option<Collector>,
 ) -> InvokeFn {
-    let body = Bytes::from(Value::Object(params.clone()).to_string());
+    let bodies: Arc<[Bytes]> = params
+        .iter()
+        .map(|p| Bytes::from(Value::Object(p.clone()).to_string()))
+        .collect();
     let action: Arc<str> = action.into();
-    Arc::new(move || {
+    Arc::new(move |seq| {
         let client = client.clone();
-        let body = body.clone();
+        let body = bodies[(seq % bodies.len() as u64) as usize].clone();
         let action = action.clone();
+        let collector = collector.clone();
         Box::pin(async move {
             let mut attempt = 0;
             let mut invoked = loop {
@@ -405,6 +527,9 @@ fn openwhisk_invoker(
             {
                 complete_from_record(&client, &id, &mut invoked).await;
             }
+            if let (Some(c), Some(result)) = (&collector, invoked.result.take()) {
+                c.lock().expect("not poisoned").push((seq, result));
+            }
             invoked
         })
     })
@@ -421,6 +546,9 @@ async fn complete_from_record(client: &Client, id: &str, invoked: &mut Invoked) 
                 Some("action developer error") => Outcome::DeveloperError,
                 _ => Outcome::ServerError,
             };
+            if invoked.outcome == Outcome::Ok {
+                invoked.result = record.pointer("/response/result").cloned();
+            }
         }
         Err(e) => invoked.error = Some(e.to_string()),
     }
@@ -436,7 +564,7 @@ fn http_invoker(
         .with_context(|| format!("bad target URL `{url}`"))?;
     if let Some(fast) = FastClient::new(&url, None, timeout) {
         let path: Arc<str> = uri.path_and_query().map_or("/", |p| p.as_str()).into();
-        return Ok(Arc::new(move || {
+        return Ok(Arc::new(move |_| {
             let fast = fast.clone();
             let path = path.clone();
             Box::pin(async move {
@@ -453,7 +581,7 @@ fn http_invoker(
         .tcp_nodelay(true)
         .build()?;
     let url: Arc<str> = url.into();
-    Ok(Arc::new(move || {
+    Ok(Arc::new(move |_| {
         let http = http.clone();
         let url = url.clone();
         Box::pin(async move {
@@ -484,6 +612,7 @@ fn http_outcome(status: u16) -> Invoked {
         activation_id: None,
         times: None,
         error: None,
+        result: None,
     }
 }
 

@@ -120,9 +120,16 @@ pub struct WorkloadSpec {
     #[serde(default = "yes")]
     pub deploy: bool,
     /// Parameters; a string `"{{ object BYTES }}"` becomes the URL of a generated object
-    /// of BYTES bytes on a loopback endpoint the host starts (and `expect_sha256` is set).
+    /// of BYTES bytes on a loopback endpoint the host starts (and `expect_sha256` is set);
+    /// `"{{ partition TABLE }}"` the URL of partition `seq % partitions` of the dataset's
+    /// TABLE for invocation `seq`.
     #[serde(default)]
     pub params: Map<String, Value>,
+    /// A data set read partition by partition (generated and cached on first use). When
+    /// the workload has a reducer (`bigdata`), every repetition's results are reduced into
+    /// the query's answer (`answers.json`).
+    #[serde(default)]
+    pub dataset: Option<crate::datasets::DatasetSpec>,
     /// Action memory limit, MB (default: the plugin's).
     #[serde(default)]
     pub memory_mb: Option<u64>,

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use owbench::commands::{
-    EngineArgs, bench::BenchCommand, compare::CompareCommand, report::ReportCommand,
-    runs::RunsCommand, serve::ServeCommand, workload::WorkloadCommand,
+    EngineArgs, bench::BenchCommand, compare::CompareCommand, data::DataCommand,
+    report::ReportCommand, runs::RunsCommand, serve::ServeCommand, workload::WorkloadCommand,
 };
 use owbench::results::threshold::{EXIT_THRESHOLD, ThresholdsFailed};
 
@@ -35,6 +35,9 @@ enum Command {
     Report(ReportCommand),
     /// Compare two recorded runs, figure by figure, with confidence intervals.
     Compare(CompareCommand),
+    /// Generate the data sets heavy workloads read.
+    #[command(subcommand)]
+    Data(DataCommand),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
             Command::Runs(cmd) => cmd.run().await,
             Command::Report(cmd) => cmd.run().await,
             Command::Compare(cmd) => cmd.run().await,
+            Command::Data(cmd) => cmd.run().await,
         }
     });
     match result {

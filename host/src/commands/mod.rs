@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod data;
 pub mod report;
 pub mod runs;
 pub mod serve;

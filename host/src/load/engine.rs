@@ -19,8 +19,8 @@ use tokio::time::Instant;
 use super::schedule::LoadModel;
 use crate::client::{Invoked, Outcome};
 
-/// One invocation, as the engine calls it.
-pub type InvokeFn = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Invoked> + Send>> + Send + Sync>;
+/// One invocation, as the engine calls it: with its index in the workload's schedule.
+pub type InvokeFn = Arc<dyn Fn(u64) -> Pin<Box<dyn Future<Output = Invoked> + Send>> + Send + Sync>;
 
 /// How much load, for how long.
 #[derive(Debug, Clone)]
@@ -145,7 +145,7 @@ pub async fn drive(
         tasks.spawn(async move {
             let _permit: tokio::sync::OwnedSemaphorePermit = permit;
             let sent = Instant::now();
-            let invoked = invoke().await;
+            let invoked = invoke(seq).await;
             let done = Instant::now();
             let row = make_row(&tag, seq, warmup, t0, intended, sent, done, invoked);
             finish(&progress, &rows, row).await;
@@ -197,7 +197,7 @@ pub async fn drive(
                         }
                         progress.started.fetch_add(1, Ordering::Relaxed);
                         let sent = Instant::now();
-                        let invoked = invoke().await;
+                        let invoked = invoke(seq).await;
                         let done = Instant::now();
                         let row = make_row(&tag, seq, seq < warmup, t0, sent, sent, done, invoked);
                         finish(&progress, &rows, row).await;
@@ -277,7 +277,7 @@ mod tests {
     use super::*;
 
     fn ok_after(delay: Duration) -> InvokeFn {
-        Arc::new(move || {
+        Arc::new(move |_| {
             Box::pin(async move {
                 tokio::time::sleep(delay).await;
                 Invoked {
@@ -286,6 +286,7 @@ mod tests {
                     activation_id: None,
                     times: None,
                     error: None,
+                    result: None,
                 }
             })
         })

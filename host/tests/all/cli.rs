@@ -51,14 +51,21 @@ fn workload_run_matmul_prints_json_with_checksum_and_gflops() {
 }
 
 #[test]
-fn workload_list_names_the_seed_workloads() {
+fn workload_list_names_the_builtin_workloads() {
     let out = owbench(&["workload", "list", "--json"]);
     assert!(out.status.success());
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = list.iter().map(|w| w["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["matmul", "bintree", "file-io", "object-download", "noop"]
+        [
+            "matmul",
+            "bintree",
+            "file-io",
+            "object-download",
+            "noop",
+            "bigdata"
+        ]
     );
 }
 

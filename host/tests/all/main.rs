@@ -23,3 +23,6 @@ mod results;
 
 /// The HTML report in a real browser (headless Chromium).
 mod browser;
+
+/// Heavy workloads, each checked against an established tool on the same data.
+mod heavy;
