@@ -2,13 +2,16 @@
 //! run: `matmul` (n = 256), `bintree` (depth 14, with its arena and with the global
 //! allocator) and `bigdata` query 2 (one partition of 50,000 visits fetched from a
 //! loopback endpoint). The wasm figure is a whole call (fresh store, instantiate, run);
-//! instantiation is ~µs against ms-long kernels.
+//! instantiation is ~µs against ms-long kernels. `ml-inference` (all 1797 digits in one
+//! call) counts only the classification, as the workload times it.
 #![allow(
     missing_docs,
     reason = "criterion_group! generates undocumented functions"
 )]
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use std::time::Duration;
+
 use owbench::engine::{EngineConfig, PluginEngine};
 use owbench::workloads;
 
@@ -26,6 +29,22 @@ fn side_by_side(c: &mut Criterion) {
             data.path().to_owned(),
         )))
         .unwrap();
+    ml_inference::dataset::write_partitions(&data.path().join("digits"), 1).unwrap();
+    std::fs::write(
+        data.path().join("digits/digits.onnx"),
+        ml_inference::model::DIGITS_ONNX,
+    )
+    .unwrap();
+    // The model by URL: each call, wasm or native, loads it afresh and runs a new plan
+    // (the built-in one is kept by a native process across calls, not by a new instance).
+    let digits = format!(
+        r#"{{"images_url": "{}", "model_url": "{}"}}"#,
+        files.file_url(&format!(
+            "digits/{}",
+            ml_inference::dataset::partition_file(0)
+        )),
+        files.file_url("digits/digits.onnx")
+    );
     let q2 = format!(
         r#"{{"query": 2, "prefix": 8, "uservisits_url": "{}"}}"#,
         files.file_url(&bigdata::data::partition_file("uservisits", 0))
@@ -67,6 +86,39 @@ fn side_by_side(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    // ml-inference: the time tract spends classifying (the result's `seconds`), not the
+    // download and parse of the images around it.
+    let source = workloads::resolve("ml-inference", &[]).unwrap();
+    let plugin = rt.block_on(workloads::load(&engine, &source)).unwrap();
+    let limits = plugin.default_limits();
+    let classify_time = |text: String| {
+        let result: serde_json::Value = serde_json::from_str(&text).unwrap();
+        Duration::from_secs_f64(result["seconds"].as_f64().unwrap())
+    };
+    let mut group = c.benchmark_group("ml-inference-1797");
+    group.sample_size(20);
+    group.bench_function("wasm", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let outcome = rt.block_on(plugin.call(&engine, &digits, limits));
+                    classify_time(outcome.result.unwrap())
+                })
+                .sum()
+        })
+    });
+    group.bench_function("native", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let outcome = workloads::run_native("ml-inference", &digits).unwrap();
+                    classify_time(outcome.result.unwrap())
+                })
+                .sum()
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, side_by_side);

@@ -16,6 +16,7 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("object-download", "object_download"),
     ("noop", "noop"),
     ("bigdata", "bigdata"),
+    ("ml-inference", "ml_inference"),
 ];
 
 /// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.

@@ -26,6 +26,13 @@ pub enum DatasetSpec {
         #[serde(default = "seed")]
         seed: u64,
     },
+    /// scikit-learn's 8×8 handwritten digits (1797 images, as `ml-inference` ships them),
+    /// table `images`, in partitions of consecutive images.
+    Digits {
+        /// Partitions.
+        #[serde(default = "eight")]
+        partitions: u32,
+    },
 }
 
 fn one() -> f64 {
@@ -62,13 +69,16 @@ impl DatasetSpec {
                 partitions,
                 seed,
             } => format!("bigdata-s{scale}-p{partitions}-seed{seed}"),
+            DatasetSpec::Digits { partitions } => format!("digits-p{partitions}"),
         }
     }
 
     /// Partitions per table.
     pub fn partitions(&self) -> u32 {
         match self {
-            DatasetSpec::Bigdata { partitions, .. } => *partitions,
+            DatasetSpec::Bigdata { partitions, .. } | DatasetSpec::Digits { partitions } => {
+                *partitions
+            }
         }
     }
 
@@ -88,6 +98,13 @@ impl DatasetSpec {
                 );
                 Ok(())
             }
+            DatasetSpec::Digits { partitions } => {
+                anyhow::ensure!(
+                    (1..=1797).contains(partitions),
+                    "the digits data set's partitions must be 1 to 1797, got {partitions}"
+                );
+                Ok(())
+            }
         }
     }
 
@@ -101,6 +118,13 @@ impl DatasetSpec {
                     bigdata::data::partition_file(table, i)
                 )
             }
+            DatasetSpec::Digits { .. } => {
+                format!(
+                    "{}/{}",
+                    self.name(),
+                    ml_inference::dataset::partition_file(i)
+                )
+            }
         }
     }
 
@@ -108,6 +132,7 @@ impl DatasetSpec {
     pub fn has_table(&self, table: &str) -> bool {
         match self {
             DatasetSpec::Bigdata { .. } => matches!(table, "rankings" | "uservisits"),
+            DatasetSpec::Digits { .. } => table == "images",
         }
     }
 
@@ -133,6 +158,10 @@ impl DatasetSpec {
             } => {
                 bigdata::data::generate(tmp.path(), *scale, *partitions, *seed)
                     .with_context(|| format!("cannot generate {}", self.name()))?;
+            }
+            DatasetSpec::Digits { partitions } => {
+                ml_inference::dataset::write_partitions(tmp.path(), *partitions)
+                    .with_context(|| format!("cannot write {}", self.name()))?;
             }
         }
         std::fs::write(tmp.path().join("COMPLETE"), b"")?;

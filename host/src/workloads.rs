@@ -119,6 +119,7 @@ pub type Reducer = fn(&[serde_json::Value]) -> Result<serde_json::Value, String>
 pub fn reducer(name: &str) -> Option<Reducer> {
     match name {
         "bigdata" => Some(bigdata::reduce::reduce),
+        "ml-inference" => Some(ml_inference::dataset::reduce),
         _ => None,
     }
 }
@@ -178,6 +179,7 @@ fn native_runner(name: &str) -> Option<NativeRunner> {
         "file-io" => owbench_workload::run_json::<file_io::FileIo>,
         "object-download" => owbench_workload::run_json::<object_download::ObjectDownload>,
         "bigdata" => owbench_workload::run_json::<bigdata::Bigdata>,
+        "ml-inference" => owbench_workload::run_json::<ml_inference::MlInference>,
         "noop" => owbench_workload::run_json::<noop::Noop>,
         _ => return None,
     })

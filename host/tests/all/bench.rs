@@ -311,3 +311,18 @@ fn throttled_invocations_are_counted_or_retried_with_backoff() {
     assert_eq!(retried["ok"], 40, "{retried}");
     runtime.block_on(server.stop());
 }
+
+/// `owbench bench` with its data sets cached under `data_dir`.
+pub fn with_data(spec: &Path, out: &Path, data_dir: &Path, extra: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_owbench"))
+        .arg("bench")
+        .arg(spec)
+        .args(["--quiet", "-o"])
+        .arg(out)
+        .args(extra)
+        .env("OWBENCH_CACHE_DIR", crate::helpers::cache_dir())
+        .env("OWBENCH_DB", crate::helpers::shared_db())
+        .env("OWBENCH_DATA_DIR", data_dir)
+        .output()
+        .unwrap()
+}

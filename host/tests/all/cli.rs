@@ -64,7 +64,8 @@ fn workload_list_names_the_builtin_workloads() {
             "file-io",
             "object-download",
             "noop",
-            "bigdata"
+            "bigdata",
+            "ml-inference"
         ]
     );
 }

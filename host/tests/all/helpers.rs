@@ -112,3 +112,61 @@ pub fn npm_package(spec: &str) -> PathBuf {
     }
     dir.join("node_modules")
 }
+
+/// The Python of a virtual environment with `packages` from PyPI, made once in the
+/// target directory (`name` names it).
+pub fn python_with(name: &str, packages: &[&str]) -> PathBuf {
+    static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("venv-{name}"));
+    let python = dir.join("bin").join("python");
+    let ready = dir.join("READY");
+    if std::fs::read_to_string(&ready).ok().as_deref() != Some(&packages.join(" ")) {
+        let status = std::process::Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&dir)
+            .status()
+            .expect("python3 must be installed (3.11)");
+        assert!(status.success(), "python3 -m venv {} failed", dir.display());
+        let status = std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(packages)
+            .status()
+            .unwrap();
+        assert!(status.success(), "pip install {packages:?} failed");
+        std::fs::write(&ready, packages.join(" ")).unwrap();
+    }
+    python
+}
+
+/// The result of the native build of workload `name` (run off the async threads).
+pub async fn native_result(name: &'static str, params: String) -> serde_json::Value {
+    let text = tokio::task::spawn_blocking(move || {
+        owbench::workloads::run_native(name, &params)
+            .unwrap()
+            .result
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Why a call of `plugin` with `params` and its default limits fails (it must fail).
+pub async fn failure(
+    engine: &PluginEngine,
+    plugin: &WorkloadPlugin,
+    params: serde_json::Value,
+) -> owbench::engine::PluginError {
+    plugin
+        .call(engine, &params.to_string(), plugin.default_limits())
+        .await
+        .result
+        .unwrap_err()
+}

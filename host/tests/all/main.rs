@@ -24,5 +24,8 @@ mod results;
 /// The HTML report in a real browser (headless Chromium).
 mod browser;
 
-/// Heavy workloads, each checked against an established tool on the same data.
-mod heavy;
+/// `bigdata`: the AMPLab queries checked against SQLite on the same rows.
+mod bigdata;
+
+/// `ml-inference`: tract in the component checked against onnxruntime on the same images.
+mod ml_inference;

@@ -4,7 +4,7 @@ use bigdata::data::partition_file;
 use owbench::objects::ObjectServer;
 use serde_json::{Value, json};
 
-use crate::helpers::{engine, load_builtin};
+use crate::helpers::{engine, failure, load_builtin, native_result};
 
 /// Load the generated tables into SQLite with the benchmark's schema.
 fn sqlite_of(dir: &Path, partitions: u32) -> rusqlite::Connection {
@@ -133,16 +133,7 @@ async fn bigdata_answers_equal_sqlite_running_the_benchmark_sql() {
                 .unwrap_or_else(|e| panic!("query {query} partition {i}: {e}"));
             let partial: Value = serde_json::from_str(&text).unwrap();
             // The native build of the same kernel agrees, partition by partition.
-            let p = params.to_string();
-            let native = tokio::task::spawn_blocking(move || {
-                owbench::workloads::run_native("bigdata", &p)
-                    .unwrap()
-                    .result
-                    .unwrap()
-            })
-            .await
-            .unwrap();
-            let native: Value = serde_json::from_str(&native).unwrap();
+            let native = native_result("bigdata", params.to_string()).await;
             for key in ["rows", "groups"] {
                 assert_eq!(partial[key], native[key], "query {query} partition {i}");
             }
@@ -177,17 +168,12 @@ async fn bigdata_names_the_malformed_row_and_refuses_an_oversized_partition() {
         .unwrap();
     let engine = engine();
     let plugin = load_builtin(&engine, "bigdata").await;
-    let call = |params: Value| {
-        let (engine, plugin) = (&engine, &plugin);
-        async move {
-            plugin
-                .call(engine, &params.to_string(), plugin.default_limits())
-                .await
-                .result
-                .unwrap_err()
-        }
-    };
-    let e = call(json!({"query": 2, "uservisits_url": server.file_url("broken.csv")})).await;
+    let e = failure(
+        &engine,
+        &plugin,
+        json!({"query": 2, "uservisits_url": server.file_url("broken.csv")}),
+    )
+    .await;
     assert!(e.is_application_error(), "{e}");
     assert!(
         e.to_string().contains(&format!(
@@ -195,42 +181,26 @@ async fn bigdata_names_the_malformed_row_and_refuses_an_oversized_partition() {
         )),
         "{e}"
     );
-    let e = call(json!({
-        "query": 3, "max_rankings_mb": 1,
-        "rankings_url": server.file_url("big-rankings.csv"),
-        "uservisits_url": server.file_url("broken.csv"),
-    }))
+    let e = failure(
+        &engine,
+        &plugin,
+        json!({
+            "query": 3, "max_rankings_mb": 1,
+            "rankings_url": server.file_url("big-rankings.csv"),
+            "uservisits_url": server.file_url("broken.csv"),
+        }),
+    )
     .await;
     assert!(e.is_application_error(), "{e}");
     assert!(
         e.to_string().contains("larger than max_rankings_mb (1 MB)"),
         "{e}"
     );
-    let e = call(json!({"query": 4})).await;
+    let e = failure(&engine, &plugin, json!({"query": 4})).await;
     assert!(
         e.to_string().contains("`query` must be between 1 and 3"),
         "{e}"
     );
-}
-
-/// `owbench bench` with its data sets cached under `data_dir`.
-fn bench_with_data(
-    spec: &Path,
-    out: &Path,
-    data_dir: &Path,
-    extra: &[&str],
-) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_owbench"))
-        .arg("bench")
-        .arg(spec)
-        .args(["--quiet", "-o"])
-        .arg(out)
-        .args(extra)
-        .env("OWBENCH_CACHE_DIR", crate::helpers::cache_dir())
-        .env("OWBENCH_DB", crate::helpers::shared_db())
-        .env("OWBENCH_DATA_DIR", data_dir)
-        .output()
-        .unwrap()
 }
 
 #[test]
@@ -242,7 +212,7 @@ fn the_bigdata_spec_reduces_every_partition_into_the_sqlite_answer() {
         env!("CARGO_MANIFEST_DIR"),
         "/../workloads/bigdata/bench.toml"
     );
-    let o = bench_with_data(Path::new(spec), &out, &data_dir, &["--runs", "1"]);
+    let o = crate::bench::with_data(Path::new(spec), &out, &data_dir, &["--runs", "1"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let dir = crate::bench::results(&out);
     let answers: Vec<Value> =
