@@ -285,13 +285,15 @@ fn a_killed_run_leaves_readable_rows() {
 
 #[test]
 fn throttled_invocations_are_counted_or_retried_with_backoff() {
+    // One invocation at a time, 8 clients, and a function that holds its slot for
+    // milliseconds (not noop's microseconds): they overlap however busy the machine is.
     let tmp = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(start_platform(tmp.path(), |c| c.concurrent_invocations = 1));
     let spec_text = |retry: &str| {
         format!(
             "name = \"throttled\"\ncount = 40\n{retry}[target]\nkind = \"openwhisk\"\napihost = \"{}\"\nauth = \"{}\"\n\
-             [load]\nmodel = \"closed\"\nconcurrency = 8\n[[workload]]\nname = \"noop\"\n",
+             [load]\nmodel = \"closed\"\nconcurrency = 8\n[[workload]]\nname = \"bintree\"\nparams = {{ depth = 14 }}\n",
             server.url(),
             owbench::platform::GUEST_KEY
         )
