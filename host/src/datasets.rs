@@ -176,12 +176,7 @@ impl DatasetSpec {
 
 /// `"{{ partition TABLE }}"` → TABLE.
 pub fn partition_placeholder(v: &serde_json::Value) -> Option<&str> {
-    let s = v.as_str()?.trim();
-    let mut words = s.strip_prefix("{{")?.strip_suffix("}}")?.split_whitespace();
-    match (words.next(), words.next(), words.next()) {
-        (Some("partition"), Some(table), None) => Some(table),
-        _ => None,
-    }
+    crate::bench::spec::template_arg(v, "partition")
 }
 
 #[cfg(test)]

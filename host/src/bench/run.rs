@@ -161,8 +161,13 @@ pub async fn run(
                 .clone()
                 .unwrap_or_else(|| format!("owbench-{label}"));
             let params = resolve_params(w, objects.as_ref());
-            let reducer = w.dataset.as_ref().and_then(|_| workloads::reducer(&w.name));
-            let collector = reducer.map(|_| Collector::default());
+            let reduction = w.dataset.as_ref().and_then(|set| {
+                Some(Reduction {
+                    reduce: workloads::reducer(&w.name)?,
+                    collected: Collector::default(),
+                    partitions: set.partitions(),
+                })
+            });
             let invoke = match (&target, &client) {
                 (BenchTarget::OpenWhisk(_), Some(client)) => {
                     if let Some((manifest, bytes)) = component {
@@ -174,7 +179,7 @@ pub async fn run(
                         &params,
                         spec.blocking,
                         spec.retry,
-                        collector.clone(),
+                        reduction.as_ref().map(|r| r.collected.clone()),
                     )
                 }
                 (BenchTarget::Http(url), _) => http_invoker(url.clone(), max_in_flight, timeout)?,
@@ -203,15 +208,6 @@ pub async fn run(
                     .as_ref()
                     .map(|(_, b)| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b))),
             });
-            let reduction =
-                reducer
-                    .zip(collector)
-                    .zip(w.dataset.as_ref())
-                    .map(|((reduce, collected), set)| Reduction {
-                        reduce,
-                        collected,
-                        partitions: set.partitions(),
-                    });
             plans.push((label.clone(), plan, invoke, reduction));
         }
         if let Some(h) = history.as_deref_mut() {
@@ -404,9 +400,7 @@ fn uses_objects(params: &Map<String, Value>) -> bool {
 
 /// `"{{ object BYTES }}"` → BYTES.
 fn object_size(v: &Value) -> Option<u64> {
-    let s = v.as_str()?.trim();
-    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?.trim();
-    inner.strip_prefix("object")?.trim().parse().ok()
+    super::spec::template_arg(v, "object")?.parse().ok()
 }
 
 /// The parameters of each invocation: one map, or one per partition of the dataset
@@ -436,8 +430,13 @@ fn resolve_params(w: &WorkloadSpec, objects: Option<&ObjectServer>) -> Vec<Map<S
         .collect()
 }
 
-/// A `"{{ partition TABLE }}"` parameter needs a dataset that has TABLE.
+/// The dataset's values are valid, and a `"{{ partition TABLE }}"` parameter needs a
+/// dataset that has TABLE (checked for every workload before any data set is made).
 fn check_partitions(w: &WorkloadSpec, label: &str) -> anyhow::Result<()> {
+    if let Some(set) = &w.dataset {
+        set.validate()
+            .with_context(|| format!("workload `{label}`"))?;
+    }
     for (k, v) in &w.params {
         let Some(table) = crate::datasets::partition_placeholder(v) else {
             continue;
@@ -450,7 +449,7 @@ fn check_partitions(w: &WorkloadSpec, label: &str) -> anyhow::Result<()> {
                 "workload `{label}`: parameter `{k}`: dataset {} has no table `{table}`",
                 set.name()
             ),
-            Some(set) => set.validate()?,
+            Some(_) => {}
         }
     }
     Ok(())

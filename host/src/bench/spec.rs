@@ -153,6 +153,21 @@ pub struct WorkloadSpec {
     pub load: Option<LoadModel>,
 }
 
+/// The argument of a parameter template `"{{ KIND ARG }}"` (`{{ object 1048576 }}`,
+/// `{{ partition rankings }}`), if `v` is one of kind `kind`.
+pub fn template_arg<'a>(v: &'a Value, kind: &str) -> Option<&'a str> {
+    let mut words = v
+        .as_str()?
+        .trim()
+        .strip_prefix("{{")?
+        .strip_suffix("}}")?
+        .split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some(k), Some(arg), None) if k == kind => Some(arg),
+        _ => None,
+    }
+}
+
 fn default_output() -> PathBuf {
     PathBuf::from("owbench-results")
 }
