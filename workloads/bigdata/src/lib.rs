@@ -44,7 +44,9 @@ impl Workload for Bigdata {
         for table in [Table::Rankings, Table::Uservisits] {
             if scan.needs(table) {
                 let url = params.str(&format!("{}_url", table.name()))?;
-                fetch(url, timeout_ms, &mut |chunk| scan.feed(table, Some(chunk)))?;
+                owbench_workload::http::get_ok(url, timeout_ms, &mut |chunk| {
+                    scan.feed(table, Some(chunk))
+                })?;
                 scan.feed(table, None)?;
             }
         }
@@ -59,20 +61,6 @@ impl Workload for Bigdata {
             map.insert("seconds".into(), json!(seconds));
         }
         Ok(out)
-    }
-}
-
-/// GET `url` into `sink`, failing on a non-2xx answer.
-fn fetch(
-    url: &str,
-    timeout_ms: u64,
-    sink: &mut dyn FnMut(&[u8]) -> Result<(), Error>,
-) -> Result<(), Error> {
-    let status = owbench_workload::http::get(url, timeout_ms, sink)?;
-    if (200..300).contains(&status) {
-        Ok(())
-    } else {
-        Err(Error::Failed(format!("GET {url} answered HTTP {status}")))
     }
 }
 

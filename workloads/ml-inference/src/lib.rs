@@ -18,6 +18,7 @@ pub mod model;
 
 use std::time::Instant;
 
+use owbench_workload::http::get_bytes;
 use owbench_workload::{Category, Ctx, Error, Info, Params, Value, Workload, json};
 
 /// The workload type exported as a component.
@@ -36,11 +37,11 @@ impl Workload for MlInference {
 
     fn run(params: &Params, ctx: &mut dyn Ctx) -> Result<Value, Error> {
         let timeout_ms = params.u64_in("timeout_ms", 1, 3_600_000)?;
-        let max_input = params.u64_in("max_input_mb", 1, 4096)? << 20;
+        let max_input_mb = params.u64_in("max_input_mb", 1, 4096)?;
         let batch = match (params.get("images"), params.opt_str("images_url")?) {
             (Some(images), None) => batch::Batch::from_json(images)?,
             (None, Some(url)) => {
-                let bytes = fetch(url, "images_url", timeout_ms, max_input)?;
+                let bytes = get_bytes(url, "images_url", "max_input_mb", max_input_mb, timeout_ms)?;
                 batch::Batch::from_csv(&bytes)?
             }
             _ => {
@@ -52,7 +53,7 @@ impl Workload for MlInference {
         let loaded = Instant::now();
         let classifier = match params.opt_str("model_url")? {
             Some(url) => {
-                let bytes = fetch(url, "model_url", timeout_ms, max_input)?;
+                let bytes = get_bytes(url, "model_url", "max_input_mb", max_input_mb, timeout_ms)?;
                 std::sync::Arc::new(model::Classifier::load(&bytes).map_err(|e| {
                     Error::Failed(format!("model_url {url} is not a usable model: {e}"))
                 })?)
@@ -79,25 +80,6 @@ impl Workload for MlInference {
         }
         Ok(out)
     }
-}
-
-/// GET `url` into memory, refusing more than `max` bytes (`what` names the parameter).
-fn fetch(url: &str, what: &str, timeout_ms: u64, max: u64) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::new();
-    let status = owbench_workload::http::get(url, timeout_ms, &mut |chunk| {
-        if (bytes.len() + chunk.len()) as u64 > max {
-            return Err(Error::Failed(format!(
-                "{what} {url} is larger than max_input_mb ({} MB): it passes byte offset {max}; give the action more memory and raise max_input_mb",
-                max >> 20
-            )));
-        }
-        bytes.extend_from_slice(chunk);
-        Ok(())
-    })?;
-    if !(200..300).contains(&status) {
-        return Err(Error::Failed(format!("GET {url} answered HTTP {status}")));
-    }
-    Ok(bytes)
 }
 
 owbench_workload::export_workload!(MlInference);
