@@ -145,6 +145,17 @@ pub fn python_with(name: &str, packages: &[&str]) -> PathBuf {
     python
 }
 
+/// The result of built-in workload `name`'s component called once with `params`.
+pub async fn wasm_result(name: &str, params: serde_json::Value) -> serde_json::Value {
+    let engine = engine();
+    let plugin = load_builtin(&engine, name).await;
+    let outcome = plugin
+        .call(&engine, &params.to_string(), plugin.default_limits())
+        .await;
+    let text = outcome.result.unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
 /// The result of the native build of workload `name` (run off the async threads).
 pub async fn native_result(name: &'static str, params: String) -> serde_json::Value {
     let text = tokio::task::spawn_blocking(move || {

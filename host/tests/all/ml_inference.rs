@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use owbench::objects::ObjectServer;
 use serde_json::{Value, json};
 
-use crate::helpers::{engine, failure, load_builtin, native_result, python_with};
+use crate::helpers::{engine, failure, load_builtin, native_result, python_with, wasm_result};
 
 fn workload_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/ml-inference")
@@ -53,17 +53,10 @@ async fn every_digit_gets_onnxruntimes_label_and_scores_within_1e_4() {
     let reference = onnxruntime_reference(&data.join("digits.csv"));
     assert_eq!(reference["labels"].as_array().unwrap().len(), 1797);
     let server = ObjectServer::start_with_files(Some(data)).await.unwrap();
-    let params = json!({"images_url": server.file_url("digits.csv")}).to_string();
-    let engine = engine();
-    let plugin = load_builtin(&engine, "ml-inference").await;
-    let text = plugin
-        .call(&engine, &params, plugin.default_limits())
-        .await
-        .result
-        .unwrap();
-    let wasm: Value = serde_json::from_str(&text).unwrap();
+    let params = json!({"images_url": server.file_url("digits.csv")});
+    let wasm = wasm_result("ml-inference", params.clone()).await;
     assert_agrees(&wasm, &reference, "wasm");
-    let native = native_result("ml-inference", params).await;
+    let native = native_result("ml-inference", params.to_string()).await;
     assert_agrees(&native, &reference, "native");
     // The true labels count the same hits as onnxruntime's labels do.
     let truth: Vec<u64> = std::fs::read_to_string(workload_dir().join("data/digits.csv"))

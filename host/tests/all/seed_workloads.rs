@@ -2,16 +2,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn run_wasm(name: &str, params: Value) -> Value {
-    let engine = engine();
-    let plugin = load_builtin(&engine, name).await;
-    let outcome = plugin
-        .call(&engine, &params.to_string(), plugin.default_limits())
-        .await;
-    let text = outcome.result.unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
 fn run_native(name: &str, params: Value) -> Value {
     let outcome = owbench::workloads::run_native(name, &params.to_string()).unwrap();
     serde_json::from_str(&outcome.result.unwrap()).unwrap()
@@ -34,7 +24,7 @@ async fn every_builtin_loads_and_describes_itself() {
 #[tokio::test]
 async fn matmul_wasm_and_native_agree_bit_for_bit() {
     let params = json!({"n": 96, "seed": 5});
-    let wasm = run_wasm("matmul", params.clone()).await;
+    let wasm = wasm_result("matmul", params.clone()).await;
     let native = run_native("matmul", params);
     assert_eq!(wasm["checksum"], native["checksum"]);
     assert!(wasm["gflops"].as_f64().unwrap() > 0.0);
@@ -46,7 +36,7 @@ async fn matmul_wasm_and_native_agree_bit_for_bit() {
 #[tokio::test]
 async fn bintree_wasm_output_matches_the_reference() {
     let reference = include_str!("../../../workloads/bintree/tests/reference-output-10.txt");
-    let wasm = run_wasm("bintree", json!({"depth": 10})).await;
+    let wasm = wasm_result("bintree", json!({"depth": 10})).await;
     assert_eq!(wasm["output"], reference);
     assert_eq!(
         run_native("bintree", json!({"depth": 10}))["output"],
@@ -56,7 +46,7 @@ async fn bintree_wasm_output_matches_the_reference() {
 
 #[tokio::test]
 async fn file_io_writes_and_verifies_every_phase() {
-    let wasm = run_wasm(
+    let wasm = wasm_result(
         "file-io",
         json!({"size_mb": 2, "block_kb": 16, "fsync": true}),
     )
@@ -93,7 +83,7 @@ async fn object_download_hashes_what_it_streams() {
     let size = 3 << 20;
     let sha = owbench::objects::sha256_of(size, 11);
     let params = json!({"url": objects.url(size, 11), "expect_sha256": sha});
-    let wasm = run_wasm("object-download", params.clone()).await;
+    let wasm = wasm_result("object-download", params.clone()).await;
     assert_eq!(wasm["sha256"], sha.as_str());
     assert_eq!(wasm["bytes"], size);
     // The native build, on a blocking thread (it uses a blocking client).
