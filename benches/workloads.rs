@@ -3,7 +3,11 @@
 //! allocator) and `bigdata` query 2 (one partition of 50,000 visits fetched from a
 //! loopback endpoint). The wasm figure is a whole call (fresh store, instantiate, run);
 //! instantiation is ~µs against ms-long kernels. `ml-inference` (all 1797 digits in one
-//! call) counts only the classification, as the workload times it.
+//! call) counts only the classification, as the workload times it. `genomics-align`
+//! (bowtie2's 10,000 lambda phage reads in one call: fetch, index, align, SAM) is run
+//! beside single-threaded `bowtie2` on the same files (the whole process: index load,
+//! alignment, SAM to /dev/null), when Debian's `bowtie2` and `bowtie2-examples` are
+//! installed.
 #![allow(
     missing_docs,
     reason = "criterion_group! generates undocumented functions"
@@ -118,6 +122,76 @@ fn side_by_side(c: &mut Criterion) {
                 .sum()
         })
     });
+    group.finish();
+
+    genomics(c, &rt, &engine, &files, data.path());
+}
+
+/// `genomics-align` wasm and native vs `bowtie2 -p 1`, all on the whole example.
+fn genomics(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    engine: &PluginEngine,
+    files: &owbench::objects::ObjectServer,
+    data: &std::path::Path,
+) {
+    use genomics_align::dataset::{partition_file, write_partitions};
+    let dir = data.join("lambda");
+    if let Err(e) = write_partitions(&dir, 1) {
+        eprintln!("genomics-align skipped: {e}");
+        return;
+    }
+    let reference = dir.join(partition_file("reference", 0));
+    let reads = dir.join(partition_file("reads", 0));
+    let params = format!(
+        r#"{{"reference_url": "{}", "reads_url": "{}"}}"#,
+        files.file_url(&format!("lambda/{}", partition_file("reference", 0))),
+        files.file_url(&format!("lambda/{}", partition_file("reads", 0)))
+    );
+    let source = workloads::resolve("genomics-align", &[]).unwrap();
+    let plugin = rt.block_on(workloads::load(engine, &source)).unwrap();
+    let limits = plugin.default_limits();
+    let mut group = c.benchmark_group("genomics-align-10k");
+    group.sample_size(10);
+    group.bench_function("wasm", |b| {
+        b.iter(|| {
+            rt.block_on(plugin.call(engine, &params, limits))
+                .result
+                .unwrap()
+        })
+    });
+    group.bench_function("native", |b| {
+        b.iter(|| {
+            workloads::run_native("genomics-align", &params)
+                .unwrap()
+                .result
+                .unwrap()
+        })
+    });
+    let index = dir.join("index");
+    let built = std::process::Command::new("bowtie2-build")
+        .args(["-q", "--threads", "1"])
+        .arg(&reference)
+        .arg(&index)
+        .status();
+    if built.is_ok_and(|s| s.success()) {
+        group.bench_function("bowtie2", |b| {
+            b.iter(|| {
+                let status = std::process::Command::new("bowtie2")
+                    .args(["-p", "1", "--reorder", "-x"])
+                    .arg(&index)
+                    .arg("-U")
+                    .arg(&reads)
+                    .args(["-S", "/dev/null"])
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            })
+        });
+    } else {
+        eprintln!("bowtie2 skipped: bowtie2-build is not installed (apt-get install bowtie2)");
+    }
     group.finish();
 }
 

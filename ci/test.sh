@@ -14,14 +14,27 @@ rustup target add --toolchain "$toolchain" wasm32-wasip2
 
 step() { printf '\n== %s\n' "$*"; }
 
-# The HTML report is checked in a real browser: Debian's Chromium (the test drives it
-# with playwright-core from the npm registry, which it installs itself).
-if [ ! -x /usr/bin/chromium ]; then
-  step "apt-get install chromium (for the report test)"
+# Packages the tests check against, from Debian: Chromium (the HTML report is opened in
+# it, driven by playwright-core from the npm registry, which the test installs itself),
+# and bowtie2 with its examples (genomics-align is checked against bowtie2 on its lambda
+# phage reads).
+packages=()
+[ -x /usr/bin/chromium ] || packages+=(chromium chromium-driver)
+command -v bowtie2 >/dev/null || packages+=(bowtie2)
+[ -f /usr/share/doc/bowtie2/examples/reads/reads_1.fq.gz ] || packages+=(bowtie2-examples)
+if [ ${#packages[@]} -gt 0 ]; then
+  step "apt-get install ${packages[*]}"
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+# Slim images tell dpkg to skip /usr/share/doc: then unpack the examples' package here.
+examples=/usr/share/doc/bowtie2/examples
+if [ ! -f "$examples/reads/reads_1.fq.gz" ]; then
+  rm -rf target/bowtie2-examples && mkdir -p target/bowtie2-examples
+  (cd target/bowtie2-examples && apt-get download -qq bowtie2-examples && dpkg-deb -x ./*.deb .)
+  export OWBENCH_BOWTIE2_EXAMPLES="$PWD/target/bowtie2-examples$examples"
 fi
 
 step "cargo fmt"
@@ -32,7 +45,7 @@ cargo clippy --locked --release --workspace --all-targets -- -D warnings
 
 step "clippy (guests for wasm32-wasip2)"
 cargo clippy --locked --release --target wasm32-wasip2 --target-dir target/guests \
-  -p owbench-workload -p matmul -p bintree -p file-io -p object-download -p noop -p bigdata -p ml-inference \
+  -p owbench-workload -p matmul -p bintree -p file-io -p object-download -p noop -p bigdata -p ml-inference -p genomics-align \
   -p fixture-misbehave -p fixture-wrong-world -- -D warnings
 
 step "tests"

@@ -17,6 +17,7 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("noop", "noop"),
     ("bigdata", "bigdata"),
     ("ml-inference", "ml_inference"),
+    ("genomics-align", "genomics_align"),
 ];
 
 /// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.

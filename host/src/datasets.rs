@@ -33,6 +33,14 @@ pub enum DatasetSpec {
         #[serde(default = "eight")]
         partitions: u32,
     },
+    /// bowtie2's lambda phage example, as Debian's `bowtie2-examples` package ships it:
+    /// table `reference` (one FASTA for every partition) and table `reads` (its 10,000
+    /// reads in partitions of consecutive reads).
+    Bowtie2Lambda {
+        /// Partitions of the reads.
+        #[serde(default = "eight")]
+        partitions: u32,
+    },
 }
 
 fn one() -> f64 {
@@ -70,15 +78,16 @@ impl DatasetSpec {
                 seed,
             } => format!("bigdata-s{scale}-p{partitions}-seed{seed}"),
             DatasetSpec::Digits { partitions } => format!("digits-p{partitions}"),
+            DatasetSpec::Bowtie2Lambda { partitions } => format!("bowtie2-lambda-p{partitions}"),
         }
     }
 
     /// Partitions per table.
     pub fn partitions(&self) -> u32 {
         match self {
-            DatasetSpec::Bigdata { partitions, .. } | DatasetSpec::Digits { partitions } => {
-                *partitions
-            }
+            DatasetSpec::Bigdata { partitions, .. }
+            | DatasetSpec::Digits { partitions }
+            | DatasetSpec::Bowtie2Lambda { partitions } => *partitions,
         }
     }
 
@@ -105,6 +114,13 @@ impl DatasetSpec {
                 );
                 Ok(())
             }
+            DatasetSpec::Bowtie2Lambda { partitions } => {
+                anyhow::ensure!(
+                    (1..=10_000).contains(partitions),
+                    "the bowtie2 lambda data set's partitions must be 1 to 10000, got {partitions}"
+                );
+                Ok(())
+            }
         }
     }
 
@@ -125,6 +141,11 @@ impl DatasetSpec {
                     ml_inference::dataset::partition_file(i)
                 )
             }
+            DatasetSpec::Bowtie2Lambda { .. } => format!(
+                "{}/{}",
+                self.name(),
+                genomics_align::dataset::partition_file(table, i)
+            ),
         }
     }
 
@@ -133,6 +154,7 @@ impl DatasetSpec {
         match self {
             DatasetSpec::Bigdata { .. } => matches!(table, "rankings" | "uservisits"),
             DatasetSpec::Digits { .. } => table == "images",
+            DatasetSpec::Bowtie2Lambda { .. } => matches!(table, "reference" | "reads"),
         }
     }
 
@@ -161,6 +183,10 @@ impl DatasetSpec {
             }
             DatasetSpec::Digits { partitions } => {
                 ml_inference::dataset::write_partitions(tmp.path(), *partitions)
+                    .with_context(|| format!("cannot write {}", self.name()))?;
+            }
+            DatasetSpec::Bowtie2Lambda { partitions } => {
+                genomics_align::dataset::write_partitions(tmp.path(), *partitions)
                     .with_context(|| format!("cannot write {}", self.name()))?;
             }
         }

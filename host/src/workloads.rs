@@ -120,6 +120,7 @@ pub fn reducer(name: &str) -> Option<Reducer> {
     match name {
         "bigdata" => Some(bigdata::reduce::reduce),
         "ml-inference" => Some(ml_inference::dataset::reduce),
+        "genomics-align" => Some(genomics_align::dataset::reduce),
         _ => None,
     }
 }
@@ -180,6 +181,7 @@ fn native_runner(name: &str) -> Option<NativeRunner> {
         "object-download" => owbench_workload::run_json::<object_download::ObjectDownload>,
         "bigdata" => owbench_workload::run_json::<bigdata::Bigdata>,
         "ml-inference" => owbench_workload::run_json::<ml_inference::MlInference>,
+        "genomics-align" => owbench_workload::run_json::<genomics_align::GenomicsAlign>,
         "noop" => owbench_workload::run_json::<noop::Noop>,
         _ => return None,
     })

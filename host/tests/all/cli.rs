@@ -65,7 +65,8 @@ fn workload_list_names_the_builtin_workloads() {
             "object-download",
             "noop",
             "bigdata",
-            "ml-inference"
+            "ml-inference",
+            "genomics-align"
         ]
     );
 }

@@ -29,3 +29,7 @@ mod bigdata;
 
 /// `ml-inference`: tract in the component checked against onnxruntime on the same images.
 mod ml_inference;
+
+/// `genomics-align`: reads aligned in the component checked against bowtie2 on the same
+/// reference and reads.
+mod genomics;
