@@ -195,6 +195,17 @@ async fn a_truncated_record_a_bad_quality_line_and_an_oversized_input_are_named(
         "{e}"
     );
 
+    // A reference over its limit (the index would not fit the action's memory).
+    let mut p = call("reads.fa", json!({"max_reference_mb": 1}));
+    p["reference_url"] = json!(server.file_url("reads.fa"));
+    let e = failure(&engine, &plugin, p).await;
+    assert!(e.is_application_error(), "{e}");
+    assert!(
+        e.to_string()
+            .contains("larger than max_reference_mb (1 MB): it passes byte offset 1048576"),
+        "{e}"
+    );
+
     // Reads given where the reference belongs: not FASTA, said with the line.
     let mut p = call("truncated.fq", json!({}));
     p["reference_url"] = json!(server.file_url("reads.fa"));

@@ -8,7 +8,9 @@
 //!
 //! Parameters: `reference_url` (FASTA); the reads, either `reads` (FASTQ text) or
 //! `reads_url` (a FASTQ file); `sam` (return the SAM text, default true);
-//! `max_input_mb` (the most bytes read from a URL, default 256); `timeout_ms`. The
+//! `max_input_mb` (the most bytes of reads read from a URL, default 256);
+//! `max_reference_mb` (the largest reference, default 32: its index takes about 11
+//! bytes a base, so raise it only with the action's memory); `timeout_ms`. The
 //! result: `reads`, `aligned`, `unaligned`, `aligned_uniquely` (no second alignment
 //! above the minimum), `reference_bases`, `index_seconds`, `align_seconds`,
 //! `reads_per_s` (alignment only), and `sam`.
@@ -35,13 +37,16 @@ impl Workload for GenomicsAlign {
             version: env!("CARGO_PKG_VERSION"),
             category: Category::Genomics,
             description: "aligns a chunk of FASTQ reads to a FASTA reference (FM-index seeds, banded Smith-Waterman), SAM out",
-            default_params: json!({ "sam": true, "timeout_ms": 300000, "max_input_mb": 256 }),
+            default_params: json!({
+                "sam": true, "timeout_ms": 300000, "max_input_mb": 256, "max_reference_mb": 32,
+            }),
         }
     }
 
     fn run(params: &Params, ctx: &mut dyn Ctx) -> Result<Value, Error> {
         let timeout_ms = params.u64_in("timeout_ms", 1, 3_600_000)?;
         let max_mb = params.u64_in("max_input_mb", 1, 4096)?;
+        let max_reference_mb = params.u64_in("max_reference_mb", 1, 4096)?;
         let want_sam = params.bool("sam")?;
         let reference_url = params.str("reference_url")?;
         let fetched;
@@ -61,8 +66,8 @@ impl Workload for GenomicsAlign {
         let fasta = get_bytes(
             reference_url,
             "reference_url",
-            "max_input_mb",
-            max_mb,
+            "max_reference_mb",
+            max_reference_mb,
             timeout_ms,
         )?;
         let contigs = fastx::parse_fasta(&fasta, &format!("reference_url {reference_url}"))?;
