@@ -20,10 +20,14 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("genomics-align", "genomics_align"),
 ];
 
+/// Provider plugins under `plugins/`: (cargo package, artifact stem).
+const PROVIDERS: &[(&str, &str)] = &[("aws-ec2", "aws_ec2")];
+
 /// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.
 const FIXTURES: &[(&str, &str, &str)] = &[
     ("fixture-misbehave", "fixture_misbehave", "MISBEHAVE"),
     ("fixture-wrong-world", "fixture_wrong_world", "WRONG_WORLD"),
+    ("fixture-peek", "fixture_peek", "PEEK"),
 ];
 
 fn main() {
@@ -31,6 +35,7 @@ fn main() {
     let root = manifest_dir.join("../..").canonicalize().unwrap();
     for watched in [
         "workloads",
+        "plugins",
         "wit",
         "host/fixtures",
         "Cargo.lock",
@@ -67,6 +72,9 @@ fn main() {
     for (package, _) in WORKLOADS {
         cmd.args(["-p", package]);
     }
+    for (package, _) in PROVIDERS {
+        cmd.args(["-p", package]);
+    }
     for (package, _, _) in FIXTURES {
         cmd.args(["-p", package]);
     }
@@ -80,20 +88,22 @@ fn main() {
 
     let artifacts = target_dir.join("wasm32-wasip2/release");
     let mut out = String::new();
-    out.push_str("/// The seed workloads: (plugin.toml, component bytes).\n");
-    out.push_str("pub const WORKLOADS: &[Builtin] = &[\n");
-    for (package, stem) in WORKLOADS {
-        let wasm = artifacts.join(format!("{stem}.wasm"));
-        let manifest = root.join("workloads").join(package).join("plugin.toml");
-        writeln!(
-            out,
-            "    Builtin {{ manifest: include_str!({:?}), wasm: include_bytes!({:?}) }},",
-            path(&manifest),
-            path(&wasm)
-        )
-        .unwrap();
-    }
-    out.push_str("];\n");
+    builtins(
+        &mut out,
+        "WORKLOADS",
+        "The seed workloads",
+        &root.join("workloads"),
+        WORKLOADS,
+        &artifacts,
+    );
+    builtins(
+        &mut out,
+        "PROVIDERS",
+        "The provider plugins",
+        &root.join("plugins"),
+        PROVIDERS,
+        &artifacts,
+    );
     let mut fixtures = String::new();
     for (_, stem, name) in FIXTURES {
         let wasm = artifacts.join(format!("{stem}.wasm"));
@@ -103,6 +113,32 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     std::fs::write(out_dir.join("workloads.rs"), out).unwrap();
     std::fs::write(out_dir.join("fixtures.rs"), fixtures).unwrap();
+}
+
+/// Append `pub const NAME: &[Builtin]`: each (package, stem) of `list` as the
+/// `plugin.toml` under `dir/package` and the component `stem.wasm` in `artifacts`.
+fn builtins(
+    out: &mut String,
+    name: &str,
+    what: &str,
+    dir: &Path,
+    list: &[(&str, &str)],
+    artifacts: &Path,
+) {
+    writeln!(out, "/// {what}: (plugin.toml, component bytes).").unwrap();
+    writeln!(out, "pub const {name}: &[Builtin] = &[").unwrap();
+    for (package, stem) in list {
+        let wasm = artifacts.join(format!("{stem}.wasm"));
+        let manifest = dir.join(package).join("plugin.toml");
+        writeln!(
+            out,
+            "    Builtin {{ manifest: include_str!({:?}), wasm: include_bytes!({:?}) }},",
+            path(&manifest),
+            path(&wasm)
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
 }
 
 /// Install the `wasm32-wasip2` standard library with rustup when the toolchain lacks it

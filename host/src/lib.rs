@@ -11,10 +11,15 @@
 //! - [`bench`]: experiments (`owbench bench`): specs, runs, the live view.
 //! - [`results`]: statistics, summaries, reports, the run history, compare, thresholds.
 //! - [`datasets`]: data sets for heavy workloads, generated, cached and served.
+//! - [`cloud`]: cloud credentials, kept in the host, and the signers provider plugins use.
+//! - [`providers`]: the provider plugin catalog; [`cluster`]: `owbench cluster`, machines
+//!   with state and safe teardown.
 //! - [`commands`]: the `owbench` subcommands.
 
 pub mod bench;
 pub mod client;
+pub mod cloud;
+pub mod cluster;
 pub mod commands;
 pub mod datasets;
 pub mod engine;
@@ -22,5 +27,6 @@ pub mod load;
 pub mod manifest;
 pub mod objects;
 pub mod platform;
+pub mod providers;
 pub mod results;
 pub mod workloads;

@@ -8,6 +8,8 @@
 //!
 //! [permissions]
 //! allowed_outbound_hosts = ["https://*.amazonaws.com", "{{ url }}"]
+//! # provider plugins only: the host re-signs their requests with these credentials
+//! # credentials = "aws"    # or "oci"
 //!
 //! [limits]
 //! memory_mb = 64
@@ -97,6 +99,9 @@ pub enum ManifestError {
         /// What is wrong with it.
         reason: String,
     },
+    /// `credentials` names no known kind, or a plugin that is not a provider asks for them.
+    #[error("`permissions.credentials = \"{0}\"`: {1}")]
+    BadCredentials(String, &'static str),
     /// A limit is zero or too large.
     #[error("`limits.{0}` must be between 1 and {1}")]
     BadLimit(&'static str, u64),
@@ -121,6 +126,7 @@ struct RawManifest {
 struct RawPermissions {
     #[serde(default)]
     allowed_outbound_hosts: Vec<String>,
+    credentials: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,10 +151,21 @@ pub struct Manifest {
     pub description: Option<String>,
     /// Hosts the plugin may send HTTP requests to (empty: none).
     pub allowed_outbound_hosts: Vec<HostRule>,
+    /// Whose credentials the host signs the plugin's requests with (providers only).
+    pub credentials: Option<Credentials>,
     /// Memory limit for one call.
     pub memory_limit: u64,
     /// Wall-clock limit for one call.
     pub timeout: Duration,
+}
+
+/// Credentials the host holds for a provider plugin and signs its requests with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// The user's AWS configuration (environment, `~/.aws`), SigV4.
+    Aws,
+    /// The user's OCI configuration (`~/.oci/config`), OCI HTTP signatures.
+    Oci,
 }
 
 /// Default memory limit for one call (OpenWhisk's default action memory is 256 MB).
@@ -184,6 +201,23 @@ impl Manifest {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let credentials = match raw.permissions.credentials.as_deref() {
+            None => None,
+            Some(kind) if world != World::Provider => {
+                return Err(ManifestError::BadCredentials(
+                    kind.to_owned(),
+                    "only provider plugins get credentials signed for them",
+                ));
+            }
+            Some("aws") => Some(Credentials::Aws),
+            Some("oci") => Some(Credentials::Oci),
+            Some(other) => {
+                return Err(ManifestError::BadCredentials(
+                    other.to_owned(),
+                    "must be `aws` or `oci`",
+                ));
+            }
+        };
         let memory_mb = limit(
             raw.limits.memory_mb,
             DEFAULT_MEMORY_MB,
@@ -205,6 +239,7 @@ impl Manifest {
             world,
             description: raw.description,
             allowed_outbound_hosts,
+            credentials,
             memory_limit: memory_mb << 20,
             timeout: Duration::from_millis(timeout_ms),
         })

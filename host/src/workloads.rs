@@ -30,14 +30,26 @@ pub fn builtin_names() -> Vec<String> {
 /// Find a workload: a path to a plugin directory, a built-in name, or a plugin
 /// directory named `name` under one of `search`.
 pub fn resolve(name: &str, search: &[PathBuf]) -> Result<Source, PluginError> {
+    resolve_among(name, search, owbench_components::WORKLOADS, "workload")
+}
+
+/// Find plugin `name` (a `kind` of plugin) among `builtins`, as [`resolve`] does.
+pub(crate) fn resolve_among(
+    name: &str,
+    search: &[PathBuf],
+    builtins: &'static [owbench_components::Builtin],
+    kind: &str,
+) -> Result<Source, PluginError> {
     let as_path = Path::new(name);
     if name.contains(std::path::MAIN_SEPARATOR) || as_path.join("plugin.toml").is_file() {
         return Ok(Source::Dir(as_path.to_path_buf()));
     }
-    for builtin in owbench_components::WORKLOADS {
-        if Manifest::parse(builtin.manifest).is_ok_and(|m| m.name == name) {
-            return Ok(Source::Builtin(builtin));
-        }
+    let names: Vec<String> = builtins
+        .iter()
+        .filter_map(|b| Manifest::parse(b.manifest).ok().map(|m| m.name))
+        .collect();
+    if let Some(i) = names.iter().position(|n| n == name) {
+        return Ok(Source::Builtin(&builtins[i]));
     }
     if let Some(dir) = search
         .iter()
@@ -49,8 +61,8 @@ pub fn resolve(name: &str, search: &[PathBuf]) -> Result<Source, PluginError> {
     Err(PluginError::Manifest {
         plugin: name.to_owned(),
         source: crate::manifest::ManifestError::Syntax(format!(
-            "no such workload (built in: {}; or give a plugin directory)",
-            builtin_names().join(", ")
+            "no such {kind} (built in: {}; or give a plugin directory)",
+            names.join(", ")
         )),
     })
 }

@@ -2,7 +2,7 @@
 //! script: the seed workloads (embedded, so the `owbench` binary is self-contained) and
 //! the host's test fixtures (by path).
 
-/// A workload component shipped inside the `owbench` binary.
+/// A plugin component (workload or provider) shipped inside the `owbench` binary.
 #[derive(Debug, Clone, Copy)]
 pub struct Builtin {
     /// Its `plugin.toml`.

@@ -10,6 +10,7 @@ wasmtime::component::bindgen!({
     world: "workload",
     path: "../wit",
     exports: { default: async },
+    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
     with: {
         "wasi:io": wasmtime_wasi::p2::bindings::io,
         "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
@@ -19,8 +20,28 @@ wasmtime::component::bindgen!({
     },
 });
 
-/// Add the `owbench:plugin/host` and `types` interfaces (WASI is added separately).
+/// The `provider` world; it shares `host` and `types` with the workload world.
+pub mod provider {
+    wasmtime::component::bindgen!({
+        world: "provider",
+        path: "../wit",
+        exports: { default: async },
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+        with: {
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+            "wasi:random": wasmtime_wasi::p2::bindings::random,
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "owbench:plugin/host": super::owbench::plugin::host,
+            "owbench:plugin/types": super::owbench::plugin::types,
+        },
+    });
+}
+
+/// Add the `owbench:plugin` interfaces `host`, `types` and `signer` (WASI is added
+/// separately). One linker serves every world: a component gets what it imports.
 pub(crate) fn add_host_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     owbench::plugin::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    owbench::plugin::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
+    owbench::plugin::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    provider::owbench::plugin::signer::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
 }

@@ -10,6 +10,7 @@ mod bindings;
 pub mod error;
 mod output;
 pub mod policy;
+pub mod provider;
 mod state;
 mod workload;
 
@@ -22,6 +23,7 @@ use wasmtime::{
 };
 
 pub use error::PluginError;
+pub use provider::{ProviderError, ProviderPlugin};
 pub use state::{LogLine, Metric};
 pub use workload::{CallLimits, CallOutcome, WarmInstance, WorkloadInfo, WorkloadPlugin};
 

@@ -185,13 +185,75 @@ impl OutboundPolicy {
     }
 }
 
+/// Signs a plugin's outgoing requests with credentials the plugin never sees: the
+/// plugin signs with placeholder keys and the host replaces the signature.
+pub trait RequestSigner: Send + Sync {
+    /// Whether re-signing `parts` needs the whole body (its hash is not in a header).
+    fn needs_body(&self, parts: &http::request::Parts) -> bool;
+    /// Re-sign the request in place; `body` is the whole body when [`needs_body`] said
+    /// so. A request the plugin did not sign is left as it is.
+    ///
+    /// [`needs_body`]: RequestSigner::needs_body
+    fn sign(&self, parts: &mut http::request::Parts, body: Option<&[u8]>) -> Result<(), String>;
+    /// Re-sign a presigned URL the plugin made with placeholder keys.
+    fn presign(&self, url: &str) -> Result<String, String>;
+}
+
+/// The largest request body the host reads whole to sign it (bodies whose hash the
+/// plugin sent in a header stream through unread).
+pub const MAX_SIGNED_BODY: usize = 16 << 20;
+
 /// The `wasi:http` hooks of one call: refuse what the policy does not allow and remember
-/// it, so the host can name the refused host in its error.
+/// it, so the host can name the refused host in its error; re-sign what goes out when
+/// the plugin's manifest asks for credentials.
 pub struct PolicyHooks {
     /// The call's policy.
     pub policy: OutboundPolicy,
     /// Requests refused so far (`METHOD url`), shared with the call's outcome.
     pub denied: Arc<Mutex<Vec<String>>>,
+    /// Who re-signs outgoing requests, if anyone.
+    pub signer: Option<Arc<dyn RequestSigner>>,
+}
+
+impl PolicyHooks {
+    /// Hooks with `policy`, no signer and a fresh denied list.
+    pub fn new(policy: OutboundPolicy) -> PolicyHooks {
+        PolicyHooks {
+            policy,
+            denied: Arc::new(Mutex::new(Vec::new())),
+            signer: None,
+        }
+    }
+}
+
+/// Re-sign `request` with `signer`, reading its body first when the signature covers it.
+async fn resign(
+    signer: &dyn RequestSigner,
+    request: http::Request<WasiBody>,
+) -> Result<http::Request<WasiBody>, wasmtime_wasi_http::Error> {
+    use http_body_util::BodyExt;
+    let (mut parts, body) = request.into_parts();
+    let signing_failed = |e: String| {
+        wasmtime_wasi_http::Error::InternalError(Some(format!(
+            "the host could not sign the request: {e}"
+        )))
+    };
+    if !signer.needs_body(&parts) {
+        signer.sign(&mut parts, None).map_err(signing_failed)?;
+        return Ok(http::Request::from_parts(parts, body));
+    }
+    let bytes = http_body_util::Limited::new(body, MAX_SIGNED_BODY)
+        .collect()
+        .await
+        .map_err(|_| wasmtime_wasi_http::Error::HttpRequestBodySize(Some(MAX_SIGNED_BODY as u64)))?
+        .to_bytes();
+    signer
+        .sign(&mut parts, Some(&bytes))
+        .map_err(signing_failed)?;
+    let body = http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Ok(http::Request::from_parts(parts, body))
 }
 
 impl WasiHttpHooks for PolicyHooks {
@@ -219,8 +281,13 @@ impl WasiHttpHooks for PolicyHooks {
             // a well-behaved client does not retry it.
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
+        let signer = self.signer.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
+            let request = match &signer {
+                Some(signer) => resign(signer.as_ref(), request).await?,
+                None => request,
+            };
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
             Ok((
                 response.map(BodyExt::boxed_unsync),

@@ -1,7 +1,6 @@
 //! What one call's [`Store`](wasmtime::Store) holds: its WASI context, HTTP policy,
 //! memory limiter, and what the guest reported through the `host` interface.
 
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -107,11 +106,11 @@ impl CallState {
 
     /// A state with no policy, for calls that need none (`describe`).
     pub(crate) fn minimal(memory_limit: usize) -> CallState {
-        let hooks = PolicyHooks {
-            policy: Default::default(),
-            denied: Arc::new(Mutex::new(Vec::new())),
-        };
-        CallState::new(WasiCtx::builder().build(), hooks, memory_limit)
+        CallState::new(
+            WasiCtx::builder().build(),
+            PolicyHooks::new(Default::default()),
+            memory_limit,
+        )
     }
 }
 

@@ -109,6 +109,7 @@ impl WorkloadPlugin {
             component: String::new(),
             description: None,
             allowed_outbound_hosts,
+            credentials: None,
             memory_limit: limits.memory,
             timeout: limits.timeout,
         };
@@ -122,29 +123,8 @@ impl WorkloadPlugin {
         check_identity: bool,
     ) -> Result<WorkloadPlugin, PluginError> {
         let plugin = manifest.name.clone();
-        manifest
-            .expect_world(World::Workload)
-            .map_err(|source| PluginError::Manifest {
-                plugin: plugin.clone(),
-                source,
-            })?;
-        let component = engine.compile(&plugin, bytes)?;
-        let mismatch = |e: wasmtime::Error| PluginError::WorldMismatch {
-            plugin: plugin.clone(),
-            world: World::Workload.to_string(),
-            reason: first_line(&format!("{e:#}")),
-        };
-        let pre = engine
-            .linker()
-            .instantiate_pre(&component)
-            .map_err(mismatch)?;
-        let pre = WorkloadPre::new(pre).map_err(mismatch)?;
-
-        let limits = CallLimits {
-            memory: manifest.memory_limit,
-            timeout: DESCRIBE_TIMEOUT,
-        };
-        let mut store = new_store(engine, CallState::minimal(limits.memory as usize), limits);
+        let pre = pre_instantiate(engine, &manifest, World::Workload, bytes, WorkloadPre::new)?;
+        let (mut store, limits) = describe_store(engine, &manifest);
         let described = async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance.call_describe(&mut store).await
@@ -253,6 +233,7 @@ impl WorkloadPlugin {
         let hooks = PolicyHooks {
             policy: Default::default(),
             denied: denied.clone(),
+            signer: None,
         };
         let state = CallState::new(wasi.build(), hooks, memory_limit as usize);
         let limits = CallLimits {
@@ -444,11 +425,58 @@ impl CallOutcome {
     }
 }
 
+/// Check that `manifest` declares `world`, compile `bytes` and pre-instantiate it with
+/// the engine's linker; `typed` makes the world's typed pre-instance (what the
+/// component lacks is a [`PluginError::WorldMismatch`]).
+pub(super) fn pre_instantiate<P>(
+    engine: &PluginEngine,
+    manifest: &Manifest,
+    world: World,
+    bytes: &[u8],
+    typed: impl FnOnce(wasmtime::component::InstancePre<CallState>) -> wasmtime::Result<P>,
+) -> Result<P, PluginError> {
+    let plugin = &manifest.name;
+    manifest
+        .expect_world(world)
+        .map_err(|source| PluginError::Manifest {
+            plugin: plugin.clone(),
+            source,
+        })?;
+    let component = engine.compile(plugin, bytes)?;
+    let mismatch = |e: wasmtime::Error| PluginError::WorldMismatch {
+        plugin: plugin.clone(),
+        world: world.to_string(),
+        reason: first_line(&format!("{e:#}")),
+    };
+    let pre = engine
+        .linker()
+        .instantiate_pre(&component)
+        .map_err(mismatch)?;
+    typed(pre).map_err(mismatch)
+}
+
+/// A store for calling `describe()` at load time, and its limits.
+pub(super) fn describe_store(
+    engine: &PluginEngine,
+    manifest: &Manifest,
+) -> (Store<CallState>, CallLimits) {
+    let limits = CallLimits {
+        memory: manifest.memory_limit,
+        timeout: DESCRIBE_TIMEOUT,
+    };
+    let store = new_store(engine, CallState::minimal(limits.memory as usize), limits);
+    (store, limits)
+}
+
 /// A store with its memory limiter and a wall-clock deadline `limits.timeout` from now.
 ///
 /// At every epoch tick the guest yields to the async executor (so long-running guests
 /// share the runtime's threads fairly) and traps with `Interrupt` once past its deadline.
-fn new_store(engine: &PluginEngine, mut state: CallState, limits: CallLimits) -> Store<CallState> {
+pub(super) fn new_store(
+    engine: &PluginEngine,
+    mut state: CallState,
+    limits: CallLimits,
+) -> Store<CallState> {
     state.deadline = Instant::now() + limits.timeout;
     let mut store = Store::new(engine.engine(), state);
     store.limiter(|s| &mut s.limiter);
@@ -476,7 +504,7 @@ fn parse_params(params: &str) -> Result<serde_json::Value, String> {
 }
 
 /// Turn a wasmtime error from instantiate or call into a one-line [`PluginError`].
-fn classify(
+pub(super) fn classify(
     plugin: &str,
     e: wasmtime::Error,
     state: &CallState,

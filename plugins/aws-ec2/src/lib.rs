@@ -1,0 +1,223 @@
+//! `aws-ec2`: owbench's provider plugin for AWS, a WebAssembly component.
+//!
+//! Machines are EC2 instances (RunInstances, DescribeInstances, Start/Stop/Terminate),
+//! each `create-nodes` call also makes the security group that opens the request's ports
+//! and imports its SSH key; objects are S3 objects with presigned GET URLs. The AWS SDK
+//! for Rust runs inside the component over `wasi:http` (`aws-smithy-wasm`). It signs with
+//! placeholder keys: the host re-signs every request, and every presigned URL, with the
+//! user's credentials, which never enter the component.
+//!
+//! Throttling (`RequestLimitExceeded`) and transient failures are retried by the SDK's
+//! standard retry strategy (exponential backoff with full jitter, 5 attempts); what is
+//! still failing after that comes back as a `plugin-error` that says whether a later retry
+//! may help.
+#![cfg(target_arch = "wasm32")]
+
+mod ec2;
+mod s3;
+
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+use aws_smithy_wasm::wasi::{WasiHttpClientBuilder, WasiSleep};
+
+use bindings::owbench::plugin::types::{KeyValue, PluginError};
+use bindings::{Node, NodeRequest, PowerAction, ProviderInfo, Shape, Target};
+
+#[allow(missing_docs, unsafe_code, clippy::all)]
+mod bindings {
+    wit_bindgen::generate!({
+        world: "provider",
+        path: "../../wit",
+        generate_all,
+    });
+}
+
+/// The keys the SDK signs with; the host replaces the signature.
+const PLACEHOLDER_KEY_ID: &str = "OWBENCHHOSTSIGNS";
+const PLACEHOLDER_SECRET: &str = "the-host-re-signs-every-request";
+
+/// What the SDK needs for one call, whichever service.
+struct Sdk {
+    region: Region,
+    endpoint: Option<String>,
+}
+
+impl Sdk {
+    fn new(target: &Target) -> Sdk {
+        Sdk {
+            region: Region::new(target.region.clone()),
+            endpoint: target.endpoint.clone(),
+        }
+    }
+
+    fn ec2(&self) -> aws_sdk_ec2::Client {
+        let mut config = aws_sdk_ec2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(self.region.clone())
+            .credentials_provider(placeholder())
+            .http_client(WasiHttpClientBuilder::new().build())
+            .sleep_impl(WasiSleep)
+            .retry_config(RetryConfig::standard().with_max_attempts(5));
+        if let Some(url) = &self.endpoint {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_ec2::Client::from_conf(config.build())
+    }
+
+    fn s3(&self) -> aws_sdk_s3::Client {
+        use aws_sdk_s3::config::{RequestChecksumCalculation, retry::RetryConfig};
+        let mut config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(self.region.to_string()))
+            .credentials_provider(placeholder())
+            .http_client(WasiHttpClientBuilder::new().build())
+            .sleep_impl(WasiSleep)
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            // A plain payload hash the host can sign over, no checksum trailer.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
+        if let Some(url) = &self.endpoint {
+            config = config.endpoint_url(url).force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(config.build())
+    }
+}
+
+fn placeholder() -> Credentials {
+    Credentials::new(
+        PLACEHOLDER_KEY_ID,
+        PLACEHOLDER_SECRET,
+        None,
+        None,
+        "owbench-host-signs",
+    )
+}
+
+/// Error codes after which the same call may succeed later.
+const RETRYABLE_CODES: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "SlowDown",
+    "InsufficientInstanceCapacity",
+    "DependencyViolation",
+    "IncorrectInstanceState",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+];
+
+/// A `plugin-error` for an SDK call that failed at `step`.
+fn sdk_error<E, R>(step: &str, e: aws_sdk_ec2::error::SdkError<E, R>) -> PluginError
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+    let code = e.code().map(str::to_owned);
+    let retryable = match &e {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(d) => d.is_timeout() || d.is_io(),
+        _ => code
+            .as_deref()
+            .is_some_and(|c| RETRYABLE_CODES.contains(&c)),
+    };
+    let message = match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{step}: {code}: {message}"),
+        _ => format!("{step}: {}", DisplayErrorContext(&e)),
+    };
+    PluginError {
+        message,
+        retryable,
+        code,
+    }
+}
+
+/// A `plugin-error` for bad input.
+fn invalid(message: String) -> PluginError {
+    PluginError {
+        message,
+        retryable: false,
+        code: None,
+    }
+}
+
+/// Tags as EC2 filters (`tag:KEY` = VALUE).
+fn tag_filters(tags: &[KeyValue]) -> Vec<aws_sdk_ec2::types::Filter> {
+    tags.iter()
+        .map(|t| {
+            aws_sdk_ec2::types::Filter::builder()
+                .name(format!("tag:{}", t.key))
+                .values(&t.value)
+                .build()
+        })
+        .collect()
+}
+
+struct Component;
+
+impl bindings::Guest for Component {
+    fn describe() -> ProviderInfo {
+        ProviderInfo {
+            name: "aws-ec2".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            regions: ec2::REGIONS.iter().map(|r| r.to_string()).collect(),
+            shapes: ec2::SHAPES
+                .iter()
+                .map(|&(name, vcpus, memory_mib, price)| Shape {
+                    name: name.into(),
+                    vcpus,
+                    memory_mib,
+                    price_per_hour: Some(price),
+                })
+                .collect(),
+        }
+    }
+
+    fn create_nodes(target: Target, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
+        wstd::runtime::block_on(ec2::create_nodes(Sdk::new(&target), request))
+    }
+
+    fn describe_nodes(target: Target, ids: Vec<String>) -> Result<Vec<Node>, PluginError> {
+        wstd::runtime::block_on(ec2::describe_nodes(Sdk::new(&target), ids))
+    }
+
+    fn list_nodes(target: Target, tags: Vec<KeyValue>) -> Result<Vec<Node>, PluginError> {
+        wstd::runtime::block_on(ec2::list_nodes(Sdk::new(&target), tags))
+    }
+
+    fn power(target: Target, ids: Vec<String>, action: PowerAction) -> Result<(), PluginError> {
+        wstd::runtime::block_on(ec2::power(Sdk::new(&target), ids, action))
+    }
+
+    fn terminate_nodes(target: Target, ids: Vec<String>) -> Result<(), PluginError> {
+        wstd::runtime::block_on(ec2::terminate(Sdk::new(&target), ids))
+    }
+
+    fn delete_tagged(target: Target, tags: Vec<KeyValue>) -> Result<Vec<String>, PluginError> {
+        wstd::runtime::block_on(ec2::delete_tagged(Sdk::new(&target), tags))
+    }
+
+    fn put_object(
+        target: Target,
+        bucket: String,
+        key: String,
+        data: Vec<u8>,
+    ) -> Result<(), PluginError> {
+        wstd::runtime::block_on(s3::put_object(Sdk::new(&target), bucket, key, data))
+    }
+
+    fn object_url(
+        target: Target,
+        bucket: String,
+        key: String,
+        expires_secs: u32,
+    ) -> Result<String, PluginError> {
+        wstd::runtime::block_on(s3::object_url(Sdk::new(&target), bucket, key, expires_secs))
+    }
+}
+
+// The generated export glue is the component's only unsafe code.
+#[allow(unsafe_code)]
+const _: () = {
+    bindings::export!(Component with_types_in bindings);
+};
