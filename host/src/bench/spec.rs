@@ -200,10 +200,7 @@ impl Spec {
 
     /// Parse and check spec text; errors start with `line:column: `.
     pub fn parse(text: &str) -> Result<Spec, String> {
-        let spec: Spec = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            format!("{line}:{col}: {}", e.message().trim())
-        })?;
+        let spec: Spec = parse_toml(text)?;
         spec.validate().map_err(|e| format!("1:1: {e}"))?;
         Ok(spec)
     }
@@ -244,6 +241,14 @@ impl Spec {
         }
         Ok(())
     }
+}
+
+/// Deserialize TOML `text`; an error starts with the `line:column: ` it points at.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        format!("{line}:{col}: {}", e.message().trim())
+    })
 }
 
 /// 1-based line and column of byte `offset`.

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use owbench::commands::{
-    EngineArgs, bench::BenchCommand, compare::CompareCommand, data::DataCommand,
-    report::ReportCommand, runs::RunsCommand, serve::ServeCommand, workload::WorkloadCommand,
+    EngineArgs, bench::BenchCommand, cluster::ClusterCommand, compare::CompareCommand,
+    data::DataCommand, report::ReportCommand, runs::RunsCommand, serve::ServeCommand,
+    workload::WorkloadCommand,
 };
 use owbench::results::threshold::{EXIT_THRESHOLD, ThresholdsFailed};
 
@@ -38,6 +39,8 @@ enum Command {
     /// Generate the data sets heavy workloads read.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Machines from a cloud provider plugin: up, status, down, list.
+    Cluster(ClusterCommand),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
             Command::Report(cmd) => cmd.run().await,
             Command::Compare(cmd) => cmd.run().await,
             Command::Data(cmd) => cmd.run().await,
+            Command::Cluster(cmd) => cmd.run(&cli.engine).await,
         }
     });
     match result {

@@ -1,6 +1,7 @@
 //! The `owbench` subcommands, one module each; `bin/owbench.rs` only parses and dispatches.
 
 pub mod bench;
+pub mod cluster;
 pub mod compare;
 pub mod data;
 pub mod report;

@@ -33,3 +33,7 @@ mod ml_inference;
 /// `genomics-align`: reads aligned in the component checked against bowtie2 on the same
 /// reference and reads.
 mod genomics;
+
+/// Provider plugins against moto (AWS) with request authentication on: host re-signing,
+/// the EC2 and S3 lifecycle, `owbench cluster` with safe teardown, no secret in a plugin.
+mod providers;

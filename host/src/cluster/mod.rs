@@ -1,0 +1,384 @@
+//! `owbench cluster`: machines from a provider plugin, with state and safe teardown.
+//!
+//! Every resource is tagged `owbench-cluster=<id>` (and `owbench-role=<role>`). `up`
+//! writes the state file before its first create and after each create returns; a
+//! failure or Ctrl-C in the middle leaves a state that `down` cleans: `down` terminates
+//! the recorded nodes and every node it finds by tag (one created by a call that never
+//! returned), waits until none is left, then deletes the other tagged resources. Calls
+//! that fail with a retryable error (throttling, a resource still in use) are retried
+//! with exponential backoff and full jitter.
+
+pub mod spec;
+pub mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::Rng as _;
+
+use crate::engine::provider::{KeyValue, Node, NodeRequest, ProviderInfo, Target};
+use crate::engine::{PluginEngine, ProviderError, ProviderPlugin};
+use spec::ClusterSpec;
+use state::{ClusterState, NodeRecord, StateStore, Status};
+
+/// The tag every resource of a cluster carries.
+pub const CLUSTER_TAG: &str = "owbench-cluster";
+/// The tag naming a node's role.
+pub const ROLE_TAG: &str = "owbench-role";
+
+/// How retryable failures are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Attempts in all.
+    pub attempts: u32,
+    /// The first delay's upper bound; doubled each time.
+    pub base: Duration,
+    /// The largest delay.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            attempts: 8,
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Backoff {
+    /// Run `call` until it succeeds, fails for good, or runs out of attempts.
+    pub async fn retry<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match call().await {
+                Err(e) if e.retryable() && attempt + 1 < self.attempts => {
+                    let cap = self.base.saturating_mul(1 << attempt.min(16)).min(self.max);
+                    let delay = rand::rng().random_range(Duration::ZERO..=cap);
+                    eprintln!("{what}: {e} (retrying in {:.1} s)", delay.as_secs_f64());
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The target of a spec.
+pub fn target(spec: &ClusterSpec) -> Target {
+    Target {
+        region: spec.region.clone(),
+        endpoint: spec.endpoint.clone(),
+        settings: spec
+            .settings
+            .iter()
+            .map(|(k, v)| KeyValue {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn tags(id: &str) -> Vec<KeyValue> {
+    vec![KeyValue {
+        key: CLUSTER_TAG.into(),
+        value: id.into(),
+    }]
+}
+
+/// One line of a plan: a node group with its shape's size and price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanLine {
+    /// Role.
+    pub role: String,
+    /// Nodes.
+    pub count: u32,
+    /// Shape.
+    pub shape: String,
+    /// vCPUs and MiB per node, when the provider knows the shape.
+    pub size: Option<(u32, u64)>,
+    /// USD per hour for the group, when the provider knows the price.
+    pub per_hour: Option<f64>,
+}
+
+/// What `up` would create, priced by the provider's description.
+pub fn plan(spec: &ClusterSpec, info: &ProviderInfo) -> Vec<PlanLine> {
+    spec.nodes
+        .iter()
+        .map(|g| {
+            let shape = info.shapes.iter().find(|s| s.name == g.shape);
+            PlanLine {
+                role: g.role.clone(),
+                count: g.count,
+                shape: g.shape.clone(),
+                size: shape.map(|s| (s.vcpus, s.memory_mib)),
+                per_hour: shape
+                    .and_then(|s| s.price_per_hour)
+                    .map(|p| p * f64::from(g.count)),
+            }
+        })
+        .collect()
+}
+
+/// Check the spec against what the provider says it offers.
+pub fn check(spec: &ClusterSpec, info: &ProviderInfo) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        info.regions.is_empty() || info.regions.contains(&spec.region),
+        "provider {} has no region `{}` (it knows: {})",
+        info.name,
+        spec.region,
+        info.regions.join(", ")
+    );
+    for g in &spec.nodes {
+        anyhow::ensure!(
+            info.shapes.is_empty() || info.shapes.iter().any(|s| s.name == g.shape),
+            "role `{}`: provider {} has no shape `{}` (it knows: {})",
+            g.role,
+            info.name,
+            g.shape,
+            info.shapes
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The files a spec names, read: (SSH public key, user data).
+pub fn read_files(spec: &ClusterSpec) -> anyhow::Result<(String, String)> {
+    let read = |path: &Option<std::path::PathBuf>, what: &str| -> anyhow::Result<String> {
+        let Some(path) = path else {
+            return Ok(String::new());
+        };
+        let path = expand_home(path);
+        std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {what} {}: {e}", path.display()))
+    };
+    Ok((
+        read(&spec.ssh_public_key, "ssh_public_key")?
+            .trim()
+            .to_owned(),
+        read(&spec.user_data, "user_data")?,
+    ))
+}
+
+fn expand_home(path: &std::path::Path) -> std::path::PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+fn record(role: &str, node: &Node) -> NodeRecord {
+    NodeRecord {
+        role: role.to_owned(),
+        id: node.id.clone(),
+        name: node.name.clone(),
+        shape: node.shape.clone(),
+        state: node.state.clone(),
+        public_ip: node.public_ip.clone(),
+        private_ip: node.private_ip.clone(),
+    }
+}
+
+/// Create the nodes of `state.spec`, group by group, saving `state` before the first
+/// create and after each one returns. On failure the state says `failed` and why.
+pub async fn up(
+    engine: &PluginEngine,
+    provider: &ProviderPlugin,
+    store: &StateStore,
+    state: &mut ClusterState,
+    backoff: Backoff,
+) -> anyhow::Result<()> {
+    let (ssh_key, user_data) = read_files(&state.spec)?;
+    state.status = Status::Creating;
+    store.save(state)?;
+    let target = target(&state.spec);
+    for group in state.spec.nodes.clone() {
+        let mut node_tags = tags(&state.id);
+        node_tags.push(KeyValue {
+            key: ROLE_TAG.into(),
+            value: group.role.clone(),
+        });
+        let request = NodeRequest {
+            name: format!("{}-{}", state.id, group.role),
+            shape: group.shape.clone(),
+            image: group
+                .image
+                .clone()
+                .unwrap_or_else(|| state.spec.image.clone()),
+            count: group.count,
+            tags: node_tags,
+            user_data: user_data.clone(),
+            ssh_public_key: ssh_key.clone(),
+            open_ports: state.spec.open_ports.clone(),
+        };
+        let created = backoff
+            .retry(&format!("create {}", request.name), || {
+                provider.create_nodes(engine, &target, &request)
+            })
+            .await;
+        match created {
+            Ok(nodes) => {
+                state
+                    .nodes
+                    .extend(nodes.iter().map(|n| record(&group.role, n)));
+                store.save(state)?;
+            }
+            Err(e) => {
+                state.status = Status::Failed;
+                state.error = Some(format!("creating role `{}`: {e}", group.role));
+                store.save(state)?;
+                anyhow::bail!(
+                    "creating role `{}` of cluster {} failed: {e}; `owbench cluster down {}` removes what was created",
+                    group.role,
+                    state.id,
+                    state.id
+                );
+            }
+        }
+    }
+    state.status = Status::Ready;
+    state.error = None;
+    store.save(state)?;
+    Ok(())
+}
+
+/// What `down` did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Teardown {
+    /// Nodes terminated (recorded or found by tag).
+    pub terminated: Vec<String>,
+    /// Nodes found by tag that the state did not record.
+    pub untracked: Vec<String>,
+    /// Other resources deleted.
+    pub deleted: Vec<String>,
+}
+
+/// Remove everything of cluster `state`: recorded nodes and every node carrying its tag,
+/// then its other tagged resources. Idempotent.
+pub async fn down(
+    engine: &PluginEngine,
+    provider: &ProviderPlugin,
+    store: &StateStore,
+    state: &mut ClusterState,
+    backoff: Backoff,
+    poll: Duration,
+    wait_limit: Duration,
+) -> anyhow::Result<Teardown> {
+    let target = target(&state.spec);
+    let tags = tags(&state.id);
+    state.status = Status::Deleting;
+    store.save(state)?;
+    let mut report = Teardown::default();
+    let result: anyhow::Result<()> = async {
+        let found = backoff
+            .retry("list nodes", || provider.list_nodes(engine, &target, &tags))
+            .await?;
+        let recorded: Vec<String> = state
+            .nodes
+            .iter()
+            .filter(|n| n.state != "terminated")
+            .map(|n| n.id.clone())
+            .collect();
+        report.untracked = found
+            .iter()
+            .filter(|n| !recorded.contains(&n.id))
+            .map(|n| n.id.clone())
+            .collect();
+        let mut ids = recorded;
+        ids.extend(report.untracked.iter().cloned());
+        if !ids.is_empty() {
+            backoff
+                .retry("terminate nodes", || {
+                    provider.terminate_nodes(engine, &target, &ids)
+                })
+                .await?;
+        }
+        report.terminated = ids;
+        // Wait until nothing carrying the tag is alive, then remove what they used.
+        let started = std::time::Instant::now();
+        loop {
+            let left = backoff
+                .retry("list nodes", || provider.list_nodes(engine, &target, &tags))
+                .await?;
+            let alive: Vec<&Node> = left.iter().filter(|n| n.state != "terminated").collect();
+            if alive.is_empty() {
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < wait_limit,
+                "{} node(s) still not terminated after {} s: {}",
+                alive.len(),
+                wait_limit.as_secs(),
+                alive
+                    .iter()
+                    .map(|n| format!("{} ({})", n.id, n.state))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            tokio::time::sleep(poll).await;
+        }
+        report.deleted = backoff
+            .retry("delete tagged resources", || {
+                provider.delete_tagged(engine, &target, &tags)
+            })
+            .await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            for n in &mut state.nodes {
+                n.state = "terminated".into();
+            }
+            state.status = Status::Deleted;
+            state.error = None;
+            store.save(state)?;
+            Ok(report)
+        }
+        Err(e) => {
+            state.error = Some(format!("down: {e:#}"));
+            store.save(state)?;
+            Err(e.context(format!(
+                "tearing down cluster {} is unfinished; run `owbench cluster down {}` again",
+                state.id, state.id
+            )))
+        }
+    }
+}
+
+/// Refresh the recorded nodes from the provider; nodes carrying the tag that the state
+/// does not record are returned apart.
+pub async fn status(
+    engine: &PluginEngine,
+    provider: &ProviderPlugin,
+    state: &mut ClusterState,
+) -> Result<Vec<Node>, ProviderError> {
+    let target = target(&state.spec);
+    let ids: Vec<String> = state.nodes.iter().map(|n| n.id.clone()).collect();
+    let described = provider.describe_nodes(engine, &target, &ids).await?;
+    for n in &mut state.nodes {
+        match described.iter().find(|d| d.id == n.id) {
+            Some(d) => {
+                n.state = d.state.clone();
+                n.public_ip = d.public_ip.clone();
+                n.private_ip = d.private_ip.clone();
+            }
+            None => n.state = "terminated".into(),
+        }
+    }
+    let found = provider
+        .list_nodes(engine, &target, &tags(&state.id))
+        .await?;
+    Ok(found.into_iter().filter(|f| !ids.contains(&f.id)).collect())
+}

@@ -1,0 +1,233 @@
+//! The state of a cluster: one JSON file per cluster, written before every create
+//! returns and after every change, atomically (a new file renamed over the old), so that
+//! whatever happens to `owbench` in the middle of `up`, `down` knows what to remove.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use super::spec::ClusterSpec;
+
+/// Format of the state file.
+pub const SCHEMA: &str = "owbench.cluster/1";
+
+/// Where a cluster stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// `up` is creating it.
+    Creating,
+    /// Every node was created.
+    Ready,
+    /// `up` failed part-way; `down` cleans it.
+    Failed,
+    /// `up` was interrupted (Ctrl-C); `down` cleans it.
+    Interrupted,
+    /// `down` is removing it.
+    Deleting,
+    /// `down` removed everything.
+    Deleted,
+}
+
+impl Status {
+    /// Its name, as in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Ready => "ready",
+            Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
+            Status::Deleting => "deleting",
+            Status::Deleted => "deleted",
+        }
+    }
+}
+
+/// A node as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// Its role.
+    pub role: String,
+    /// Provider's id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Shape.
+    pub shape: String,
+    /// Last known state.
+    pub state: String,
+    /// Public IP, once known.
+    pub public_ip: Option<String>,
+    /// Private IP, once known.
+    pub private_ip: Option<String>,
+}
+
+/// Everything `owbench` knows about one cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// The cluster's id, also the value of its `owbench-cluster` tag.
+    pub id: String,
+    /// The spec it was made from.
+    pub spec: ClusterSpec,
+    /// Where it stands.
+    pub status: Status,
+    /// When `up` started (RFC 3339).
+    pub created_at: String,
+    /// When the file last changed (RFC 3339).
+    pub updated_at: String,
+    /// Nodes created, as recorded after each create returned.
+    pub nodes: Vec<NodeRecord>,
+    /// Why `up` or `down` failed, if it did.
+    pub error: Option<String>,
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+impl ClusterState {
+    /// A new cluster from `spec` with a fresh id (`NAME-xxxxxx`), not yet saved.
+    pub fn new(spec: ClusterSpec) -> ClusterState {
+        let suffix: u32 = rand::random::<u32>() & 0xff_ffff;
+        ClusterState {
+            schema: SCHEMA.into(),
+            id: format!("{}-{suffix:06x}", spec.name),
+            spec,
+            status: Status::Creating,
+            created_at: now(),
+            updated_at: now(),
+            nodes: Vec::new(),
+            error: None,
+        }
+    }
+}
+
+/// The directory of state files.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+/// `$OWBENCH_STATE_DIR`, else `$XDG_STATE_HOME/owbench/clusters`, else
+/// `~/.local/state/owbench/clusters`.
+pub fn default_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("OWBENCH_STATE_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("owbench/clusters")
+}
+
+impl StateStore {
+    /// State files in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> StateStore {
+        StateStore { dir: dir.into() }
+    }
+
+    /// The file of cluster `id`.
+    pub fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Write `state` (stamped now) atomically.
+    pub fn save(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        state.updated_at = now();
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create the state directory {}", self.dir.display()))?;
+        let path = self.path(&state.id);
+        let tmp = self.dir.join(format!(".{}.json.tmp", state.id));
+        let text = serde_json::to_string_pretty(state)?;
+        write_synced(&tmp, text.as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .with_context(|| format!("cannot write cluster state {}", path.display()))
+    }
+
+    /// Read cluster `id`.
+    pub fn load(&self, id: &str) -> anyhow::Result<ClusterState> {
+        let path = self.path(id);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                anyhow::anyhow!(
+                    "no cluster `{id}` in {} (`owbench cluster list` shows the known ones)",
+                    self.dir.display()
+                )
+            } else {
+                anyhow::anyhow!("cannot read {}: {e}", path.display())
+            }
+        })?;
+        let state: ClusterState = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not a cluster state file: {e}", path.display()))?;
+        anyhow::ensure!(
+            state.schema == SCHEMA,
+            "{} has schema `{}`, this owbench reads `{SCHEMA}`",
+            path.display(),
+            state.schema
+        );
+        Ok(state)
+    }
+
+    /// Every cluster, oldest first (files that do not parse are skipped with a warning).
+    pub fn list(&self) -> anyhow::Result<Vec<ClusterState>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => anyhow::bail!("cannot read {}: {e}", self.dir.display()),
+        };
+        let mut states = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".json").filter(|n| !n.starts_with('.')) else {
+                continue;
+            };
+            match self.load(id) {
+                Ok(s) => states.push(s),
+                Err(e) => eprintln!("warning: {e:#}"),
+            }
+        }
+        states.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(states)
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let spec = ClusterSpec::parse(
+            "name = \"c\"\nprovider = \"aws-ec2\"\nregion = \"r\"\nimage = \"i\"\n[[nodes]]\nrole = \"a\"\nshape = \"s\"\n",
+        )
+        .unwrap();
+        let mut state = ClusterState::new(spec);
+        assert!(
+            state.id.starts_with("c-") && state.id.len() == 8,
+            "{}",
+            state.id
+        );
+        store.save(&mut state).unwrap();
+        assert_eq!(store.load(&state.id).unwrap(), state);
+        assert_eq!(store.list().unwrap(), vec![state.clone()]);
+        let e = store.load("nope").unwrap_err().to_string();
+        assert!(e.contains("no cluster `nope`"), "{e}");
+        std::fs::write(store.path("bad"), "{").unwrap();
+        assert!(store.load("bad").is_err());
+        assert_eq!(store.list().unwrap().len(), 1);
+    }
+}

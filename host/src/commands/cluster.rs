@@ -1,0 +1,246 @@
+//! `owbench cluster up SPEC | status ID | down ID | list`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cluster::spec::ClusterSpec;
+use crate::cluster::state::{self, ClusterState, StateStore, Status};
+use crate::cluster::{self, Backoff};
+use crate::commands::EngineArgs;
+use crate::engine::{PluginEngine, ProviderPlugin};
+
+/// Manage clusters of machines made by a provider plugin.
+#[derive(Debug, clap::Args)]
+pub struct ClusterCommand {
+    #[command(subcommand)]
+    action: ClusterAction,
+    /// Where cluster state files live (default: `~/.local/state/owbench/clusters`).
+    #[arg(long, env = "OWBENCH_STATE_DIR", global = true)]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ClusterAction {
+    /// Create the machines a cluster spec describes.
+    Up {
+        /// The cluster spec (TOML).
+        spec: PathBuf,
+        /// Print the plan and its cost per hour; create nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show a cluster's nodes as the provider sees them now.
+    Status {
+        /// Cluster id.
+        id: String,
+    },
+    /// Remove everything of a cluster (recorded nodes, nodes found by its tag, their
+    /// firewall rules and keys); safe to repeat.
+    Down {
+        /// Cluster id.
+        id: String,
+    },
+    /// List known clusters.
+    List,
+}
+
+impl ClusterCommand {
+    /// Run it.
+    pub async fn run(&self, args: &EngineArgs) -> anyhow::Result<()> {
+        let store = StateStore::new(self.state_dir.clone().unwrap_or_else(state::default_dir));
+        match &self.action {
+            ClusterAction::Up { spec, dry_run } => up(args, &store, spec, *dry_run).await,
+            ClusterAction::Status { id } => status(args, &store, id).await,
+            ClusterAction::Down { id } => down(args, &store, id).await,
+            ClusterAction::List => list(&store),
+        }
+    }
+}
+
+/// The engine and the spec's provider, allowed to reach the spec's endpoint.
+async fn provider(
+    args: &EngineArgs,
+    spec: &ClusterSpec,
+) -> anyhow::Result<(PluginEngine, ProviderPlugin)> {
+    let engine = args.engine()?;
+    let mut provider = crate::providers::load(&engine, &spec.provider, &args.plugin_dirs).await?;
+    if let Some(endpoint) = &spec.endpoint {
+        provider
+            .allow_endpoint(endpoint)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok((engine, provider))
+}
+
+async fn up(
+    args: &EngineArgs,
+    store: &StateStore,
+    path: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let spec = ClusterSpec::load(path)?;
+    let (engine, provider) = provider(args, &spec).await?;
+    cluster::check(&spec, provider.info())?;
+    cluster::read_files(&spec)?;
+    let lines = cluster::plan(&spec, provider.info());
+    println!(
+        "{:<14} {:>5}  {:<16} {:>6} {:>9} {:>10}",
+        "role", "nodes", "shape", "vCPUs", "memory", "USD/hour"
+    );
+    let mut total = Some(0.0);
+    for l in &lines {
+        let (cpus, mem) = l
+            .size
+            .map(|(c, m)| (c.to_string(), format!("{} GiB", m / 1024)))
+            .unwrap_or(("?".into(), "?".into()));
+        let price = l
+            .per_hour
+            .map(|p| format!("{p:.4}"))
+            .unwrap_or_else(|| "?".into());
+        println!(
+            "{:<14} {:>5}  {:<16} {:>6} {:>9} {:>10}",
+            l.role, l.count, l.shape, cpus, mem, price
+        );
+        total = total.zip(l.per_hour).map(|(a, b)| a + b);
+    }
+    match total {
+        Some(t) => println!(
+            "{} nodes on {} in {}: {t:.4} USD per hour (on-demand list prices)",
+            spec.node_count(),
+            spec.provider,
+            spec.region
+        ),
+        None => println!(
+            "{} nodes on {} in {}: cost unknown (the provider does not price every shape)",
+            spec.node_count(),
+            spec.provider,
+            spec.region
+        ),
+    }
+    if dry_run {
+        return Ok(());
+    }
+    let mut state = ClusterState::new(spec);
+    eprintln!(
+        "cluster {}: state in {}",
+        state.id,
+        store.path(&state.id).display()
+    );
+    let created = tokio::select! {
+        r = cluster::up(&engine, &provider, store, &mut state, Backoff::default()) => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    match created {
+        Some(Ok(())) => {
+            print_nodes(&state);
+            println!("cluster {} is up", state.id);
+            Ok(())
+        }
+        Some(Err(e)) => Err(e),
+        None => {
+            state.status = Status::Interrupted;
+            state.error = Some("interrupted (Ctrl-C)".into());
+            store.save(&mut state)?;
+            anyhow::bail!(
+                "interrupted: cluster {} is partly created; `owbench cluster down {}` removes it",
+                state.id,
+                state.id
+            )
+        }
+    }
+}
+
+fn print_nodes(state: &ClusterState) {
+    println!(
+        "{:<22} {:<12} {:<14} {:<12} {:<16} {:<16}",
+        "node", "role", "shape", "state", "public ip", "private ip"
+    );
+    for n in &state.nodes {
+        println!(
+            "{:<22} {:<12} {:<14} {:<12} {:<16} {:<16}",
+            n.id,
+            n.role,
+            n.shape,
+            n.state,
+            n.public_ip.as_deref().unwrap_or("-"),
+            n.private_ip.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+async fn status(args: &EngineArgs, store: &StateStore, id: &str) -> anyhow::Result<()> {
+    let mut state = store.load(id)?;
+    let (engine, provider) = provider(args, &state.spec).await?;
+    let untracked = cluster::status(&engine, &provider, &mut state).await?;
+    store.save(&mut state)?;
+    println!(
+        "cluster {} ({} in {}): {}",
+        state.id,
+        state.spec.provider,
+        state.spec.region,
+        state.status.as_str()
+    );
+    if let Some(e) = &state.error {
+        println!("last error: {e}");
+    }
+    print_nodes(&state);
+    for n in &untracked {
+        println!(
+            "untracked node {} ({}) carries the cluster's tag; `down` removes it",
+            n.id, n.state
+        );
+    }
+    Ok(())
+}
+
+async fn down(args: &EngineArgs, store: &StateStore, id: &str) -> anyhow::Result<()> {
+    let mut state = store.load(id)?;
+    let (engine, provider) = provider(args, &state.spec).await?;
+    let report = cluster::down(
+        &engine,
+        &provider,
+        store,
+        &mut state,
+        Backoff::default(),
+        Duration::from_secs(5),
+        Duration::from_secs(900),
+    )
+    .await?;
+    println!(
+        "cluster {} is down: {} node(s) terminated ({} found only by tag), {} other resource(s) deleted{}",
+        state.id,
+        report.terminated.len(),
+        report.untracked.len(),
+        report.deleted.len(),
+        if report.deleted.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", report.deleted.join(", "))
+        }
+    );
+    Ok(())
+}
+
+fn list(store: &StateStore) -> anyhow::Result<()> {
+    let states = store.list()?;
+    if states.is_empty() {
+        println!("no clusters");
+        return Ok(());
+    }
+    println!(
+        "{:<28} {:<10} {:<14} {:<12} {:>5}  created",
+        "id", "provider", "region", "status", "nodes"
+    );
+    for s in states {
+        println!(
+            "{:<28} {:<10} {:<14} {:<12} {:>5}  {}",
+            s.id,
+            s.spec.provider,
+            s.spec.region,
+            s.status.as_str(),
+            s.nodes.len(),
+            s.created_at
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,558 @@
+use std::io::BufRead as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use aws_credential_types::Credentials;
+use owbench::cloud::aws::AwsSigner;
+use owbench::engine::policy::RequestSigner;
+use owbench::engine::provider::{KeyValue, NodeRequest, Target};
+use owbench::engine::{ProviderError, ProviderPlugin};
+use owbench::manifest::Manifest;
+use serde_json::Value;
+
+use crate::helpers::{engine, python_with};
+
+/// moto's AWS server on loopback with request authentication on (started by this test
+/// setup, stopped when dropped), and the IAM key it accepts.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+    pub key_id: String,
+    pub secret: String,
+    pub image: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let python = python_with("moto", &["moto[server]==5.2.5"]);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/moto_server.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start moto");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("moto did not start ({e}): {line:?}"));
+        let s = |k: &str| v[k].as_str().unwrap().to_owned();
+        Moto {
+            endpoint: s("endpoint"),
+            key_id: s("access_key_id"),
+            secret: s("secret_access_key"),
+            image: s("image"),
+            child,
+        }
+    }
+
+    pub fn signer(&self) -> Arc<dyn RequestSigner> {
+        Arc::new(AwsSigner::new(Credentials::new(
+            &self.key_id,
+            &self.secret,
+            None,
+            None,
+            "test",
+        )))
+    }
+
+    pub fn target(&self) -> Target {
+        Target {
+            region: "us-east-1".into(),
+            endpoint: Some(self.endpoint.clone()),
+            settings: vec![],
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The built-in aws-ec2 provider, signing with `signer`, allowed to reach moto.
+pub async fn aws_ec2(
+    engine: &owbench::engine::PluginEngine,
+    moto: &Moto,
+    signer: Option<Arc<dyn RequestSigner>>,
+) -> ProviderPlugin {
+    let builtin = owbench_components::PROVIDERS
+        .iter()
+        .find(|b| b.manifest.contains("name = \"aws-ec2\""))
+        .unwrap();
+    let manifest = Manifest::parse(builtin.manifest).unwrap();
+    let mut plugin = ProviderPlugin::load(engine, manifest, builtin.wasm, signer)
+        .await
+        .unwrap();
+    plugin.allow_endpoint(&moto.endpoint).unwrap();
+    plugin
+}
+
+fn tag(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_plugin_works_against_moto_only_when_the_host_re_signs() {
+    let moto = Moto::start();
+    let engine = engine();
+    let target = moto.target();
+    let tags = vec![tag("owbench-cluster", "sign-test")];
+
+    // Signed by the plugin alone (placeholder keys): moto refuses it.
+    let unsigned = aws_ec2(&engine, &moto, None).await;
+    let e = unsigned
+        .list_nodes(&engine, &target, &tags)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ProviderError::Cloud { code: Some(c), .. } if c == "AuthFailure"),
+        "{e}"
+    );
+    // Re-signed with a wrong secret: refused too.
+    let wrong = Arc::new(AwsSigner::new(Credentials::new(
+        &moto.key_id,
+        "not-the-secret",
+        None,
+        None,
+        "test",
+    )));
+    let e = aws_ec2(&engine, &moto, Some(wrong))
+        .await
+        .list_nodes(&engine, &target, &tags)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("AuthFailure") || e.to_string().contains("Signature"),
+        "{e}"
+    );
+
+    // Re-signed with the real key: the whole lifecycle works.
+    let aws = aws_ec2(&engine, &moto, Some(moto.signer())).await;
+    let request = NodeRequest {
+        name: "sign-test-worker".into(),
+        shape: "t3.medium".into(),
+        image: moto.image.clone(),
+        count: 2,
+        tags: tags.clone(),
+        user_data: "#cloud-config\n".into(),
+        ssh_public_key: String::new(),
+        open_ports: vec![22, 443],
+    };
+    let nodes = aws.create_nodes(&engine, &target, &request).await.unwrap();
+    assert_eq!(nodes.len(), 2);
+    assert_eq!(nodes[1].name, "sign-test-worker-2");
+    assert!(nodes[0].tags.contains(&tags[0]), "{:?}", nodes[0].tags);
+    let listed = aws.list_nodes(&engine, &target, &tags).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
+    aws.power(
+        &engine,
+        &target,
+        &ids,
+        owbench::engine::provider::PowerAction::Stop,
+    )
+    .await
+    .unwrap();
+    let described = aws.describe_nodes(&engine, &target, &ids).await.unwrap();
+    assert!(
+        described.iter().all(|n| n.state == "stopped"),
+        "{described:?}"
+    );
+    aws.terminate_nodes(&engine, &target, &ids).await.unwrap();
+    // Terminating again, or unknown ids, is not an error.
+    aws.terminate_nodes(
+        &engine,
+        &target,
+        &[ids[0].clone(), "i-0123456789abcdef0".into()],
+    )
+    .await
+    .unwrap();
+    assert!(
+        aws.list_nodes(&engine, &target, &tags)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let deleted = aws.delete_tagged(&engine, &target, &tags).await.unwrap();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert!(deleted[0].starts_with("security-group sg-"), "{deleted:?}");
+
+    // Objects: put (signed over its payload hash), then a presigned URL re-signed by
+    // the host. moto answers every presigned GET with a 500 while authentication is on
+    // (boto3's own URLs too), so the URL's signature is checked against botocore's for
+    // the same URL, time and key.
+    aws.put_object(
+        &engine,
+        &target,
+        "owbench-objects",
+        "a/b.bin",
+        b"hello moto",
+    )
+    .await
+    .unwrap();
+    let url = aws
+        .object_url(&engine, &target, "owbench-objects", "a/b.bin", 600)
+        .await
+        .unwrap();
+    assert!(
+        url.contains(&format!("X-Amz-Credential={}", moto.key_id)),
+        "{url}"
+    );
+    assert!(url.contains("X-Amz-Expires=600"), "{url}");
+    let python = python_with("moto", &["moto[server]==5.2.5"]);
+    let check = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/sigv4_presigned.py"))
+        .args([&url, &moto.key_id, &moto.secret])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let both: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(both["ours"], both["botocore"], "{url}");
+}
+
+/// `owbench cluster ARGS` with the AWS configuration `aws` (key id, secret) in the
+/// environment, state files in `state`, and no ~/.aws (HOME is `state`).
+fn cluster(state: &Path, aws: Option<(&str, &str)>, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_owbench"));
+    cmd.arg("cluster")
+        .args(args)
+        .env("OWBENCH_CACHE_DIR", crate::helpers::cache_dir())
+        .env("OWBENCH_STATE_DIR", state)
+        .env("HOME", state)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_CONFIG_FILE");
+    if let Some((id, secret)) = aws {
+        cmd.env("AWS_ACCESS_KEY_ID", id)
+            .env("AWS_SECRET_ACCESS_KEY", secret);
+    }
+    cmd.output().expect("run owbench")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A spec of two roles against moto; the invokers use `invoker_image`.
+fn spec_file(dir: &Path, moto: &Moto, invoker_image: &str) -> std::path::PathBuf {
+    let spec = format!(
+        r#"name = "ow-test"
+provider = "aws-ec2"
+region = "us-east-1"
+endpoint = "{endpoint}"
+image = "{image}"
+open_ports = [22, 443]
+
+[[nodes]]
+role = "controller"
+shape = "m7i.large"
+
+[[nodes]]
+role = "invoker"
+shape = "c7i.xlarge"
+image = "{invoker_image}"
+count = 2
+"#,
+        endpoint = moto.endpoint,
+        image = moto.image
+    );
+    let path = dir.join("cluster.toml");
+    std::fs::write(&path, spec).unwrap();
+    path
+}
+
+/// The cluster's id, from the `cluster ID: state in PATH` line `up` prints.
+fn cluster_id(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("cluster ")?.split(':').next())
+        .unwrap_or_else(|| panic!("no cluster id in: {stderr}"))
+        .to_owned()
+}
+
+/// Live instances carrying the cluster's tag, as moto sees them.
+async fn live(moto: &Moto, id: &str) -> usize {
+    let engine = engine();
+    let aws = aws_ec2(&engine, moto, Some(moto.signer())).await;
+    aws.list_nodes(&engine, &moto.target(), &[tag("owbench-cluster", id)])
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_up_status_down_against_moto() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let spec = spec_file(dir.path(), &moto, &moto.image);
+    let aws = Some((moto.key_id.as_str(), moto.secret.as_str()));
+
+    let plan = cluster(&state, aws, &["up", spec.to_str().unwrap(), "--dry-run"]);
+    assert!(plan.status.success(), "{}", text(&plan.stderr));
+    let out = text(&plan.stdout);
+    // 0.1008 + 2 × 0.1785, from the plugin's price list.
+    assert!(
+        out.contains("3 nodes on aws-ec2 in us-east-1: 0.4578 USD per hour"),
+        "{out}"
+    );
+    assert!(!state.exists(), "a dry run writes no state");
+
+    let up = cluster(&state, aws, &["up", spec.to_str().unwrap()]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let id = cluster_id(&text(&up.stderr));
+    assert_eq!(live(&moto, &id).await, 3);
+
+    let status = cluster(&state, aws, &["status", &id]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let out = text(&status.stdout);
+    assert_eq!(out.matches(" running ").count(), 3, "{out}");
+    assert!(
+        out.contains("invoker") && out.contains("controller"),
+        "{out}"
+    );
+
+    let list = cluster(&state, aws, &["list"]);
+    assert!(text(&list.stdout).contains(&id));
+
+    let down = cluster(&state, aws, &["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let out = text(&down.stdout);
+    assert!(out.contains("3 node(s) terminated"), "{out}");
+    assert!(out.contains("security-group sg-"), "{out}");
+    assert_eq!(live(&moto, &id).await, 0);
+    // Again: nothing left, still fine.
+    let again = cluster(&state, aws, &["down", &id]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(text(&again.stdout).contains("0 node(s) terminated"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_in_the_middle_of_up_leaves_state_that_down_cleans_completely() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    // The invokers' image does not exist: RunInstances fails after the controller exists.
+    let spec = spec_file(dir.path(), &moto, "ami-00000000deadbeef0");
+    let aws = Some((moto.key_id.as_str(), moto.secret.as_str()));
+
+    let up = cluster(&state, aws, &["up", spec.to_str().unwrap()]);
+    assert_eq!(up.status.code(), Some(1));
+    let stderr = text(&up.stderr);
+    let id = cluster_id(&stderr);
+    let error = stderr.lines().last().unwrap();
+    assert!(
+        error.starts_with("error: creating role `invoker`"),
+        "{stderr}"
+    );
+    assert!(error.contains("InvalidAMIID"), "{stderr}");
+    assert!(
+        error.contains(&format!("owbench cluster down {id}")),
+        "{stderr}"
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join(format!("{id}.json"))).unwrap())
+            .unwrap();
+    assert_eq!(saved["status"], "failed");
+    assert_eq!(saved["nodes"].as_array().unwrap().len(), 1, "{saved}");
+    assert_eq!(live(&moto, &id).await, 1);
+
+    // A node the state never recorded (its create call's answer was lost) but tagged.
+    let engine = engine();
+    let aws_plugin = aws_ec2(&engine, &moto, Some(moto.signer())).await;
+    let stray = NodeRequest {
+        name: format!("{id}-stray"),
+        shape: "t3.medium".into(),
+        image: moto.image.clone(),
+        count: 1,
+        tags: vec![tag("owbench-cluster", &id)],
+        user_data: String::new(),
+        ssh_public_key: String::new(),
+        open_ports: vec![],
+    };
+    aws_plugin
+        .create_nodes(&engine, &moto.target(), &stray)
+        .await
+        .unwrap();
+    assert_eq!(live(&moto, &id).await, 2);
+
+    let down = cluster(&state, aws, &["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let out = text(&down.stdout);
+    assert!(
+        out.contains("2 node(s) terminated (1 found only by tag)"),
+        "{out}"
+    );
+    assert_eq!(live(&moto, &id).await, 0, "zero instances left");
+}
+
+#[test]
+fn missing_credentials_and_bad_specs_get_one_line_before_anything_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let spec = dir.path().join("c.toml");
+    let write = |region: &str, shape: &str| {
+        std::fs::write(
+            &spec,
+            format!(
+                "name = \"x\"\nprovider = \"aws-ec2\"\nregion = \"{region}\"\nimage = \"ami-1\"\n[[nodes]]\nrole = \"a\"\nshape = \"{shape}\"\n"
+            ),
+        )
+        .unwrap();
+    };
+    let one_line = |out: &std::process::Output, needle: &str| {
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(needle),
+            "{stderr}"
+        );
+    };
+    write("us-east-1", "m7i.large");
+    one_line(
+        &cluster(&state, None, &["up", spec.to_str().unwrap()]),
+        "no usable AWS credentials",
+    );
+    // A malformed shared credentials file is named.
+    std::fs::create_dir_all(state.join(".aws")).unwrap();
+    std::fs::write(
+        state.join(".aws/credentials"),
+        "[default\naws_access_key_id = x\n",
+    )
+    .unwrap();
+    one_line(
+        &cluster(&state, None, &["up", spec.to_str().unwrap()]),
+        "no usable AWS credentials",
+    );
+    let aws = Some(("AKIDEXAMPLE", "secret"));
+    write("mars-north-1", "m7i.large");
+    one_line(
+        &cluster(&state, aws, &["up", spec.to_str().unwrap()]),
+        "has no region `mars-north-1`",
+    );
+    write("us-east-1", "m9.huge");
+    one_line(
+        &cluster(&state, aws, &["up", spec.to_str().unwrap()]),
+        "role `a`: provider aws-ec2 has no shape `m9.huge`",
+    );
+    one_line(
+        &cluster(&state, aws, &["down", "nope-000000"]),
+        "no cluster `nope-000000`",
+    );
+    let states: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert!(states.is_empty(), "nothing was started");
+}
+
+/// A loopback server that keeps the headers of every request it receives (and answers
+/// `ok`: a real cloud echoes no request headers back either).
+async fn echo_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let kept = seen.clone();
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+        let kept = kept.clone();
+        async move {
+            let lines: Vec<String> = headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
+                .collect();
+            kept.lock().unwrap().extend(lines);
+            "ok"
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_sees_no_environment_no_files_and_no_secret() {
+    const SECRET: &str = "wJalrXUtnFEMI-owbench-test-SECRET";
+    let (url, received) = echo_server().await;
+    let engine = engine();
+    let signer: Arc<dyn RequestSigner> = Arc::new(AwsSigner::new(Credentials::new(
+        "AKIDOWBENCHTEST",
+        SECRET,
+        Some("session-token-SECRET".into()),
+        None,
+        "test",
+    )));
+    let manifest = Manifest::parse(
+        "name = \"peek\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/provider@0.1.0\"\n[permissions]\ncredentials = \"aws\"\n",
+    )
+    .unwrap();
+    let wasm = std::fs::read(owbench_components::fixtures::PEEK).unwrap();
+    let mut peek = ProviderPlugin::load(&engine, manifest, &wasm, Some(signer))
+        .await
+        .unwrap();
+    peek.allow_endpoint(&url).unwrap();
+    let target = Target {
+        region: "us-east-1".into(),
+        endpoint: Some(url.clone()),
+        settings: vec![],
+    };
+    let seen = peek
+        .list_nodes(&engine, &target, &[])
+        .await
+        .unwrap()
+        .remove(0)
+        .tags;
+    let everything = format!("{seen:?}");
+    assert!(
+        !seen.iter().any(|t| t.key.starts_with("env:")),
+        "{everything}"
+    );
+    assert!(
+        !seen.iter().any(|t| t.key.starts_with("file:")),
+        "{everything}"
+    );
+    assert!(!everything.contains("SECRET"), "{everything}");
+    // What the plugin sent carries its placeholder; what left the host, the real key.
+    let sent = seen.iter().find(|t| t.key == "sent:authorization").unwrap();
+    assert!(sent.value.contains("Credential=PLACEHOLDER/"), "{sent:?}");
+    let received = received.lock().unwrap().join("\n");
+    assert!(
+        received.contains("Credential=AKIDOWBENCHTEST/"),
+        "{received}"
+    );
+    assert!(
+        received.contains("x-amz-security-token: session-token-SECRET"),
+        "{received}"
+    );
+    assert!(
+        !received.contains(SECRET),
+        "the secret key itself never travels"
+    );
+    assert!(
+        seen.iter().any(|t| t.key == "body" && t.value == "ok"),
+        "{everything}"
+    );
+    // A presigned URL comes back signed by the host, without the secret.
+    let presigned = peek
+        .object_url(&engine, &target, "b", "k", 60)
+        .await
+        .unwrap();
+    assert!(
+        presigned.contains("X-Amz-Credential=AKIDOWBENCHTEST"),
+        "{presigned}"
+    );
+    assert!(!presigned.contains(SECRET), "{presigned}");
+}
