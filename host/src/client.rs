@@ -90,7 +90,7 @@ impl Target {
 fn default_wskprops() -> Option<PathBuf> {
     std::env::var_os("WSK_CONFIG_FILE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".wskprops")))
+        .or_else(|| crate::dirs::home().map(|h| h.join(".wskprops")))
 }
 
 /// `KEY=VALUE` lines (`#` comments, blank lines ignored).

@@ -56,16 +56,7 @@ fn seed() -> u64 {
 /// Where data sets are cached: `$OWBENCH_DATA_DIR`, else `$XDG_CACHE_HOME/owbench/data`
 /// (or `~/.cache/owbench/data`).
 pub fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("OWBENCH_DATA_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("owbench")
-        .join("data")
+    crate::dirs::owbench_dir("OWBENCH_DATA_DIR", "XDG_CACHE_HOME", ".cache", "data")
 }
 
 impl DatasetSpec {

@@ -14,6 +14,7 @@
 //! - [`cloud`]: cloud credentials, kept in the host, and the signers provider plugins use.
 //! - [`providers`]: the provider plugin catalog; [`cluster`]: `owbench cluster`, machines
 //!   with state and safe teardown.
+//! - [`dirs`]: where owbench keeps files (XDG directories, `~`).
 //! - [`commands`]: the `owbench` subcommands.
 
 pub mod bench;
@@ -22,6 +23,7 @@ pub mod cloud;
 pub mod cluster;
 pub mod commands;
 pub mod datasets;
+pub mod dirs;
 pub mod engine;
 pub mod load;
 pub mod manifest;

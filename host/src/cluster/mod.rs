@@ -159,7 +159,7 @@ pub fn read_files(spec: &ClusterSpec) -> anyhow::Result<(String, String)> {
         let Some(path) = path else {
             return Ok(String::new());
         };
-        let path = expand_home(path);
+        let path = crate::dirs::expand_home(path);
         std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("cannot read {what} {}: {e}", path.display()))
     };
@@ -169,13 +169,6 @@ pub fn read_files(spec: &ClusterSpec) -> anyhow::Result<(String, String)> {
             .to_owned(),
         read(&spec.user_data, "user_data")?,
     ))
-}
-
-fn expand_home(path: &std::path::Path) -> std::path::PathBuf {
-    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
-        _ => path.to_path_buf(),
-    }
 }
 
 fn record(role: &str, node: &Node) -> NodeRecord {

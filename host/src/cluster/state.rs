@@ -114,15 +114,12 @@ pub struct StateStore {
 /// `$OWBENCH_STATE_DIR`, else `$XDG_STATE_HOME/owbench/clusters`, else
 /// `~/.local/state/owbench/clusters`.
 pub fn default_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("OWBENCH_STATE_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("owbench/clusters")
+    crate::dirs::owbench_dir(
+        "OWBENCH_STATE_DIR",
+        "XDG_STATE_HOME",
+        ".local/state",
+        "clusters",
+    )
 }
 
 impl StateStore {

@@ -79,9 +79,7 @@ fn parse_key(spec: &str) -> anyhow::Result<(String, String)> {
 
 /// `$XDG_DATA_HOME`, or `~/.local/share`.
 pub fn data_home() -> Option<PathBuf> {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+    crate::dirs::xdg("XDG_DATA_HOME", ".local/share")
 }
 
 /// `owbench serve`.

@@ -58,10 +58,7 @@ impl Default for EngineConfig {
 
 /// `$XDG_CACHE_HOME/owbench/wasmtime`, or `~/.cache/owbench/wasmtime`.
 fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("owbench/wasmtime"))
+    Some(crate::dirs::xdg("XDG_CACHE_HOME", ".cache")?.join("owbench/wasmtime"))
 }
 
 /// The process-wide plugin engine.

@@ -45,12 +45,10 @@ const MIGRATIONS: [&str; 2] = [
 /// The default database: `$XDG_DATA_HOME/owbench/history.sqlite` (or under
 /// `~/.local/share`).
 pub fn default_path() -> PathBuf {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("owbench").join("history.sqlite")
+    crate::dirs::xdg("XDG_DATA_HOME", ".local/share")
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("owbench")
+        .join("history.sqlite")
 }
 
 /// A run as listed.
