@@ -1,6 +1,6 @@
-//! Builds every first-party guest (seed workloads, test fixtures) for `wasm32-wasip2` with
-//! a nested `cargo build`, so that `cargo build`/`cargo test` of the host needs no extra
-//! step. The components land in `target/guests` (shared by all host profiles) and are
+//! Builds every first-party guest (seed workloads, provider plugins, test fixtures) for
+//! `wasm32-wasip2` with nested `cargo build`s, so that `cargo build`/`cargo test` of the
+//! host needs no extra step. The components land in `target/guests` (shared by all host profiles) and are
 //! embedded or referenced from the generated `components.rs`.
 
 use std::env;
@@ -46,47 +46,25 @@ fn main() {
 
     ensure_wasm_target();
     let target_dir = root.join("target/guests");
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        // Small, stripped components: the host compiles them with Cranelift at load time.
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+    // Workloads are benchmarked: full optimisation, one codegen unit, LTO. Fixtures come
+    // along (they share most dependencies).
+    let benchmarked: Vec<&str> = WORKLOADS
+        .iter()
+        .map(|(p, _)| *p)
+        .chain(FIXTURES.iter().map(|(p, _, _)| *p))
+        .collect();
+    let mut benchmarked = guest_build(&root, &target_dir, "release", &benchmarked);
+    benchmarked
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .env("CARGO_PROFILE_RELEASE_LTO", "true");
-    // Flags meant for the host build must not leak into the guest build; the guests'
-    // own flags come from `.cargo/config.toml`.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (package, _) in WORKLOADS {
-        cmd.args(["-p", package]);
-    }
-    for (package, _) in PROVIDERS {
-        cmd.args(["-p", package]);
-    }
-    for (package, _, _) in FIXTURES {
-        cmd.args(["-p", package]);
-    }
-    let status = cmd
-        .status()
-        .expect("failed to run cargo to build the wasm32-wasip2 guests");
-    assert!(
-        status.success(),
-        "building the wasm32-wasip2 guests failed (is the target installed? `rustup target add wasm32-wasip2`)"
-    );
+    run(benchmarked);
+    // Provider plugins are API glue around large SDKs (aws-sdk-ec2 alone takes minutes):
+    // the workspace's `plugin` profile optimises for size and builds in parallel.
+    let providers: Vec<&str> = PROVIDERS.iter().map(|(p, _)| *p).collect();
+    run(guest_build(&root, &target_dir, "plugin", &providers));
 
     let artifacts = target_dir.join("wasm32-wasip2/release");
+    let plugin_artifacts = target_dir.join("wasm32-wasip2/plugin");
     let mut out = String::new();
     builtins(
         &mut out,
@@ -102,7 +80,7 @@ fn main() {
         "The provider plugins",
         &root.join("plugins"),
         PROVIDERS,
-        &artifacts,
+        &plugin_artifacts,
     );
     let mut fixtures = String::new();
     for (_, stem, name) in FIXTURES {
@@ -113,6 +91,47 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     std::fs::write(out_dir.join("workloads.rs"), out).unwrap();
     std::fs::write(out_dir.join("fixtures.rs"), fixtures).unwrap();
+}
+
+/// Build `packages` for `wasm32-wasip2` with cargo profile `profile` into `target_dir`,
+/// stripped and without debug info (the host compiles them with Cranelift at load time).
+fn guest_build(root: &Path, target_dir: &Path, profile: &str, packages: &[&str]) -> Command {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    let upper = profile.to_ascii_uppercase();
+    cmd.current_dir(root)
+        .args(["build", "--profile", profile, "--target", "wasm32-wasip2"])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .env(format!("CARGO_PROFILE_{upper}_DEBUG"), "false")
+        .env(format!("CARGO_PROFILE_{upper}_STRIP"), "true");
+    // Flags meant for the host build must not leak into the guest build; the guests'
+    // own flags come from `.cargo/config.toml`.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+    ] {
+        cmd.env_remove(var);
+    }
+    for package in packages {
+        cmd.args(["-p", package]);
+    }
+    cmd
+}
+
+/// Run a guest build; panic with the likely fix when it fails.
+fn run(mut build: Command) {
+    let status = build
+        .status()
+        .expect("failed to run cargo to build the wasm32-wasip2 guests");
+    assert!(
+        status.success(),
+        "building the wasm32-wasip2 guests failed (is the target installed? `rustup target add wasm32-wasip2`)"
+    );
 }
 
 /// Append `pub const NAME: &[Builtin]`: each (package, stem) of `list` as the
