@@ -21,7 +21,7 @@ const WORKLOADS: &[(&str, &str)] = &[
 ];
 
 /// Provider plugins under `plugins/`: (cargo package, artifact stem).
-const PROVIDERS: &[(&str, &str)] = &[("aws-ec2", "aws_ec2")];
+const PROVIDERS: &[(&str, &str)] = &[("aws-ec2", "aws_ec2"), ("oci", "oci")];
 
 /// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.
 const FIXTURES: &[(&str, &str, &str)] = &[

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::cloud::aws::AwsSigner;
+use crate::cloud::oci::OciSigner;
 use crate::engine::policy::RequestSigner;
 use crate::engine::{PluginEngine, ProviderPlugin};
 use crate::manifest::{Credentials, Manifest};
@@ -34,9 +35,7 @@ pub fn resolve(name: &str, search: &[PathBuf]) -> anyhow::Result<Source> {
 pub async fn signer(credentials: Credentials) -> anyhow::Result<Arc<dyn RequestSigner>> {
     match credentials {
         Credentials::Aws => Ok(Arc::new(AwsSigner::from_user_config().await?)),
-        Credentials::Oci => {
-            anyhow::bail!("OCI request signing is not available in this owbench yet")
-        }
+        Credentials::Oci => Ok(Arc::new(OciSigner::from_user_config()?)),
     }
 }
 

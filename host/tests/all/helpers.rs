@@ -181,3 +181,31 @@ pub async fn failure(
         .result
         .unwrap_err()
 }
+
+/// Start a test server: `python script args`, which prints one JSON line describing
+/// itself and serves until its stdin closes. The child and that line.
+pub fn spawn_server(
+    python: &std::path::Path,
+    script: &str,
+    args: &[&std::ffi::OsStr],
+) -> (std::process::Child, serde_json::Value) {
+    use std::io::BufRead as _;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(script);
+    let mut child = std::process::Command::new(python)
+        .arg(&script)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("{} did not start ({e}): {line:?}", script.display()));
+    (child, v)
+}

@@ -37,3 +37,7 @@ mod genomics;
 /// Provider plugins against moto (AWS) with request authentication on: host re-signing,
 /// the EC2 and S3 lifecycle, `owbench cluster` with safe teardown, no secret in a plugin.
 mod providers;
+
+/// The OCI provider against the project's loopback OCI API server, which verifies every
+/// signature; the host's OCI signature against the official `oci` SDK's, byte for byte.
+mod oci;

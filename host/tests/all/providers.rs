@@ -1,6 +1,5 @@
-use std::io::BufRead as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 
 use aws_credential_types::Credentials;
@@ -11,7 +10,7 @@ use owbench::engine::{ProviderError, ProviderPlugin};
 use owbench::manifest::Manifest;
 use serde_json::Value;
 
-use crate::helpers::{engine, python_with};
+use crate::helpers::{engine, python_with, spawn_server};
 
 /// moto's AWS server on loopback with request authentication on (started by this test
 /// setup, stopped when dropped), and the IAM key it accepts.
@@ -26,20 +25,7 @@ pub struct Moto {
 impl Moto {
     pub fn start() -> Moto {
         let python = python_with("moto", &["moto[server]==5.2.5"]);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/moto_server.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start moto");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("moto did not start ({e}): {line:?}"));
+        let (child, v) = spawn_server(&python, "moto_server.py", &[]);
         let s = |k: &str| v[k].as_str().unwrap().to_owned();
         Moto {
             endpoint: s("endpoint"),
@@ -76,25 +62,35 @@ impl Drop for Moto {
     }
 }
 
+/// The built-in provider `name`, signing with `signer`, allowed to reach `endpoint`.
+pub async fn builtin_provider(
+    engine: &owbench::engine::PluginEngine,
+    name: &str,
+    endpoint: &str,
+    signer: Option<Arc<dyn RequestSigner>>,
+) -> ProviderPlugin {
+    let builtin = owbench_components::PROVIDERS
+        .iter()
+        .find(|b| b.manifest.contains(&format!("name = \"{name}\"")))
+        .unwrap();
+    let manifest = Manifest::parse(builtin.manifest).unwrap();
+    let mut plugin = ProviderPlugin::load(engine, manifest, builtin.wasm, signer)
+        .await
+        .unwrap();
+    plugin.allow_endpoint(endpoint).unwrap();
+    plugin
+}
+
 /// The built-in aws-ec2 provider, signing with `signer`, allowed to reach moto.
 pub async fn aws_ec2(
     engine: &owbench::engine::PluginEngine,
     moto: &Moto,
     signer: Option<Arc<dyn RequestSigner>>,
 ) -> ProviderPlugin {
-    let builtin = owbench_components::PROVIDERS
-        .iter()
-        .find(|b| b.manifest.contains("name = \"aws-ec2\""))
-        .unwrap();
-    let manifest = Manifest::parse(builtin.manifest).unwrap();
-    let mut plugin = ProviderPlugin::load(engine, manifest, builtin.wasm, signer)
-        .await
-        .unwrap();
-    plugin.allow_endpoint(&moto.endpoint).unwrap();
-    plugin
+    builtin_provider(engine, "aws-ec2", &moto.endpoint, signer).await
 }
 
-fn tag(key: &str, value: &str) -> KeyValue {
+pub fn tag(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.into(),
         value: value.into(),
@@ -220,29 +216,40 @@ async fn the_aws_plugin_works_against_moto_only_when_the_host_re_signs() {
     assert_eq!(both["ours"], both["botocore"], "{url}");
 }
 
-/// `owbench cluster ARGS` with the AWS configuration `aws` (key id, secret) in the
-/// environment, state files in `state`, and no ~/.aws (HOME is `state`).
-fn cluster(state: &Path, aws: Option<(&str, &str)>, args: &[&str]) -> std::process::Output {
+/// `owbench cluster ARGS` with state files in `state`, HOME `home` and, of the cloud
+/// configuration variables, only those in `env`.
+pub fn cluster_in(
+    state: &Path,
+    home: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_owbench"));
     cmd.arg("cluster")
         .args(args)
         .env("OWBENCH_CACHE_DIR", crate::helpers::cache_dir())
         .env("OWBENCH_STATE_DIR", state)
-        .env("HOME", state)
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
-        .env_remove("AWS_CONFIG_FILE");
-    if let Some((id, secret)) = aws {
-        cmd.env("AWS_ACCESS_KEY_ID", id)
-            .env("AWS_SECRET_ACCESS_KEY", secret);
+        .env("HOME", home);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AWS_") || name.starts_with("OCI_") {
+            cmd.env_remove(name);
+        }
     }
+    cmd.envs(env.iter().copied());
     cmd.output().expect("run owbench")
 }
 
-fn text(bytes: &[u8]) -> String {
+/// `owbench cluster ARGS` with the AWS configuration `aws` (key id, secret) in the
+/// environment, state files in `state`, and no ~/.aws (HOME is `state`).
+fn cluster(state: &Path, aws: Option<(&str, &str)>, args: &[&str]) -> std::process::Output {
+    let env = match aws {
+        Some((id, secret)) => vec![("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret)],
+        None => vec![],
+    };
+    cluster_in(state, state, &env, args)
+}
+
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -275,7 +282,7 @@ count = 2
 }
 
 /// The cluster's id, from the `cluster ID: state in PATH` line `up` prints.
-fn cluster_id(stderr: &str) -> String {
+pub fn cluster_id(stderr: &str) -> String {
     stderr
         .lines()
         .find_map(|l| l.strip_prefix("cluster ")?.split(':').next())

@@ -1,0 +1,555 @@
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use owbench::cloud::oci::OciSigner;
+use owbench::engine::policy::RequestSigner;
+use owbench::engine::provider::{NodeRequest, PowerAction, Target};
+use owbench::engine::{ProviderError, ProviderPlugin};
+use serde_json::{Value, json};
+
+use crate::helpers::{engine, python_with, spawn_server};
+use crate::providers::{builtin_provider, cluster_id, cluster_in, tag, text};
+
+const TENANCY: &str = "ocid1.tenancy.oc1..aaaaowbenchtest";
+const USER: &str = "ocid1.user.oc1..aaaaowbenchtest";
+
+/// The venv with the official OCI SDK for Python (and `cryptography`).
+fn python() -> PathBuf {
+    python_with("oci", &["oci==2.189.0"])
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(name)
+}
+
+/// An API key made by the SDK's `cryptography`: the PEM file and its fingerprint.
+struct ApiKey {
+    pem: PathBuf,
+    fingerprint: String,
+}
+
+impl ApiKey {
+    fn make(dir: &Path, name: &str) -> ApiKey {
+        let pem = dir.join(format!("{name}.pem"));
+        let out = Command::new(python())
+            .arg(script("oci_sdk.py"))
+            .arg("keygen")
+            .arg(&pem)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        ApiKey {
+            pem,
+            fingerprint: text(&out.stdout).trim().to_owned(),
+        }
+    }
+
+    fn key_id(&self) -> String {
+        format!("{TENANCY}/{USER}/{}", self.fingerprint)
+    }
+
+    fn signer(&self) -> Arc<dyn RequestSigner> {
+        Arc::new(OciSigner::new(self.key_id(), &std::fs::read(&self.pem).unwrap()).unwrap())
+    }
+
+    /// `~/.oci/config` text with this key as profile `DEFAULT`.
+    fn config(&self) -> String {
+        format!(
+            "[DEFAULT]\nuser={USER}\nfingerprint={}\ntenancy={TENANCY}\nregion=us-phoenix-1\nkey_file={}\n",
+            self.fingerprint,
+            self.pem.display()
+        )
+    }
+}
+
+#[test]
+fn the_hosts_oci_signature_equals_the_official_sdks_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = ApiKey::make(dir.path(), "api");
+    let date = "Mon, 23 Nov 2026 22:00:00 GMT";
+    // (method, URL, body, object upload): reads, JSON writes, an object upload.
+    let cases: &[(&str, &str, Option<&str>, bool)] = &[
+        (
+            "GET",
+            "https://iaas.us-phoenix-1.oraclecloud.com/20160918/instances?compartmentId=ocid1.compartment.oc1..x&limit=100&page=2",
+            None,
+            false,
+        ),
+        (
+            "POST",
+            "https://iaas.us-phoenix-1.oraclecloud.com/20160918/instances",
+            Some(r#"{"displayName":"ow-1","freeformTags":{"owbench-cluster":"c1"}}"#),
+            false,
+        ),
+        (
+            "POST",
+            "http://127.0.0.1:8123/20160918/instances/ocid1.instance.oc1.phx.a?action=STOP",
+            Some(""),
+            false,
+        ),
+        (
+            "PUT",
+            "https://iaas.us-phoenix-1.oraclecloud.com/20160918/securityLists/ocid1.securitylist.oc1.phx.s",
+            Some(r#"{"ingressSecurityRules":[]}"#),
+            false,
+        ),
+        (
+            "PUT",
+            "https://objectstorage.us-phoenix-1.oraclecloud.com/n/ns/b/bucket/o/data%2Fpart-0.bin",
+            Some("object bytes"),
+            true,
+        ),
+        (
+            "DELETE",
+            "https://iaas.us-phoenix-1.oraclecloud.com/20160918/instances/ocid1.instance.oc1.phx.a?preserveBootVolume=false",
+            None,
+            false,
+        ),
+    ];
+    let input = json!({
+        "key_file": key.pem,
+        "tenancy": TENANCY,
+        "user": USER,
+        "fingerprint": key.fingerprint,
+        "requests": cases.iter().map(|(method, url, body, upload)| json!({
+            "method": method, "url": url, "date": date, "body": body, "object_upload": upload,
+        })).collect::<Vec<_>>(),
+    });
+    let mut child = Command::new(python())
+        .arg(script("oci_sdk.py"))
+        .arg("sign")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    serde_json::to_writer(child.stdin.take().unwrap(), &input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let sdk: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+
+    // The host's profile reader and signer, on the same requests.
+    let config = dir.path().join("config");
+    std::fs::write(&config, key.config()).unwrap();
+    let profile =
+        owbench::cloud::oci::OciProfile::parse(&key.config(), &config, "DEFAULT").unwrap();
+    let signer = OciSigner::from_profile(&profile).unwrap();
+    assert_eq!(signer.key_id(), key.key_id());
+    for ((method, url, body, _), sdk) in cases.iter().zip(&sdk) {
+        let (mut parts, ()) = http::Request::builder()
+            .method(*method)
+            .uri(*url)
+            .header("date", date)
+            .body(())
+            .unwrap()
+            .into_parts();
+        let body = body.map(str::as_bytes);
+        let body = if signer.needs_body(&parts) {
+            body
+        } else {
+            None
+        };
+        signer.sign(&mut parts, body).unwrap();
+        for (name, value) in sdk.as_object().unwrap() {
+            let ours = parts.headers.get(name).map(|v| v.to_str().unwrap());
+            // The SDK's content-length of an unsigned body is requests' business, not
+            // the signer's.
+            if name == "content-length"
+                && !sdk["authorization"]
+                    .as_str()
+                    .unwrap()
+                    .contains("content-length")
+            {
+                continue;
+            }
+            assert_eq!(ours, value.as_str(), "{method} {url}: header {name}");
+        }
+    }
+}
+
+/// The project's loopback OCI API server (started by this test setup, stopped when
+/// dropped), verifying signatures made with `key`.
+pub struct OciServer {
+    child: Child,
+    pub endpoint: String,
+    pub compartment: String,
+    pub subnet: String,
+    pub image: String,
+}
+
+impl OciServer {
+    fn start(key: &ApiKey) -> OciServer {
+        let public = key.pem.with_extension("pub.pem");
+        let out = Command::new(python())
+            .args(["-c", "import sys; from cryptography.hazmat.primitives import serialization as s; k = s.load_pem_private_key(open(sys.argv[1], 'rb').read(), None); open(sys.argv[2], 'wb').write(k.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo))"])
+            .arg(&key.pem)
+            .arg(&public)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let key_id = key.key_id();
+        let (child, v) = spawn_server(
+            &python(),
+            "oci_server.py",
+            &[public.as_os_str(), key_id.as_ref()],
+        );
+        let s = |k: &str| v[k].as_str().unwrap().to_owned();
+        OciServer {
+            endpoint: s("endpoint"),
+            compartment: s("compartment"),
+            subnet: s("subnet"),
+            image: s("image"),
+            child,
+        }
+    }
+
+    fn target(&self) -> Target {
+        Target {
+            region: "us-phoenix-1".into(),
+            endpoint: Some(self.endpoint.clone()),
+            settings: vec![
+                tag("compartment-id", &self.compartment),
+                tag("subnet-id", &self.subnet),
+            ],
+        }
+    }
+
+    /// Every instance the server knows, whatever its state (no signature needed).
+    async fn instances(&self) -> Vec<Value> {
+        reqwest::get(format!("{}/_test/instances", self.endpoint))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn live(&self, cluster: &str) -> usize {
+        self.instances()
+            .await
+            .iter()
+            .filter(|i| i["freeformTags"]["owbench-cluster"] == cluster)
+            .filter(|i| i["lifecycleState"] != "TERMINATED" && i["lifecycleState"] != "TERMINATING")
+            .count()
+    }
+
+    /// Answer the next `count` API requests with 429 TooManyRequests.
+    async fn throttle(&self, count: u32) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/_test/throttle?count={count}", self.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+}
+
+impl Drop for OciServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn oci(
+    engine: &owbench::engine::PluginEngine,
+    server: &OciServer,
+    signer: Option<Arc<dyn RequestSigner>>,
+) -> ProviderPlugin {
+    builtin_provider(engine, "oci", &server.endpoint, signer).await
+}
+
+fn code(e: &ProviderError) -> Option<&str> {
+    match e {
+        ProviderError::Cloud { code, .. } => code.as_deref(),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = ApiKey::make(dir.path(), "api");
+    let server = OciServer::start(&key);
+    let engine = engine();
+    let target = server.target();
+    let tags = vec![tag("owbench-cluster", "oci-test")];
+
+    // Unsigned (the plugin alone), or signed with another key: refused.
+    let e = oci(&engine, &server, None)
+        .await
+        .list_nodes(&engine, &target, &tags)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Some("NotAuthenticated"), "{e}");
+    let other = ApiKey::make(dir.path(), "other");
+    let wrong: Arc<dyn RequestSigner> =
+        Arc::new(OciSigner::new(key.key_id(), &std::fs::read(&other.pem).unwrap()).unwrap());
+    let e = oci(&engine, &server, Some(wrong))
+        .await
+        .list_nodes(&engine, &target, &tags)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), Some("NotAuthenticated"), "{e}");
+
+    // Signed by the host with the user's key: the whole lifecycle.
+    let plugin = oci(&engine, &server, Some(key.signer())).await;
+    let request = |name: &str, count: u32, shape: &str| NodeRequest {
+        name: name.into(),
+        shape: shape.into(),
+        image: server.image.clone(),
+        count,
+        tags: tags.clone(),
+        user_data: "#cloud-config\npackages: [docker.io]\n".into(),
+        ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOWB owbench".into(),
+        open_ports: vec![22, 443],
+    };
+    let made = plugin
+        .create_nodes(
+            &engine,
+            &target,
+            &request("oci-test-invoker", 2, "VM.Standard.E5.Flex"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 2);
+    assert_eq!(made[0].name, "oci-test-invoker-1");
+    assert_eq!(made[0].state, "pending");
+    // Twice with the same name, as a retried call would: the second creates nothing.
+    for _ in 0..2 {
+        plugin
+            .create_nodes(
+                &engine,
+                &target,
+                &request("oci-test-controller", 1, "VM.Standard2.1"),
+            )
+            .await
+            .unwrap();
+    }
+    let saved = server.instances().await;
+    assert_eq!(saved.len(), 3, "{saved:?}");
+    let first = &saved[0];
+    assert_eq!(
+        first["shapeConfig"],
+        json!({"ocpus": 1.0, "memoryInGBs": 16.0})
+    );
+    assert_eq!(
+        first["metadata"]["ssh_authorized_keys"],
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOWB owbench"
+    );
+    use base64::Engine as _;
+    let user_data = base64::engine::general_purpose::STANDARD
+        .decode(first["metadata"]["user_data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(user_data, b"#cloud-config\npackages: [docker.io]\n");
+
+    // Listed by tag across pages (the server pages by 2), running, with addresses.
+    let listed = plugin.list_nodes(&engine, &target, &tags).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|n| n.state == "running"), "{listed:?}");
+    assert!(listed.iter().all(|n| {
+        n.public_ip
+            .as_deref()
+            .is_some_and(|ip| ip.starts_with("203.0.113."))
+    }));
+    let none = plugin
+        .list_nodes(&engine, &target, &[tag("owbench-cluster", "another")])
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    let ids: Vec<String> = listed.iter().map(|n| n.id.clone()).collect();
+    plugin
+        .power(&engine, &target, &ids[..1], PowerAction::Stop)
+        .await
+        .unwrap();
+    let described = plugin
+        .describe_nodes(
+            &engine,
+            &target,
+            &[ids[0].clone(), "ocid1.instance.oc1.phx.gone".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(described.len(), 1);
+    assert_eq!(described[0].state, "stopped");
+    plugin
+        .power(&engine, &target, &ids[..1], PowerAction::Start)
+        .await
+        .unwrap();
+
+    // Throttled: a retryable error with OCI's code.
+    server.throttle(1).await;
+    let e = plugin
+        .list_nodes(&engine, &target, &tags)
+        .await
+        .unwrap_err();
+    assert!(e.retryable(), "{e}");
+    assert_eq!(code(&e), Some("TooManyRequests"));
+
+    // Terminate (twice is fine), then the ingress rules go.
+    plugin
+        .terminate_nodes(&engine, &target, &ids)
+        .await
+        .unwrap();
+    plugin
+        .terminate_nodes(&engine, &target, &ids)
+        .await
+        .unwrap();
+    assert!(
+        plugin
+            .list_nodes(&engine, &target, &tags)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let deleted = plugin.delete_tagged(&engine, &target, &tags).await.unwrap();
+    assert_eq!(deleted.len(), 2, "{deleted:?}");
+    assert!(deleted[0].starts_with("ingress rule tcp/22 of security list ocid1.securitylist"));
+    assert!(
+        plugin
+            .delete_tagged(&engine, &target, &tags)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Objects: put (the bucket is made), then a pre-authenticated URL anyone can GET.
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    plugin
+        .put_object(&engine, &target, "owbench-data", "sets/part 0.bin", &data)
+        .await
+        .unwrap();
+    let url = plugin
+        .object_url(&engine, &target, "owbench-data", "sets/part 0.bin", 600)
+        .await
+        .unwrap();
+    assert!(url.starts_with(&format!("{}/p/", server.endpoint)), "{url}");
+    let got = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(got.as_ref(), data.as_slice());
+}
+
+/// `owbench cluster` on OCI: `~/.oci/config` in `home`.
+fn cluster(home: &Path, args: &[&str]) -> std::process::Output {
+    cluster_in(&home.join("state"), home, &[], args)
+}
+
+fn spec_file(dir: &Path, server: &OciServer, invoker_image: &str) -> PathBuf {
+    let spec = format!(
+        r#"name = "ow-oci"
+provider = "oci"
+region = "us-phoenix-1"
+endpoint = "{endpoint}"
+image = "{image}"
+open_ports = [22, 443]
+
+[settings]
+compartment-id = "{compartment}"
+subnet-id = "{subnet}"
+ocpus = "2"
+memory-gb = "16"
+
+[[nodes]]
+role = "controller"
+shape = "VM.Standard2.1"
+
+[[nodes]]
+role = "invoker"
+shape = "VM.Standard.E5.Flex"
+image = "{invoker_image}"
+count = 2
+"#,
+        endpoint = server.endpoint,
+        image = server.image,
+        compartment = server.compartment,
+        subnet = server.subnet,
+    );
+    let path = dir.join(format!("cluster-{}.toml", invoker_image.len()));
+    std::fs::write(&path, spec).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oci_cluster_up_status_down_through_throttling_and_after_a_failure() {
+    let home = tempfile::tempdir().unwrap();
+    let key = ApiKey::make(home.path(), "api");
+    let server = OciServer::start(&key);
+
+    // No ~/.oci/config: one line naming the file, nothing created.
+    let spec = spec_file(home.path(), &server, &server.image);
+    let out = cluster(home.path(), &["up", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(".oci/config") && stderr.contains("oci setup config"),
+        "{stderr}"
+    );
+    assert!(server.instances().await.is_empty());
+    // A key file that is not a key: one line naming it.
+    std::fs::create_dir_all(home.path().join(".oci")).unwrap();
+    let bad = key
+        .config()
+        .replace(key.pem.to_str().unwrap(), spec.to_str().unwrap());
+    std::fs::write(home.path().join(".oci/config"), bad).unwrap();
+    let out = cluster(home.path(), &["up", spec.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no unencrypted PEM private key"),
+        "{stderr}"
+    );
+    std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
+
+    let plan = cluster(home.path(), &["up", spec.to_str().unwrap(), "--dry-run"]);
+    assert!(plan.status.success(), "{}", text(&plan.stderr));
+    // 0.0638 + 2 × 0.062, from the plugin's price list.
+    assert!(
+        text(&plan.stdout).contains("3 nodes on oci in us-phoenix-1: 0.1878 USD per hour"),
+        "{}",
+        text(&plan.stdout)
+    );
+
+    // Throttled for the first requests: `up` retries with backoff and gets there.
+    server.throttle(3).await;
+    let up = cluster(home.path(), &["up", spec.to_str().unwrap()]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let id = cluster_id(&text(&up.stderr));
+    assert_eq!(server.live(&id).await, 3);
+    let status = cluster(home.path(), &["status", &id]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert_eq!(
+        text(&status.stdout).matches(" running ").count(),
+        3,
+        "{}",
+        text(&status.stdout)
+    );
+    let down = cluster(home.path(), &["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let out = text(&down.stdout);
+    assert!(out.contains("3 node(s) terminated"), "{out}");
+    assert!(out.contains("ingress rule tcp/443"), "{out}");
+    assert_eq!(server.live(&id).await, 0);
+
+    // The invokers' image does not exist: LaunchInstance fails after the controller exists.
+    let spec = spec_file(home.path(), &server, "ocid1.image.oc1.phx.doesnotexist");
+    let up = cluster(home.path(), &["up", spec.to_str().unwrap()]);
+    assert_eq!(up.status.code(), Some(1));
+    let stderr = text(&up.stderr);
+    let id = cluster_id(&stderr);
+    let error = stderr.lines().last().unwrap();
+    assert!(
+        error.starts_with("error: creating role `invoker`"),
+        "{stderr}"
+    );
+    assert!(error.contains("NotAuthorizedOrNotFound"), "{stderr}");
+    assert_eq!(server.live(&id).await, 1);
+    let down = cluster(home.path(), &["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert_eq!(server.live(&id).await, 0, "zero instances left");
+    let again = cluster(home.path(), &["down", &id]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(text(&again.stdout).contains("0 node(s) terminated"));
+}

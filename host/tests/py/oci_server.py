@@ -1,0 +1,364 @@
+"""A loopback test server for the part of Oracle Cloud's API owbench's `oci` plugin uses,
+which verifies every request's OCI HTTP signature, for owbench's tests.
+
+    python oci_server.py PUBLIC_KEY_PEM KEY_ID
+
+Prints one JSON line (the endpoint, the namespace, and the OCIDs of a compartment, a
+subnet and an image it knows), then serves until stdin closes (the test ends).
+
+Signatures are checked as OCI checks them: `Signature` authorization with version 1,
+rsa-sha256 and the expected key id; the signed headers must include `date
+(request-target) host` and, for POST/PUT/PATCH other than an object upload, also
+`content-length content-type x-content-sha256`, whose values must match the body; the
+date must be within 5 minutes; the RSA-SHA256 PKCS#1 v1.5 signature must verify
+against the public key. A failure answers 401 NotAuthenticated.
+
+Served (Core Services 20160918, Identity, Object Storage): availabilityDomains;
+instances (LaunchInstance with opc-retry-token, GetInstance, ListInstances paged by
+`opc-next-page` with at most PAGE_MAX per page, InstanceAction START/STOP,
+TerminateInstance); vnicAttachments, vnics, subnets, securityLists (get, update);
+Object Storage namespace, buckets, PutObject, GetObject, pre-authenticated requests and
+the unauthenticated `/p/...` download. Instances move on one state per read
+(PROVISIONING -> RUNNING, STOPPING -> STOPPED, STARTING -> RUNNING, TERMINATING ->
+TERMINATED).
+
+Test controls (no signature): `GET /_test/instances` lists every instance;
+`POST /_test/throttle?count=N` answers the next N API requests with 429.
+"""
+
+import base64
+import datetime
+import email.utils
+import hashlib
+import json
+import re
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+PAGE_MAX = 2
+COMPARTMENT = "ocid1.compartment.oc1..owbenchtest"
+SUBNET = "ocid1.subnet.oc1.phx.owbenchtest"
+SECURITY_LIST = "ocid1.securitylist.oc1.phx.owbenchtest"
+IMAGE = "ocid1.image.oc1.phx.ubuntu2404"
+NAMESPACE = "owbenchns"
+SHAPES = {
+    "VM.Standard.E2.1.Micro",
+    "VM.Standard2.1",
+    "VM.Standard2.2",
+    "VM.Standard.E4.Flex",
+    "VM.Standard.E5.Flex",
+    "VM.Standard3.Flex",
+    "VM.Standard.A1.Flex",
+}
+GENERIC = ["date", "(request-target)", "host"]
+BODY = ["content-length", "content-type", "x-content-sha256"]
+NEXT = {"PROVISIONING": "RUNNING", "STARTING": "RUNNING", "STOPPING": "STOPPED", "TERMINATING": "TERMINATED"}
+
+public_key = serialization.load_pem_public_key(open(sys.argv[1], "rb").read())
+key_id = sys.argv[2]
+lock = threading.Lock()
+instances = {}  # id -> instance
+retry_tokens = {}  # opc-retry-token -> instance id
+security_list = {"id": SECURITY_LIST, "compartmentId": COMPARTMENT, "ingressSecurityRules": [], "egressSecurityRules": [], "etag": "1"}
+buckets = {}  # name -> {name: bytes}
+pars = {}  # token -> (bucket, object, expires)
+throttle = {"count": 0}
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def verify(handler, body):
+    """Raise ApiError(401) unless the request carries a valid OCI signature."""
+    auth = handler.headers.get("authorization", "")
+    if not auth.startswith("Signature "):
+        raise ApiError(401, "NotAuthenticated", "The required information to complete authentication was not provided.")
+    params = dict(re.findall(r'(\w+)="([^"]*)"', auth))
+    if params.get("version") != "1" or params.get("algorithm") != "rsa-sha256":
+        raise ApiError(401, "NotAuthenticated", "Unsupported signature version or algorithm.")
+    if params.get("keyId") != key_id:
+        raise ApiError(401, "NotAuthenticated", f"Unknown key id {params.get('keyId')}.")
+    signed = params.get("headers", "").split(" ")
+    method = handler.command.lower()
+    path = urllib.parse.urlsplit(handler.path).path
+    upload = method == "put" and re.match(r"^/n/[^/]+/b/[^/]+/o/.+", path)
+    required = GENERIC + (BODY if method in ("post", "put", "patch") and not upload else [])
+    missing = [h for h in required if h not in signed]
+    if missing:
+        raise ApiError(401, "NotAuthenticated", f"Signature does not cover required headers {missing}.")
+    date = handler.headers.get("date")
+    if not date or abs(time.time() - email.utils.parsedate_to_datetime(date).timestamp()) > 300:
+        raise ApiError(401, "NotAuthenticated", "Date header missing or more than 5 minutes off.")
+    if "x-content-sha256" in signed:
+        digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        if handler.headers.get("x-content-sha256") != digest:
+            raise ApiError(401, "NotAuthenticated", "x-content-sha256 does not match the body.")
+        if handler.headers.get("content-length") != str(len(body)):
+            raise ApiError(401, "NotAuthenticated", "content-length does not match the body.")
+    lines = []
+    for name in signed:
+        if name == "(request-target)":
+            lines.append(f"(request-target): {method} {handler.path}")
+        else:
+            value = handler.headers.get(name)
+            if value is None:
+                raise ApiError(401, "NotAuthenticated", f"Signed header {name} is missing.")
+            lines.append(f"{name}: {value}")
+    try:
+        public_key.verify(
+            base64.b64decode(params.get("signature", "")),
+            "\n".join(lines).encode(),
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
+    except (InvalidSignature, ValueError):
+        raise ApiError(401, "NotAuthenticated", "The signature does not verify.")
+
+
+def advance(instance):
+    state = instance["lifecycleState"]
+    if state in NEXT:
+        instance["lifecycleState"] = NEXT[state]
+    return instance
+
+
+def vnic_of(instance):
+    n = int(hashlib.sha256(instance["id"].encode()).hexdigest()[:4], 16)
+    return {
+        "id": instance["id"].replace("instance", "vnic"),
+        "privateIp": f"10.0.{n // 250 % 250}.{n % 250 + 2}",
+        "publicIp": f"203.0.113.{n % 250 + 1}",
+        "subnetId": SUBNET,
+        "lifecycleState": "AVAILABLE",
+    }
+
+
+def launch(body, token):
+    for field in ("availabilityDomain", "compartmentId", "shape", "sourceDetails", "createVnicDetails"):
+        if field not in body:
+            raise ApiError(400, "MissingParameter", f"Missing {field}.")
+    if body["compartmentId"] != COMPARTMENT:
+        raise ApiError(404, "NotAuthorizedOrNotFound", "Authorization failed or requested resource not found (compartment).")
+    if body["shape"] not in SHAPES:
+        raise ApiError(400, "InvalidParameter", f"Shape {body['shape']} is not valid.")
+    if body["shape"].endswith(".Flex") and "shapeConfig" not in body:
+        raise ApiError(400, "InvalidParameter", "A flexible shape needs shapeConfig.")
+    if body["sourceDetails"].get("imageId") != IMAGE:
+        raise ApiError(404, "NotAuthorizedOrNotFound", f"Image {body['sourceDetails'].get('imageId')} not found.")
+    if body["createVnicDetails"].get("subnetId") != SUBNET:
+        raise ApiError(404, "NotAuthorizedOrNotFound", "Subnet not found.")
+    user_data = body.get("metadata", {}).get("user_data")
+    if user_data is not None:
+        base64.b64decode(user_data, validate=True)
+    if token and token in retry_tokens:
+        return instances[retry_tokens[token]]
+    instance = {
+        "id": f"ocid1.instance.oc1.phx.{uuid.uuid4().hex}",
+        "availabilityDomain": body["availabilityDomain"],
+        "compartmentId": body["compartmentId"],
+        "displayName": body.get("displayName", ""),
+        "shape": body["shape"],
+        "shapeConfig": body.get("shapeConfig"),
+        "imageId": IMAGE,
+        "freeformTags": body.get("freeformTags", {}),
+        "metadata": body.get("metadata", {}),
+        "lifecycleState": "PROVISIONING",
+        "timeCreated": now(),
+    }
+    instances[instance["id"]] = instance
+    if token:
+        retry_tokens[token] = instance["id"]
+    return instance
+
+
+def instance_or_404(iid):
+    if iid not in instances:
+        raise ApiError(404, "NotAuthorizedOrNotFound", f"Instance {iid} not found.")
+    return instances[iid]
+
+
+def route(method, path, query, body, headers):
+    """The (status, JSON-able or bytes, extra headers) of one API request."""
+    q = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+    parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+    if parts[:1] == ["20160918"]:
+        rest = parts[1:]
+        if rest == ["availabilityDomains"] and method == "GET":
+            return 200, [{"name": "Uocm:PHX-AD-1", "compartmentId": q.get("compartmentId")}], {}
+        if rest == ["instances"] and method == "POST":
+            return 200, launch(json.loads(body), headers.get("opc-retry-token")), {}
+        if rest == ["instances"] and method == "GET":
+            if q.get("compartmentId") != COMPARTMENT:
+                raise ApiError(404, "NotAuthorizedOrNotFound", "Compartment not found.")
+            every = sorted(instances.values(), key=lambda i: i["timeCreated"])
+            start = int(q.get("page", "0"))
+            limit = min(int(q.get("limit", PAGE_MAX)), PAGE_MAX)
+            page = [advance(i) for i in every[start : start + limit]]
+            extra = {"opc-next-page": str(start + limit)} if start + limit < len(every) else {}
+            return 200, page, extra
+        if len(rest) == 2 and rest[0] == "instances":
+            instance = instance_or_404(rest[1])
+            if method == "GET":
+                return 200, advance(instance), {}
+            if method == "DELETE":
+                if instance["lifecycleState"] not in ("TERMINATING", "TERMINATED"):
+                    instance["lifecycleState"] = "TERMINATING"
+                return 204, None, {}
+            if method == "POST":
+                action, state = q.get("action"), instance["lifecycleState"]
+                if action == "START" and state in ("STOPPED", "STOPPING"):
+                    instance["lifecycleState"] = "STARTING"
+                elif action in ("STOP", "SOFTSTOP") and state in ("RUNNING", "STARTING", "PROVISIONING"):
+                    instance["lifecycleState"] = "STOPPING"
+                elif not (action == "START" and state in ("RUNNING", "STARTING")) and not (
+                    action in ("STOP", "SOFTSTOP") and state == "STOPPED"
+                ):
+                    raise ApiError(409, "IncorrectState", f"Instance is {state}; cannot {action}.")
+                return 200, instance, {}
+        if rest == ["vnicAttachments"] and method == "GET":
+            instance = instances.get(q.get("instanceId"))
+            if instance is None or instance["lifecycleState"] in ("PROVISIONING", "TERMINATED"):
+                return 200, [], {}
+            vnic = vnic_of(instance)
+            return 200, [{"id": vnic["id"] + "-att", "instanceId": instance["id"], "vnicId": vnic["id"], "lifecycleState": "ATTACHED"}], {}
+        if len(rest) == 2 and rest[0] == "vnics" and method == "GET":
+            for instance in instances.values():
+                if vnic_of(instance)["id"] == rest[1]:
+                    return 200, vnic_of(instance), {}
+            raise ApiError(404, "NotAuthorizedOrNotFound", "VNIC not found.")
+        if rest == ["subnets", SUBNET] and method == "GET":
+            return 200, {"id": SUBNET, "compartmentId": COMPARTMENT, "securityListIds": [SECURITY_LIST]}, {}
+        if rest == ["securityLists", SECURITY_LIST]:
+            if method == "PUT":
+                if headers.get("if-match") not in (None, security_list["etag"]):
+                    raise ApiError(412, "NoEtagMatch", "The security list changed.")
+                update = json.loads(body)
+                for field in ("ingressSecurityRules", "egressSecurityRules"):
+                    if field in update:
+                        security_list[field] = update[field]
+                security_list["etag"] = str(int(security_list["etag"]) + 1)
+            return 200, {k: v for k, v in security_list.items() if k != "etag"}, {"etag": security_list["etag"]}
+        raise ApiError(404, "NotAuthorizedOrNotFound", f"No such resource {method} {path}.")
+    if parts[:1] == ["n"]:
+        if len(parts) == 1 or parts[1] == "":
+            return 200, NAMESPACE, {}
+        if parts[1] != NAMESPACE:
+            raise ApiError(404, "NamespaceNotFound", f"Namespace {parts[1]} not found.")
+        if parts[2:] == ["b"] and method == "POST":
+            name = json.loads(body)["name"]
+            if name in buckets:
+                raise ApiError(409, "BucketAlreadyExists", f"Bucket {name} already exists.")
+            buckets[name] = {}
+            return 200, {"name": name, "namespace": NAMESPACE}, {}
+        if len(parts) >= 4 and parts[2] == "b":
+            bucket = parts[3]
+            if bucket not in buckets:
+                raise ApiError(404, "BucketNotFound", f"Bucket {bucket} does not exist.")
+            if len(parts) == 4 and method in ("GET", "HEAD"):
+                return 200, {"name": bucket, "namespace": NAMESPACE}, {}
+            if len(parts) >= 6 and parts[4] == "o":
+                name = "/".join(parts[5:])
+                if method == "PUT":
+                    buckets[bucket][name] = body
+                    return 200, None, {"etag": hashlib.md5(body).hexdigest()}
+                if method == "GET" and name in buckets[bucket]:
+                    return 200, buckets[bucket][name], {}
+                raise ApiError(404, "ObjectNotFound", f"Object {name} not found.")
+            if parts[4:] == ["p"] and method == "POST":
+                par = json.loads(body)
+                if par.get("accessType") != "ObjectRead" or par.get("objectName") not in buckets[bucket]:
+                    raise ApiError(400, "InvalidParameter", "Only ObjectRead of an existing object.")
+                expires = datetime.datetime.fromisoformat(par["timeExpires"].replace("Z", "+00:00"))
+                token = uuid.uuid4().hex
+                pars[token] = (bucket, par["objectName"], expires)
+                uri = f"/p/{token}/n/{NAMESPACE}/b/{bucket}/o/{urllib.parse.quote(par['objectName'], safe='')}"
+                return 200, {"id": token, "name": par.get("name"), "accessUri": uri, "objectName": par["objectName"], "timeExpires": par["timeExpires"]}, {}
+    raise ApiError(404, "NotAuthorizedOrNotFound", f"No such resource {method} {path}.")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, payload, extra=None):
+        if payload is None:
+            data = b""
+        elif isinstance(payload, bytes):
+            data = payload
+        else:
+            data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/octet-stream" if isinstance(payload, bytes) else "application/json")
+        self.send_header("opc-request-id", uuid.uuid4().hex)
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def handle_any(self):
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        split = urllib.parse.urlsplit(self.path)
+        with lock:
+            try:
+                if split.path == "/_test/instances":
+                    return self.answer(200, list(instances.values()))
+                if split.path == "/_test/throttle":
+                    throttle["count"] = int(urllib.parse.parse_qs(split.query)["count"][0])
+                    return self.answer(204, None)
+                if split.path.startswith("/p/") and self.command == "GET":
+                    token, rest = split.path[3:].split("/", 1)
+                    bucket, name, expires = pars.get(token, (None, None, None))
+                    if token not in pars or expires < datetime.datetime.now(datetime.timezone.utc):
+                        raise ApiError(404, "NotAuthorizedOrNotFound", "No such pre-authenticated request.")
+                    return self.answer(200, buckets[bucket][name])
+                verify(self, body)
+                if throttle["count"] > 0:
+                    throttle["count"] -= 1
+                    raise ApiError(429, "TooManyRequests", "Too many requests for the tenancy.")
+                status, payload, extra = route(self.command, split.path, split.query, body, self.headers)
+                self.answer(status, payload, extra)
+            except ApiError as e:
+                self.answer(e.status, {"code": e.code, "message": e.message})
+            except (ValueError, KeyError) as e:
+                self.answer(400, {"code": "InvalidParameter", "message": f"Bad request: {e}"})
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+host, port = server.server_address
+print(
+    json.dumps(
+        {
+            "endpoint": f"http://{host}:{port}",
+            "namespace": NAMESPACE,
+            "compartment": COMPARTMENT,
+            "subnet": SUBNET,
+            "image": IMAGE,
+        }
+    ),
+    flush=True,
+)
+sys.stdin.read()
+server.shutdown()

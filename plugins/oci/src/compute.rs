@@ -1,0 +1,448 @@
+//! Core Services: instances (LaunchInstance, GetInstance, ListInstances, InstanceAction,
+//! TerminateInstance), their addresses (VNIC attachments, VNICs) and the ingress rules
+//! of the subnet's security list that open the request's ports.
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wstd::http::Method;
+
+use crate::api::{Api, encode, invalid};
+use crate::bindings::owbench::plugin::types::{KeyValue, PluginError};
+use crate::bindings::{Node, NodeRequest, PowerAction};
+
+/// Regions the plugin offers (OCI's commercial regions).
+pub const REGIONS: &[&str] = &[
+    "us-ashburn-1",
+    "us-phoenix-1",
+    "us-sanjose-1",
+    "us-chicago-1",
+    "ca-toronto-1",
+    "eu-frankfurt-1",
+    "eu-amsterdam-1",
+    "eu-paris-1",
+    "eu-madrid-1",
+    "eu-milan-1",
+    "eu-stockholm-1",
+    "uk-london-1",
+    "ap-tokyo-1",
+    "ap-osaka-1",
+    "ap-seoul-1",
+    "ap-mumbai-1",
+    "ap-singapore-1",
+    "ap-sydney-1",
+    "sa-saopaulo-1",
+    "me-dubai-1",
+];
+
+/// Shapes it knows: (shape, vCPUs, MiB, USD per hour, flexible). A flexible shape is
+/// listed at 1 OCPU and 16 GB (settings `ocpus` and `memory-gb` change what is
+/// launched, not the listed price); prices are OCI's pay-as-you-go list prices for
+/// compute (OCPU-hours plus GB-hours), as listed on 2026-11-01. One x86 OCPU is 2 vCPUs.
+pub const SHAPES: &[(&str, u32, u64, f64, bool)] = &[
+    ("VM.Standard.E2.1.Micro", 2, 1024, 0.0, false),
+    ("VM.Standard2.1", 2, 15360, 0.0638, false),
+    ("VM.Standard2.2", 4, 30720, 0.1276, false),
+    ("VM.Standard.E4.Flex", 2, 16384, 0.049, true),
+    ("VM.Standard.E5.Flex", 2, 16384, 0.062, true),
+    ("VM.Standard3.Flex", 2, 16384, 0.064, true),
+    ("VM.Standard.A1.Flex", 1, 16384, 0.034, true),
+];
+
+/// An instance as OCI describes it (the fields the plugin reads).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Instance {
+    id: String,
+    #[serde(default)]
+    display_name: String,
+    lifecycle_state: String,
+    #[serde(default)]
+    shape: String,
+    #[serde(default)]
+    freeform_tags: std::collections::BTreeMap<String, String>,
+}
+
+/// OCI's lifecycle states, in the world's words.
+fn state_name(state: &str) -> String {
+    match state {
+        "PROVISIONING" | "STARTING" => "pending".into(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+/// The subnet's security list id.
+async fn security_list(api: &Api, subnet: &str) -> Result<String, PluginError> {
+    let subnet: Value = api
+        .get(
+            &api.core(&format!("/subnets/{}", encode(subnet))),
+            "GetSubnet",
+        )
+        .await?;
+    subnet["securityListIds"][0]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| invalid("GetSubnet: the subnet has no security list".into()))
+}
+
+/// The description that marks the ingress rules made for `tags`.
+fn rule_mark(tags: &[KeyValue]) -> String {
+    let pairs: Vec<String> = tags
+        .iter()
+        .map(|t| format!("{}={}", t.key, t.value))
+        .collect();
+    format!("owbench:{}", pairs.join(","))
+}
+
+/// Whether `rule` was made for tags that include every one of `tags`.
+fn marked_with(rule: &Value, tags: &[KeyValue]) -> bool {
+    let Some(pairs) = rule["description"]
+        .as_str()
+        .and_then(|d| d.strip_prefix("owbench:"))
+    else {
+        return false;
+    };
+    let pairs: Vec<&str> = pairs.split(',').collect();
+    tags.iter()
+        .all(|t| pairs.contains(&format!("{}={}", t.key, t.value).as_str()))
+}
+
+/// Whether `rule` lets TCP `port` in from anywhere.
+fn opens(rule: &Value, port: u16) -> bool {
+    let range = &rule["tcpOptions"]["destinationPortRange"];
+    rule["protocol"] == "6"
+        && rule["source"] == "0.0.0.0/0"
+        && range["min"]
+            .as_u64()
+            .is_some_and(|min| min <= u64::from(port))
+        && range["max"]
+            .as_u64()
+            .is_some_and(|max| max >= u64::from(port))
+}
+
+/// Change the ingress rules of the subnet's security list with `change` (which says
+/// whether it changed anything), guarded by the list's etag.
+async fn update_rules(
+    api: &Api,
+    subnet: &str,
+    change: impl FnOnce(&mut Vec<Value>) -> bool,
+) -> Result<String, PluginError> {
+    let id = security_list(api, subnet).await?;
+    let url = api.core(&format!("/securityLists/{}", encode(&id)));
+    let answer = api
+        .send(Method::GET, &url, None, &[], "GetSecurityList")
+        .await?;
+    let list: Value = answer.json("GetSecurityList")?;
+    let mut rules = list["ingressSecurityRules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if change(&mut rules) {
+        let etag = answer.header("etag").unwrap_or_default().to_owned();
+        let mut headers = Vec::new();
+        if !etag.is_empty() {
+            headers.push(("if-match", etag.as_str()));
+        }
+        let _: Value = api
+            .json(
+                Method::PUT,
+                &url,
+                Some(&json!({ "ingressSecurityRules": rules })),
+                &headers,
+                "UpdateSecurityList",
+            )
+            .await?;
+    }
+    Ok(id)
+}
+
+/// Open the request's TCP ports to the world on the subnet's security list, with rules
+/// marked with the request's tags; a port some rule already opens (another role's, the
+/// user's own) is left as it is.
+async fn open_ports(api: &Api, subnet: &str, request: &NodeRequest) -> Result<(), PluginError> {
+    let mark = rule_mark(&request.tags);
+    update_rules(api, subnet, |rules| {
+        let mut changed = false;
+        for &port in &request.open_ports {
+            if !rules.iter().any(|r| opens(r, port)) {
+                rules.push(json!({
+                    "protocol": "6",
+                    "source": "0.0.0.0/0",
+                    "sourceType": "CIDR_BLOCK",
+                    "isStateless": false,
+                    "tcpOptions": { "destinationPortRange": { "min": port, "max": port } },
+                    "description": mark,
+                }));
+                changed = true;
+            }
+        }
+        changed
+    })
+    .await
+    .map(drop)
+}
+
+/// The availability domain: setting `availability-domain`, else the region's first.
+async fn availability_domain(api: &Api, compartment: &str) -> Result<String, PluginError> {
+    if let Some(ad) = api.setting("availability-domain") {
+        return Ok(ad.to_owned());
+    }
+    let ads: Vec<Value> = api
+        .get(
+            &api.identity(&format!(
+                "/availabilityDomains?compartmentId={}",
+                encode(compartment)
+            )),
+            "ListAvailabilityDomains",
+        )
+        .await?;
+    ads.first()
+        .and_then(|a| a["name"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| invalid("ListAvailabilityDomains: the region has none".into()))
+}
+
+/// A flexible shape's `shapeConfig` from settings `ocpus` and `memory-gb` (1 and 16).
+fn shape_config(api: &Api) -> Result<Value, PluginError> {
+    let number = |key: &str, default: f64| match api.setting(key) {
+        None => Ok(default),
+        Some(v) => v.parse::<f64>().ok().filter(|n| *n > 0.0).ok_or_else(|| {
+            invalid(format!(
+                "setting `{key}` must be a positive number, got `{v}`"
+            ))
+        }),
+    };
+    Ok(json!({ "ocpus": number("ocpus", 1.0)?, "memoryInGBs": number("memory-gb", 16.0)? }))
+}
+
+/// Create the request's nodes, one LaunchInstance each (named `NAME-i` when several),
+/// with the node's name as the retry token so that a retried call creates nothing twice.
+pub async fn create_nodes(api: Api, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
+    if request.count == 0 || request.count > 100 {
+        return Err(invalid(format!(
+            "count must be 1 to 100, got {}",
+            request.count
+        )));
+    }
+    if request.name.is_empty() || request.name.len() > 60 {
+        return Err(invalid(format!(
+            "a node name must be 1 to 60 characters, got {:?}",
+            request.name
+        )));
+    }
+    let compartment = api.need("compartment-id", "the compartment OCID to create nodes in")?;
+    let subnet = api.need("subnet-id", "the OCID of the subnet the nodes join")?;
+    let ad = availability_domain(&api, compartment).await?;
+    if !request.open_ports.is_empty() {
+        open_ports(&api, subnet, &request).await?;
+    }
+    let flexible = request.shape.ends_with(".Flex");
+    let mut metadata = serde_json::Map::new();
+    if !request.ssh_public_key.trim().is_empty() {
+        metadata.insert(
+            "ssh_authorized_keys".into(),
+            request.ssh_public_key.trim().into(),
+        );
+    }
+    if !request.user_data.is_empty() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&request.user_data);
+        metadata.insert("user_data".into(), encoded.into());
+    }
+    let tags: serde_json::Map<String, Value> = request
+        .tags
+        .iter()
+        .map(|t| (t.key.clone(), Value::from(t.value.clone())))
+        .collect();
+    let mut nodes = Vec::new();
+    for i in 1..=request.count {
+        let name = if request.count == 1 {
+            request.name.clone()
+        } else {
+            format!("{}-{i}", request.name)
+        };
+        let mut details = json!({
+            "availabilityDomain": ad,
+            "compartmentId": compartment,
+            "displayName": name,
+            "shape": request.shape,
+            "sourceDetails": { "sourceType": "image", "imageId": request.image },
+            "createVnicDetails": { "subnetId": subnet, "assignPublicIp": true },
+            "metadata": metadata,
+            "freeformTags": tags,
+        });
+        if flexible {
+            details["shapeConfig"] = shape_config(&api)?;
+        }
+        let instance: Instance = api
+            .json(
+                Method::POST,
+                &api.core("/instances"),
+                Some(&details),
+                &[("opc-retry-token", &name)],
+                "LaunchInstance",
+            )
+            .await?;
+        nodes.push(node_of(instance, (None, None)));
+    }
+    Ok(nodes)
+}
+
+fn node_of(instance: Instance, (public_ip, private_ip): (Option<String>, Option<String>)) -> Node {
+    Node {
+        state: state_name(&instance.lifecycle_state),
+        id: instance.id,
+        name: instance.display_name,
+        shape: instance.shape,
+        public_ip,
+        private_ip,
+        tags: instance
+            .freeform_tags
+            .into_iter()
+            .map(|(key, value)| KeyValue { key, value })
+            .collect(),
+    }
+}
+
+/// The public and private address of a running instance (from its first VNIC).
+async fn addresses(
+    api: &Api,
+    compartment: &str,
+    instance: &Instance,
+) -> Result<(Option<String>, Option<String>), PluginError> {
+    if instance.lifecycle_state != "RUNNING" {
+        return Ok((None, None));
+    }
+    let attachments: Vec<Value> = api
+        .get(
+            &api.core(&format!(
+                "/vnicAttachments?compartmentId={}&instanceId={}",
+                encode(compartment),
+                encode(&instance.id)
+            )),
+            "ListVnicAttachments",
+        )
+        .await?;
+    let Some(vnic) = attachments
+        .iter()
+        .find(|a| a["lifecycleState"] == "ATTACHED")
+        .and_then(|a| a["vnicId"].as_str())
+    else {
+        return Ok((None, None));
+    };
+    let vnic: Value = api
+        .get(&api.core(&format!("/vnics/{}", encode(vnic))), "GetVnic")
+        .await?;
+    let text = |field: &str| vnic[field].as_str().map(str::to_owned);
+    Ok((text("publicIp"), text("privateIp")))
+}
+
+async fn described(api: &Api, compartment: &str, instance: Instance) -> Result<Node, PluginError> {
+    let ips = addresses(api, compartment, &instance).await?;
+    Ok(node_of(instance, ips))
+}
+
+/// GetInstance of each id (one OCI no longer knows is left out).
+pub async fn describe_nodes(api: Api, ids: Vec<String>) -> Result<Vec<Node>, PluginError> {
+    let compartment = api.need("compartment-id", "the compartment OCID of the nodes")?;
+    let mut nodes = Vec::new();
+    for id in ids {
+        let url = api.core(&format!("/instances/{}", encode(&id)));
+        match api.get::<Instance>(&url, "GetInstance").await {
+            Ok(instance) => nodes.push(described(&api, compartment, instance).await?),
+            Err(e) if e.code.as_deref() == Some("NotAuthorizedOrNotFound") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(nodes)
+}
+
+/// ListInstances of the compartment, page by page, keeping those not terminated that
+/// carry every tag in `tags` (ListInstances has no tag filter).
+pub async fn list_nodes(api: Api, tags: Vec<KeyValue>) -> Result<Vec<Node>, PluginError> {
+    let compartment = api.need("compartment-id", "the compartment OCID of the nodes")?;
+    let mut page: Option<String> = None;
+    let mut nodes = Vec::new();
+    loop {
+        let mut url = api.core(&format!(
+            "/instances?compartmentId={}&limit=100",
+            encode(compartment)
+        ));
+        if let Some(p) = &page {
+            url.push_str(&format!("&page={}", encode(p)));
+        }
+        let answer = api
+            .send(Method::GET, &url, None, &[], "ListInstances")
+            .await?;
+        let instances: Vec<Instance> = answer.json("ListInstances")?;
+        for instance in instances {
+            let tagged = tags
+                .iter()
+                .all(|t| instance.freeform_tags.get(&t.key) == Some(&t.value));
+            if tagged && instance.lifecycle_state != "TERMINATED" {
+                nodes.push(described(&api, compartment, instance).await?);
+            }
+        }
+        page = answer.header("opc-next-page").map(str::to_owned);
+        if page.is_none() {
+            return Ok(nodes);
+        }
+    }
+}
+
+/// InstanceAction START or STOP of each id.
+pub async fn power(api: Api, ids: Vec<String>, action: PowerAction) -> Result<(), PluginError> {
+    let action = match action {
+        PowerAction::Start => "START",
+        PowerAction::Stop => "STOP",
+    };
+    for id in ids {
+        let url = api.core(&format!("/instances/{}?action={action}", encode(&id)));
+        let _: Value = api
+            .json(Method::POST, &url, None, &[], "InstanceAction")
+            .await?;
+    }
+    Ok(())
+}
+
+/// TerminateInstance of each id, boot volume included; an unknown one is not an error.
+pub async fn terminate(api: Api, ids: Vec<String>) -> Result<(), PluginError> {
+    for id in ids {
+        let url = api.core(&format!(
+            "/instances/{}?preserveBootVolume=false",
+            encode(&id)
+        ));
+        match api
+            .send(Method::DELETE, &url, None, &[], "TerminateInstance")
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.code.as_deref() == Some("NotAuthorizedOrNotFound") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Remove the ingress rules made for tags including `tags` from the subnet's security
+/// list (the subnet of setting `subnet-id`; without it there is nothing of ours to find).
+pub async fn delete_tagged(api: Api, tags: Vec<KeyValue>) -> Result<Vec<String>, PluginError> {
+    let Some(subnet) = api.setting("subnet-id") else {
+        return Ok(Vec::new());
+    };
+    let mut removed = Vec::new();
+    let list = update_rules(&api, subnet, |rules| {
+        rules.retain(|r| {
+            let ours = marked_with(r, &tags);
+            if ours {
+                removed.push(r["tcpOptions"]["destinationPortRange"]["min"].to_string());
+            }
+            !ours
+        });
+        !removed.is_empty()
+    })
+    .await?;
+    Ok(removed
+        .into_iter()
+        .map(|port| format!("ingress rule tcp/{port} of security list {list}"))
+        .collect())
+}
