@@ -46,7 +46,7 @@ cargo clippy --locked --release --workspace --all-targets -- -D warnings
 step "clippy (guests for wasm32-wasip2)"
 cargo clippy --locked --release --target wasm32-wasip2 --target-dir target/guests \
   -p owbench-workload -p matmul -p bintree -p file-io -p object-download -p noop -p bigdata -p ml-inference -p genomics-align \
-  -p aws-ec2 -p oci -p fixture-misbehave -p fixture-wrong-world -p fixture-peek -- -D warnings
+  -p owbench-provider -p aws-ec2 -p oci -p fixture-misbehave -p fixture-wrong-world -p fixture-peek -- -D warnings
 
 step "tests"
 cargo test --locked --release --workspace

@@ -6,9 +6,12 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine as _;
 
-use crate::bindings::owbench::plugin::types::{KeyValue, PluginError};
-use crate::bindings::{Node, NodeRequest, PowerAction};
-use crate::{Sdk, invalid, sdk_error, tag_filters};
+use owbench_provider::{
+    KeyValue, Machines, Node, NodeRequest, PluginError, PowerAction, check_request, invalid,
+    node_names,
+};
+
+use crate::{Sdk, sdk_error, tag_filters};
 
 /// Regions the plugin offers (EC2's commercial regions).
 pub const REGIONS: &[&str] = &[
@@ -176,59 +179,6 @@ async fn key_pair(
     }
 }
 
-/// Create the request's nodes, one RunInstances each (named `NAME-i` when several), with
-/// a client token per node so that a retried call does not create a node twice.
-pub async fn create_nodes(sdk: Sdk, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
-    if request.count == 0 || request.count > 100 {
-        return Err(invalid(format!(
-            "count must be 1 to 100, got {}",
-            request.count
-        )));
-    }
-    if request.name.is_empty() || request.name.len() > 40 {
-        return Err(invalid(format!(
-            "a node name must be 1 to 40 characters, got {:?}",
-            request.name
-        )));
-    }
-    let ec2 = sdk.ec2();
-    let group = security_group(&ec2, &format!("{}-sg", request.name), &request).await?;
-    let key = format!("{}-key", request.name);
-    let has_key = !request.ssh_public_key.trim().is_empty();
-    if has_key {
-        key_pair(&ec2, &key, &request).await?;
-    }
-    let user_data = base64::engine::general_purpose::STANDARD.encode(&request.user_data);
-    let mut nodes = Vec::new();
-    for i in 1..=request.count {
-        let name = if request.count == 1 {
-            request.name.clone()
-        } else {
-            format!("{}-{i}", request.name)
-        };
-        let mut run = ec2
-            .run_instances()
-            .image_id(&request.image)
-            .instance_type(InstanceType::from(request.shape.as_str()))
-            .min_count(1)
-            .max_count(1)
-            .client_token(&name)
-            .security_group_ids(&group)
-            .user_data(&user_data)
-            .tag_specifications(tag_spec(ResourceType::Instance, &request.tags, &name))
-            .tag_specifications(tag_spec(ResourceType::Volume, &request.tags, &name));
-        if has_key {
-            run = run.key_name(&key);
-        }
-        let out = run
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("RunInstances ({name})"), e))?;
-        nodes.extend(out.instances().iter().map(node_of));
-    }
-    Ok(nodes)
-}
-
 /// Every instance matching `filters`, page by page.
 async fn instances(
     ec2: &aws_sdk_ec2::Client,
@@ -267,115 +217,154 @@ async fn by_ids(ec2: &aws_sdk_ec2::Client, ids: Vec<String>) -> Result<Vec<Node>
     instances(ec2, vec![filter]).await
 }
 
-/// Describe nodes by id; ids EC2 does not know are left out.
-pub async fn describe_nodes(sdk: Sdk, ids: Vec<String>) -> Result<Vec<Node>, PluginError> {
-    by_ids(&sdk.ec2(), ids).await
-}
-
-/// The instances not terminated that carry every tag.
-pub async fn list_nodes(sdk: Sdk, tags: Vec<KeyValue>) -> Result<Vec<Node>, PluginError> {
-    if tags.is_empty() {
-        return Err(invalid(
-            "list-nodes needs at least one tag (it never lists a whole account)".into(),
-        ));
+impl Machines for Sdk {
+    /// Create the request's nodes, one RunInstances each (named `NAME-i` when several), with
+    /// a client token per node so that a retried call does not create a node twice.
+    async fn create_nodes(&self, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
+        check_request(&request, 40)?;
+        let ec2 = self.ec2();
+        let group = security_group(&ec2, &format!("{}-sg", request.name), &request).await?;
+        let key = format!("{}-key", request.name);
+        let has_key = !request.ssh_public_key.trim().is_empty();
+        if has_key {
+            key_pair(&ec2, &key, &request).await?;
+        }
+        let user_data = base64::engine::general_purpose::STANDARD.encode(&request.user_data);
+        let mut nodes = Vec::new();
+        for name in node_names(&request) {
+            let mut run = ec2
+                .run_instances()
+                .image_id(&request.image)
+                .instance_type(InstanceType::from(request.shape.as_str()))
+                .min_count(1)
+                .max_count(1)
+                .client_token(&name)
+                .security_group_ids(&group)
+                .user_data(&user_data)
+                .tag_specifications(tag_spec(ResourceType::Instance, &request.tags, &name))
+                .tag_specifications(tag_spec(ResourceType::Volume, &request.tags, &name));
+            if has_key {
+                run = run.key_name(&key);
+            }
+            let out = run
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("RunInstances ({name})"), e))?;
+            nodes.extend(out.instances().iter().map(node_of));
+        }
+        Ok(nodes)
     }
-    let mut filters = tag_filters(&tags);
-    filters.push(
-        Filter::builder()
-            .name("instance-state-name")
-            .set_values(Some(
-                ["pending", "running", "stopping", "stopped", "shutting-down"]
-                    .map(String::from)
-                    .to_vec(),
-            ))
-            .build(),
-    );
-    instances(&sdk.ec2(), filters).await
-}
 
-/// Start or stop instances.
-pub async fn power(sdk: Sdk, ids: Vec<String>, action: PowerAction) -> Result<(), PluginError> {
-    if ids.is_empty() {
-        return Ok(());
+    /// Describe nodes by id; ids EC2 does not know are left out.
+    async fn describe_nodes(&self, ids: Vec<String>) -> Result<Vec<Node>, PluginError> {
+        by_ids(&self.ec2(), ids).await
     }
-    let ec2 = sdk.ec2();
-    match action {
-        PowerAction::Start => ec2
-            .start_instances()
-            .set_instance_ids(Some(ids))
+
+    /// The instances not terminated that carry every tag.
+    async fn list_nodes(&self, tags: Vec<KeyValue>) -> Result<Vec<Node>, PluginError> {
+        if tags.is_empty() {
+            return Err(invalid(
+                "list-nodes needs at least one tag (it never lists a whole account)",
+            ));
+        }
+        let mut filters = tag_filters(&tags);
+        filters.push(
+            Filter::builder()
+                .name("instance-state-name")
+                .set_values(Some(
+                    ["pending", "running", "stopping", "stopped", "shutting-down"]
+                        .map(String::from)
+                        .to_vec(),
+                ))
+                .build(),
+        );
+        instances(&self.ec2(), filters).await
+    }
+
+    /// Start or stop instances.
+    async fn power(&self, ids: Vec<String>, action: PowerAction) -> Result<(), PluginError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ec2 = self.ec2();
+        match action {
+            PowerAction::Start => ec2
+                .start_instances()
+                .set_instance_ids(Some(ids))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| sdk_error("StartInstances", e)),
+            PowerAction::Stop => ec2
+                .stop_instances()
+                .set_instance_ids(Some(ids))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| sdk_error("StopInstances", e)),
+        }
+    }
+
+    /// Terminate instances; those EC2 no longer knows are skipped.
+    async fn terminate_nodes(&self, ids: Vec<String>) -> Result<(), PluginError> {
+        let ec2 = self.ec2();
+        // Only the ids that still exist: TerminateInstances fails as a whole on an unknown one.
+        let known: Vec<String> = by_ids(&ec2, ids)
+            .await?
+            .into_iter()
+            .filter(|n| n.state != "terminated")
+            .map(|n| n.id)
+            .collect();
+        if known.is_empty() {
+            return Ok(());
+        }
+        ec2.terminate_instances()
+            .set_instance_ids(Some(known))
             .send()
             .await
             .map(drop)
-            .map_err(|e| sdk_error("StartInstances", e)),
-        PowerAction::Stop => ec2
-            .stop_instances()
-            .set_instance_ids(Some(ids))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| sdk_error("StopInstances", e)),
+            .map_err(|e| sdk_error("TerminateInstances", e))
     }
-}
 
-/// Terminate instances; those EC2 no longer knows are skipped.
-pub async fn terminate(sdk: Sdk, ids: Vec<String>) -> Result<(), PluginError> {
-    let ec2 = sdk.ec2();
-    // Only the ids that still exist: TerminateInstances fails as a whole on an unknown one.
-    let known: Vec<String> = by_ids(&ec2, ids)
-        .await?
-        .into_iter()
-        .filter(|n| n.state != "terminated")
-        .map(|n| n.id)
-        .collect();
-    if known.is_empty() {
-        return Ok(());
-    }
-    ec2.terminate_instances()
-        .set_instance_ids(Some(known))
-        .send()
-        .await
-        .map(drop)
-        .map_err(|e| sdk_error("TerminateInstances", e))
-}
-
-/// Delete the security groups and key pairs carrying every tag.
-pub async fn delete_tagged(sdk: Sdk, tags: Vec<KeyValue>) -> Result<Vec<String>, PluginError> {
-    if tags.is_empty() {
-        return Err(invalid(
-            "delete-tagged needs at least one tag (it never deletes across a whole account)".into(),
-        ));
-    }
-    let ec2 = sdk.ec2();
-    let mut deleted = Vec::new();
-    let groups = ec2
-        .describe_security_groups()
-        .set_filters(Some(tag_filters(&tags)))
-        .send()
-        .await
-        .map_err(|e| sdk_error("DescribeSecurityGroups", e))?;
-    for group in groups.security_groups() {
-        let Some(id) = group.group_id() else { continue };
-        ec2.delete_security_group()
-            .group_id(id)
+    /// Delete the security groups and key pairs carrying every tag.
+    async fn delete_tagged(&self, tags: Vec<KeyValue>) -> Result<Vec<String>, PluginError> {
+        if tags.is_empty() {
+            return Err(invalid(
+                "delete-tagged needs at least one tag (it never deletes across a whole account)",
+            ));
+        }
+        let ec2 = self.ec2();
+        let mut deleted = Vec::new();
+        let groups = ec2
+            .describe_security_groups()
+            .set_filters(Some(tag_filters(&tags)))
             .send()
             .await
-            .map_err(|e| sdk_error(&format!("DeleteSecurityGroup ({id})"), e))?;
-        deleted.push(format!("security-group {id}"));
-    }
-    let keys = ec2
-        .describe_key_pairs()
-        .set_filters(Some(tag_filters(&tags)))
-        .send()
-        .await
-        .map_err(|e| sdk_error("DescribeKeyPairs", e))?;
-    for key in keys.key_pairs() {
-        let Some(name) = key.key_name() else { continue };
-        ec2.delete_key_pair()
-            .key_name(name)
+            .map_err(|e| sdk_error("DescribeSecurityGroups", e))?;
+        for group in groups.security_groups() {
+            let Some(id) = group.group_id() else { continue };
+            ec2.delete_security_group()
+                .group_id(id)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("DeleteSecurityGroup ({id})"), e))?;
+            deleted.push(format!("security-group {id}"));
+        }
+        let keys = ec2
+            .describe_key_pairs()
+            .set_filters(Some(tag_filters(&tags)))
             .send()
             .await
-            .map_err(|e| sdk_error(&format!("DeleteKeyPair ({name})"), e))?;
-        deleted.push(format!("key-pair {name}"));
+            .map_err(|e| sdk_error("DescribeKeyPairs", e))?;
+        for key in keys.key_pairs() {
+            let Some(name) = key.key_name() else { continue };
+            ec2.delete_key_pair()
+                .key_name(name)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("DeleteKeyPair ({name})"), e))?;
+            deleted.push(format!("key-pair {name}"));
+        }
+        Ok(deleted)
     }
-    Ok(deleted)
 }

@@ -19,17 +19,7 @@ mod s3;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
 use aws_smithy_wasm::wasi::{WasiHttpClientBuilder, WasiSleep};
 
-use bindings::owbench::plugin::types::{KeyValue, PluginError};
-use bindings::{Node, NodeRequest, PowerAction, ProviderInfo, Shape, Target};
-
-#[allow(missing_docs, unsafe_code, clippy::all)]
-mod bindings {
-    wit_bindgen::generate!({
-        world: "provider",
-        path: "../../wit",
-        generate_all,
-    });
-}
+use owbench_provider::{KeyValue, PluginError, Provider, ProviderInfo, Shape, Target};
 
 /// The keys the SDK signs with; the host replaces the signature.
 const PLACEHOLDER_KEY_ID: &str = "OWBENCHHOSTSIGNS";
@@ -132,15 +122,6 @@ where
     }
 }
 
-/// A `plugin-error` for bad input.
-fn invalid(message: String) -> PluginError {
-    PluginError {
-        message,
-        retryable: false,
-        code: None,
-    }
-}
-
 /// Tags as EC2 filters (`tag:KEY` = VALUE).
 fn tag_filters(tags: &[KeyValue]) -> Vec<aws_sdk_ec2::types::Filter> {
     tags.iter()
@@ -153,9 +134,7 @@ fn tag_filters(tags: &[KeyValue]) -> Vec<aws_sdk_ec2::types::Filter> {
         .collect()
 }
 
-struct Component;
-
-impl bindings::Guest for Component {
+impl Provider for Sdk {
     fn describe() -> ProviderInfo {
         ProviderInfo {
             name: "aws-ec2".into(),
@@ -173,51 +152,9 @@ impl bindings::Guest for Component {
         }
     }
 
-    fn create_nodes(target: Target, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
-        wstd::runtime::block_on(ec2::create_nodes(Sdk::new(&target), request))
-    }
-
-    fn describe_nodes(target: Target, ids: Vec<String>) -> Result<Vec<Node>, PluginError> {
-        wstd::runtime::block_on(ec2::describe_nodes(Sdk::new(&target), ids))
-    }
-
-    fn list_nodes(target: Target, tags: Vec<KeyValue>) -> Result<Vec<Node>, PluginError> {
-        wstd::runtime::block_on(ec2::list_nodes(Sdk::new(&target), tags))
-    }
-
-    fn power(target: Target, ids: Vec<String>, action: PowerAction) -> Result<(), PluginError> {
-        wstd::runtime::block_on(ec2::power(Sdk::new(&target), ids, action))
-    }
-
-    fn terminate_nodes(target: Target, ids: Vec<String>) -> Result<(), PluginError> {
-        wstd::runtime::block_on(ec2::terminate(Sdk::new(&target), ids))
-    }
-
-    fn delete_tagged(target: Target, tags: Vec<KeyValue>) -> Result<Vec<String>, PluginError> {
-        wstd::runtime::block_on(ec2::delete_tagged(Sdk::new(&target), tags))
-    }
-
-    fn put_object(
-        target: Target,
-        bucket: String,
-        key: String,
-        data: Vec<u8>,
-    ) -> Result<(), PluginError> {
-        wstd::runtime::block_on(s3::put_object(Sdk::new(&target), bucket, key, data))
-    }
-
-    fn object_url(
-        target: Target,
-        bucket: String,
-        key: String,
-        expires_secs: u32,
-    ) -> Result<String, PluginError> {
-        wstd::runtime::block_on(s3::object_url(Sdk::new(&target), bucket, key, expires_secs))
+    fn connect(target: &Target) -> Sdk {
+        Sdk::new(target)
     }
 }
 
-// The generated export glue is the component's only unsafe code.
-#[allow(unsafe_code)]
-const _: () = {
-    bindings::export!(Component with_types_in bindings);
-};
+owbench_provider::export_provider!(Sdk);

@@ -7,9 +7,9 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 
-use crate::bindings::owbench::plugin::signer;
-use crate::bindings::owbench::plugin::types::PluginError;
-use crate::{Sdk, invalid, sdk_error};
+use owbench_provider::{Objects, PluginError, invalid, signer};
+
+use crate::{Sdk, sdk_error};
 
 /// Make `bucket` in the target's region unless it is there.
 async fn ensure_bucket(
@@ -36,52 +36,54 @@ async fn ensure_bucket(
     }
 }
 
-/// Store `data` as `bucket/key`, making the bucket if needed.
-pub async fn put_object(
-    sdk: Sdk,
-    bucket: String,
-    key: String,
-    data: Vec<u8>,
-) -> Result<(), PluginError> {
-    let s3 = sdk.s3();
-    ensure_bucket(&s3, &sdk, &bucket).await?;
-    s3.put_object()
-        .bucket(&bucket)
-        .key(&key)
-        .body(ByteStream::from(data))
-        .send()
-        .await
-        .map(drop)
-        .map_err(|e| sdk_error(&format!("PutObject ({bucket}/{key})"), e))
-}
-
-/// A presigned GET URL of `bucket/key`: made here with the placeholder keys, then
-/// re-signed by the host with the user's.
-pub async fn object_url(
-    sdk: Sdk,
-    bucket: String,
-    key: String,
-    expires_secs: u32,
-) -> Result<String, PluginError> {
-    // SigV4 presigned URLs last at most 7 days.
-    if !(1..=604_800).contains(&expires_secs) {
-        return Err(invalid(format!(
-            "a presigned URL lasts 1 to 604800 seconds (7 days), got {expires_secs}"
-        )));
+impl Objects for Sdk {
+    /// Store `data` as `bucket/key`, making the bucket if needed.
+    async fn put_object(
+        &self,
+        bucket: String,
+        key: String,
+        data: Vec<u8>,
+    ) -> Result<(), PluginError> {
+        let s3 = self.s3();
+        ensure_bucket(&s3, self, &bucket).await?;
+        s3.put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .body(ByteStream::from(data))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| sdk_error(&format!("PutObject ({bucket}/{key})"), e))
     }
-    let config = PresigningConfig::expires_in(Duration::from_secs(u64::from(expires_secs)))
-        .map_err(|e| invalid(format!("presigning: {e}")))?;
-    let presigned = sdk
-        .s3()
-        .get_object()
-        .bucket(&bucket)
-        .key(&key)
-        .presigned(config)
-        .await
-        .map_err(|e| sdk_error(&format!("presign GetObject ({bucket}/{key})"), e))?;
-    signer::presign(presigned.uri()).map_err(|reason| PluginError {
-        message: format!("the host did not sign the URL of {bucket}/{key}: {reason}"),
-        retryable: false,
-        code: None,
-    })
+
+    /// A presigned GET URL of `bucket/key`: made here with the placeholder keys, then
+    /// re-signed by the host with the user's.
+    async fn object_url(
+        &self,
+        bucket: String,
+        key: String,
+        expires_secs: u32,
+    ) -> Result<String, PluginError> {
+        // SigV4 presigned URLs last at most 7 days.
+        if !(1..=604_800).contains(&expires_secs) {
+            return Err(invalid(format!(
+                "a presigned URL lasts 1 to 604800 seconds (7 days), got {expires_secs}"
+            )));
+        }
+        let config = PresigningConfig::expires_in(Duration::from_secs(u64::from(expires_secs)))
+            .map_err(|e| invalid(format!("presigning: {e}")))?;
+        let presigned = self
+            .s3()
+            .get_object()
+            .bucket(&bucket)
+            .key(&key)
+            .presigned(config)
+            .await
+            .map_err(|e| sdk_error(&format!("presign GetObject ({bucket}/{key})"), e))?;
+        signer::presign(presigned.uri()).map_err(|reason| PluginError {
+            message: format!("the host did not sign the URL of {bucket}/{key}: {reason}"),
+            retryable: false,
+            code: None,
+        })
+    }
 }

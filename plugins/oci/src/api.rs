@@ -6,8 +6,7 @@ use wstd::http::body::Bytes;
 use wstd::http::error::ErrorCode;
 use wstd::http::{Body, BodyExt, Client, Method, Request};
 
-use crate::bindings::Target;
-use crate::bindings::owbench::plugin::types::PluginError;
+use owbench_provider::{PluginError, Target, invalid};
 
 /// OCI error codes after which the same call may succeed later.
 const RETRYABLE_CODES: &[&str] = &[
@@ -221,15 +220,6 @@ fn transport_error(step: &str, url: &str, e: wstd::http::Error) -> PluginError {
     PluginError {
         message: format!("{step}: {url}: {e:#}"),
         retryable: !denied,
-        code: None,
-    }
-}
-
-/// A `plugin-error` for bad input.
-pub fn invalid(message: String) -> PluginError {
-    PluginError {
-        message,
-        retryable: false,
         code: None,
     }
 }

@@ -7,9 +7,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use wstd::http::Method;
 
-use crate::api::{Api, encode, invalid};
-use crate::bindings::owbench::plugin::types::{KeyValue, PluginError};
-use crate::bindings::{Node, NodeRequest, PowerAction};
+use owbench_provider::{
+    KeyValue, Machines, Node, NodeRequest, PluginError, PowerAction, check_request, invalid,
+    node_names,
+};
+
+use crate::api::{Api, encode};
 
 /// Regions the plugin offers (OCI's commercial regions).
 pub const REGIONS: &[&str] = &[
@@ -82,7 +85,7 @@ async fn security_list(api: &Api, subnet: &str) -> Result<String, PluginError> {
     subnet["securityListIds"][0]
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| invalid("GetSubnet: the subnet has no security list".into()))
+        .ok_or_else(|| invalid("GetSubnet: the subnet has no security list"))
 }
 
 /// The description that marks the ingress rules made for `tags`.
@@ -199,7 +202,7 @@ async fn availability_domain(api: &Api, compartment: &str) -> Result<String, Plu
     ads.first()
         .and_then(|a| a["name"].as_str())
         .map(str::to_owned)
-        .ok_or_else(|| invalid("ListAvailabilityDomains: the region has none".into()))
+        .ok_or_else(|| invalid("ListAvailabilityDomains: the region has none"))
 }
 
 /// A flexible shape's `shapeConfig` from settings `ocpus` and `memory-gb` (1 and 16).
@@ -213,78 +216,6 @@ fn shape_config(api: &Api) -> Result<Value, PluginError> {
         }),
     };
     Ok(json!({ "ocpus": number("ocpus", 1.0)?, "memoryInGBs": number("memory-gb", 16.0)? }))
-}
-
-/// Create the request's nodes, one LaunchInstance each (named `NAME-i` when several),
-/// with the node's name as the retry token so that a retried call creates nothing twice.
-pub async fn create_nodes(api: Api, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
-    if request.count == 0 || request.count > 100 {
-        return Err(invalid(format!(
-            "count must be 1 to 100, got {}",
-            request.count
-        )));
-    }
-    if request.name.is_empty() || request.name.len() > 60 {
-        return Err(invalid(format!(
-            "a node name must be 1 to 60 characters, got {:?}",
-            request.name
-        )));
-    }
-    let compartment = api.need("compartment-id", "the compartment OCID to create nodes in")?;
-    let subnet = api.need("subnet-id", "the OCID of the subnet the nodes join")?;
-    let ad = availability_domain(&api, compartment).await?;
-    if !request.open_ports.is_empty() {
-        open_ports(&api, subnet, &request).await?;
-    }
-    let flexible = request.shape.ends_with(".Flex");
-    let mut metadata = serde_json::Map::new();
-    if !request.ssh_public_key.trim().is_empty() {
-        metadata.insert(
-            "ssh_authorized_keys".into(),
-            request.ssh_public_key.trim().into(),
-        );
-    }
-    if !request.user_data.is_empty() {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&request.user_data);
-        metadata.insert("user_data".into(), encoded.into());
-    }
-    let tags: serde_json::Map<String, Value> = request
-        .tags
-        .iter()
-        .map(|t| (t.key.clone(), Value::from(t.value.clone())))
-        .collect();
-    let mut nodes = Vec::new();
-    for i in 1..=request.count {
-        let name = if request.count == 1 {
-            request.name.clone()
-        } else {
-            format!("{}-{i}", request.name)
-        };
-        let mut details = json!({
-            "availabilityDomain": ad,
-            "compartmentId": compartment,
-            "displayName": name,
-            "shape": request.shape,
-            "sourceDetails": { "sourceType": "image", "imageId": request.image },
-            "createVnicDetails": { "subnetId": subnet, "assignPublicIp": true },
-            "metadata": metadata,
-            "freeformTags": tags,
-        });
-        if flexible {
-            details["shapeConfig"] = shape_config(&api)?;
-        }
-        let instance: Instance = api
-            .json(
-                Method::POST,
-                &api.core("/instances"),
-                Some(&details),
-                &[("opc-retry-token", &name)],
-                "LaunchInstance",
-            )
-            .await?;
-        nodes.push(node_of(instance, (None, None)));
-    }
-    Ok(nodes)
 }
 
 fn node_of(instance: Instance, (public_ip, private_ip): (Option<String>, Option<String>)) -> Node {
@@ -341,108 +272,176 @@ async fn described(api: &Api, compartment: &str, instance: Instance) -> Result<N
     Ok(node_of(instance, ips))
 }
 
-/// GetInstance of each id (one OCI no longer knows is left out).
-pub async fn describe_nodes(api: Api, ids: Vec<String>) -> Result<Vec<Node>, PluginError> {
-    let compartment = api.need("compartment-id", "the compartment OCID of the nodes")?;
-    let mut nodes = Vec::new();
-    for id in ids {
-        let url = api.core(&format!("/instances/{}", encode(&id)));
-        match api.get::<Instance>(&url, "GetInstance").await {
-            Ok(instance) => nodes.push(described(&api, compartment, instance).await?),
-            Err(e) if e.code.as_deref() == Some("NotAuthorizedOrNotFound") => {}
-            Err(e) => return Err(e),
+impl Machines for Api {
+    /// Create the request's nodes, one LaunchInstance each (named `NAME-i` when several),
+    /// with the node's name as the retry token so that a retried call creates nothing twice.
+    async fn create_nodes(&self, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
+        check_request(&request, 60)?;
+        let compartment = self.need("compartment-id", "the compartment OCID to create nodes in")?;
+        let subnet = self.need("subnet-id", "the OCID of the subnet the nodes join")?;
+        let ad = availability_domain(self, compartment).await?;
+        if !request.open_ports.is_empty() {
+            open_ports(self, subnet, &request).await?;
         }
+        let flexible = request.shape.ends_with(".Flex");
+        let mut metadata = serde_json::Map::new();
+        if !request.ssh_public_key.trim().is_empty() {
+            metadata.insert(
+                "ssh_authorized_keys".into(),
+                request.ssh_public_key.trim().into(),
+            );
+        }
+        if !request.user_data.is_empty() {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&request.user_data);
+            metadata.insert("user_data".into(), encoded.into());
+        }
+        let tags: serde_json::Map<String, Value> = request
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), Value::from(t.value.clone())))
+            .collect();
+        let mut nodes = Vec::new();
+        for name in node_names(&request) {
+            let mut details = json!({
+                "availabilityDomain": ad,
+                "compartmentId": compartment,
+                "displayName": name,
+                "shape": request.shape,
+                "sourceDetails": { "sourceType": "image", "imageId": request.image },
+                "createVnicDetails": { "subnetId": subnet, "assignPublicIp": true },
+                "metadata": metadata,
+                "freeformTags": tags,
+            });
+            if flexible {
+                details["shapeConfig"] = shape_config(self)?;
+            }
+            let instance: Instance = self
+                .json(
+                    Method::POST,
+                    &self.core("/instances"),
+                    Some(&details),
+                    &[("opc-retry-token", &name)],
+                    "LaunchInstance",
+                )
+                .await?;
+            nodes.push(node_of(instance, (None, None)));
+        }
+        Ok(nodes)
     }
-    Ok(nodes)
-}
 
-/// ListInstances of the compartment, page by page, keeping those not terminated that
-/// carry every tag in `tags` (ListInstances has no tag filter).
-pub async fn list_nodes(api: Api, tags: Vec<KeyValue>) -> Result<Vec<Node>, PluginError> {
-    let compartment = api.need("compartment-id", "the compartment OCID of the nodes")?;
-    let mut page: Option<String> = None;
-    let mut nodes = Vec::new();
-    loop {
-        let mut url = api.core(&format!(
-            "/instances?compartmentId={}&limit=100",
-            encode(compartment)
-        ));
-        if let Some(p) = &page {
-            url.push_str(&format!("&page={}", encode(p)));
-        }
-        let answer = api
-            .send(Method::GET, &url, None, &[], "ListInstances")
-            .await?;
-        let instances: Vec<Instance> = answer.json("ListInstances")?;
-        for instance in instances {
-            let tagged = tags
-                .iter()
-                .all(|t| instance.freeform_tags.get(&t.key) == Some(&t.value));
-            if tagged && instance.lifecycle_state != "TERMINATED" {
-                nodes.push(described(&api, compartment, instance).await?);
+    /// GetInstance of each id (one OCI no longer knows is left out).
+    async fn describe_nodes(&self, ids: Vec<String>) -> Result<Vec<Node>, PluginError> {
+        let compartment = self.need("compartment-id", "the compartment OCID of the nodes")?;
+        let mut nodes = Vec::new();
+        for id in ids {
+            let url = self.core(&format!("/instances/{}", encode(&id)));
+            match self.get::<Instance>(&url, "GetInstance").await {
+                Ok(instance) => nodes.push(described(self, compartment, instance).await?),
+                Err(e) if e.code.as_deref() == Some("NotAuthorizedOrNotFound") => {}
+                Err(e) => return Err(e),
             }
         }
-        page = answer.header("opc-next-page").map(str::to_owned);
-        if page.is_none() {
-            return Ok(nodes);
+        Ok(nodes)
+    }
+
+    /// ListInstances of the compartment, page by page, keeping those not terminated that
+    /// carry every tag in `tags` (ListInstances has no tag filter).
+    async fn list_nodes(&self, tags: Vec<KeyValue>) -> Result<Vec<Node>, PluginError> {
+        if tags.is_empty() {
+            return Err(invalid(
+                "list-nodes needs at least one tag (it never lists a whole compartment)",
+            ));
         }
-    }
-}
-
-/// InstanceAction START or STOP of each id.
-pub async fn power(api: Api, ids: Vec<String>, action: PowerAction) -> Result<(), PluginError> {
-    let action = match action {
-        PowerAction::Start => "START",
-        PowerAction::Stop => "STOP",
-    };
-    for id in ids {
-        let url = api.core(&format!("/instances/{}?action={action}", encode(&id)));
-        let _: Value = api
-            .json(Method::POST, &url, None, &[], "InstanceAction")
-            .await?;
-    }
-    Ok(())
-}
-
-/// TerminateInstance of each id, boot volume included; an unknown one is not an error.
-pub async fn terminate(api: Api, ids: Vec<String>) -> Result<(), PluginError> {
-    for id in ids {
-        let url = api.core(&format!(
-            "/instances/{}?preserveBootVolume=false",
-            encode(&id)
-        ));
-        match api
-            .send(Method::DELETE, &url, None, &[], "TerminateInstance")
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if e.code.as_deref() == Some("NotAuthorizedOrNotFound") => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// Remove the ingress rules made for tags including `tags` from the subnet's security
-/// list (the subnet of setting `subnet-id`; without it there is nothing of ours to find).
-pub async fn delete_tagged(api: Api, tags: Vec<KeyValue>) -> Result<Vec<String>, PluginError> {
-    let Some(subnet) = api.setting("subnet-id") else {
-        return Ok(Vec::new());
-    };
-    let mut removed = Vec::new();
-    let list = update_rules(&api, subnet, |rules| {
-        rules.retain(|r| {
-            let ours = marked_with(r, &tags);
-            if ours {
-                removed.push(r["tcpOptions"]["destinationPortRange"]["min"].to_string());
+        let compartment = self.need("compartment-id", "the compartment OCID of the nodes")?;
+        let mut page: Option<String> = None;
+        let mut nodes = Vec::new();
+        loop {
+            let mut url = self.core(&format!(
+                "/instances?compartmentId={}&limit=100",
+                encode(compartment)
+            ));
+            if let Some(p) = &page {
+                url.push_str(&format!("&page={}", encode(p)));
             }
-            !ours
-        });
-        !removed.is_empty()
-    })
-    .await?;
-    Ok(removed
-        .into_iter()
-        .map(|port| format!("ingress rule tcp/{port} of security list {list}"))
-        .collect())
+            let answer = self
+                .send(Method::GET, &url, None, &[], "ListInstances")
+                .await?;
+            let instances: Vec<Instance> = answer.json("ListInstances")?;
+            for instance in instances {
+                let tagged = tags
+                    .iter()
+                    .all(|t| instance.freeform_tags.get(&t.key) == Some(&t.value));
+                if tagged && instance.lifecycle_state != "TERMINATED" {
+                    nodes.push(described(self, compartment, instance).await?);
+                }
+            }
+            page = answer.header("opc-next-page").map(str::to_owned);
+            if page.is_none() {
+                return Ok(nodes);
+            }
+        }
+    }
+
+    /// InstanceAction START or STOP of each id.
+    async fn power(&self, ids: Vec<String>, action: PowerAction) -> Result<(), PluginError> {
+        let action = match action {
+            PowerAction::Start => "START",
+            PowerAction::Stop => "STOP",
+        };
+        for id in ids {
+            let url = self.core(&format!("/instances/{}?action={action}", encode(&id)));
+            let _: Value = self
+                .json(Method::POST, &url, None, &[], "InstanceAction")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// TerminateInstance of each id, boot volume included; an unknown one is not an error.
+    async fn terminate_nodes(&self, ids: Vec<String>) -> Result<(), PluginError> {
+        for id in ids {
+            let url = self.core(&format!(
+                "/instances/{}?preserveBootVolume=false",
+                encode(&id)
+            ));
+            match self
+                .send(Method::DELETE, &url, None, &[], "TerminateInstance")
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if e.code.as_deref() == Some("NotAuthorizedOrNotFound") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove the ingress rules made for tags including `tags` from the subnet's security
+    /// list (the subnet of setting `subnet-id`; without it there is nothing of ours to find).
+    async fn delete_tagged(&self, tags: Vec<KeyValue>) -> Result<Vec<String>, PluginError> {
+        if tags.is_empty() {
+            return Err(invalid(
+                "delete-tagged needs at least one tag (it never deletes every owbench rule)",
+            ));
+        }
+        let Some(subnet) = self.setting("subnet-id") else {
+            return Ok(Vec::new());
+        };
+        let mut removed = Vec::new();
+        let list = update_rules(self, subnet, |rules| {
+            rules.retain(|r| {
+                let ours = marked_with(r, &tags);
+                if ours {
+                    removed.push(r["tcpOptions"]["destinationPortRange"]["min"].to_string());
+                }
+                !ours
+            });
+            !removed.is_empty()
+        })
+        .await?;
+        Ok(removed
+            .into_iter()
+            .map(|port| format!("ingress rule tcp/{port} of security list {list}"))
+            .collect())
+    }
 }

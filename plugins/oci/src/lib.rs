@@ -23,21 +23,9 @@ mod compute;
 mod objects;
 
 use api::Api;
-use bindings::owbench::plugin::types::{KeyValue, PluginError};
-use bindings::{Node, NodeRequest, PowerAction, ProviderInfo, Shape, Target};
+use owbench_provider::{Provider, ProviderInfo, Shape, Target};
 
-#[allow(missing_docs, unsafe_code, clippy::all)]
-mod bindings {
-    wit_bindgen::generate!({
-        world: "provider",
-        path: "../../wit",
-        generate_all,
-    });
-}
-
-struct Component;
-
-impl bindings::Guest for Component {
+impl Provider for Api {
     fn describe() -> ProviderInfo {
         ProviderInfo {
             name: "oci".into(),
@@ -55,56 +43,9 @@ impl bindings::Guest for Component {
         }
     }
 
-    fn create_nodes(target: Target, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
-        wstd::runtime::block_on(compute::create_nodes(Api::new(&target), request))
-    }
-
-    fn describe_nodes(target: Target, ids: Vec<String>) -> Result<Vec<Node>, PluginError> {
-        wstd::runtime::block_on(compute::describe_nodes(Api::new(&target), ids))
-    }
-
-    fn list_nodes(target: Target, tags: Vec<KeyValue>) -> Result<Vec<Node>, PluginError> {
-        wstd::runtime::block_on(compute::list_nodes(Api::new(&target), tags))
-    }
-
-    fn power(target: Target, ids: Vec<String>, action: PowerAction) -> Result<(), PluginError> {
-        wstd::runtime::block_on(compute::power(Api::new(&target), ids, action))
-    }
-
-    fn terminate_nodes(target: Target, ids: Vec<String>) -> Result<(), PluginError> {
-        wstd::runtime::block_on(compute::terminate(Api::new(&target), ids))
-    }
-
-    fn delete_tagged(target: Target, tags: Vec<KeyValue>) -> Result<Vec<String>, PluginError> {
-        wstd::runtime::block_on(compute::delete_tagged(Api::new(&target), tags))
-    }
-
-    fn put_object(
-        target: Target,
-        bucket: String,
-        key: String,
-        data: Vec<u8>,
-    ) -> Result<(), PluginError> {
-        wstd::runtime::block_on(objects::put_object(Api::new(&target), bucket, key, data))
-    }
-
-    fn object_url(
-        target: Target,
-        bucket: String,
-        key: String,
-        expires_secs: u32,
-    ) -> Result<String, PluginError> {
-        wstd::runtime::block_on(objects::object_url(
-            Api::new(&target),
-            bucket,
-            key,
-            expires_secs,
-        ))
+    fn connect(target: &Target) -> Api {
+        Api::new(target)
     }
 }
 
-// The generated export glue is the component's only unsafe code.
-#[allow(unsafe_code)]
-const _: () = {
-    bindings::export!(Component with_types_in bindings);
-};
+owbench_provider::export_provider!(Api);

@@ -4,8 +4,9 @@
 use serde_json::{Value, json};
 use wstd::http::Method;
 
-use crate::api::{Api, encode, invalid};
-use crate::bindings::owbench::plugin::types::PluginError;
+use owbench_provider::{Objects, PluginError, invalid};
+
+use crate::api::{Api, encode};
 
 /// The Object Storage namespace: setting `namespace`, else the tenancy's (GetNamespace).
 async fn namespace(api: &Api) -> Result<String, PluginError> {
@@ -42,62 +43,64 @@ async fn ensure_bucket(api: &Api, ns: &str, bucket: &str) -> Result<(), PluginEr
     }
 }
 
-/// PutObject `key` into `bucket` (made if missing).
-pub async fn put_object(
-    api: Api,
-    bucket: String,
-    key: String,
-    data: Vec<u8>,
-) -> Result<(), PluginError> {
-    let ns = namespace(&api).await?;
-    ensure_bucket(&api, &ns, &bucket).await?;
-    let url = api.objects(&format!(
-        "/n/{}/b/{}/o/{}",
-        encode(&ns),
-        encode(&bucket),
-        encode(&key)
-    ));
-    api.send(
-        Method::PUT,
-        &url,
-        Some(data),
-        &[("content-type", "application/octet-stream")],
-        "PutObject",
-    )
-    .await
-    .map(drop)
-}
-
-/// A pre-authenticated request (ObjectRead) for `key` that expires in `expires_secs`;
-/// its full URL.
-pub async fn object_url(
-    api: Api,
-    bucket: String,
-    key: String,
-    expires_secs: u32,
-) -> Result<String, PluginError> {
-    if expires_secs == 0 {
-        return Err(invalid("expires-secs must be at least 1".into()));
-    }
-    let ns = namespace(&api).await?;
-    let expires =
-        std::time::SystemTime::now() + std::time::Duration::from_secs(u64::from(expires_secs));
-    let par: Value = api
-        .json(
-            Method::POST,
-            &api.objects(&format!("/n/{}/b/{}/p/", encode(&ns), encode(&bucket))),
-            Some(&json!({
-                "name": format!("owbench-{key}"),
-                "objectName": key,
-                "accessType": "ObjectRead",
-                "timeExpires": humantime::format_rfc3339_seconds(expires).to_string(),
-            })),
-            &[],
-            "CreatePreauthenticatedRequest",
+impl Objects for Api {
+    /// PutObject `key` into `bucket` (made if missing).
+    async fn put_object(
+        &self,
+        bucket: String,
+        key: String,
+        data: Vec<u8>,
+    ) -> Result<(), PluginError> {
+        let ns = namespace(self).await?;
+        ensure_bucket(self, &ns, &bucket).await?;
+        let url = self.objects(&format!(
+            "/n/{}/b/{}/o/{}",
+            encode(&ns),
+            encode(&bucket),
+            encode(&key)
+        ));
+        self.send(
+            Method::PUT,
+            &url,
+            Some(data),
+            &[("content-type", "application/octet-stream")],
+            "PutObject",
         )
-        .await?;
-    let uri = par["accessUri"].as_str().ok_or_else(|| {
-        invalid("CreatePreauthenticatedRequest: no accessUri in the answer".into())
-    })?;
-    Ok(api.objects(uri))
+        .await
+        .map(drop)
+    }
+
+    /// A pre-authenticated request (ObjectRead) for `key` that expires in `expires_secs`;
+    /// its full URL.
+    async fn object_url(
+        &self,
+        bucket: String,
+        key: String,
+        expires_secs: u32,
+    ) -> Result<String, PluginError> {
+        if expires_secs == 0 {
+            return Err(invalid("expires-secs must be at least 1"));
+        }
+        let ns = namespace(self).await?;
+        let expires =
+            std::time::SystemTime::now() + std::time::Duration::from_secs(u64::from(expires_secs));
+        let par: Value = self
+            .json(
+                Method::POST,
+                &self.objects(&format!("/n/{}/b/{}/p/", encode(&ns), encode(&bucket))),
+                Some(&json!({
+                    "name": format!("owbench-{key}"),
+                    "objectName": key,
+                    "accessType": "ObjectRead",
+                    "timeExpires": humantime::format_rfc3339_seconds(expires).to_string(),
+                })),
+                &[],
+                "CreatePreauthenticatedRequest",
+            )
+            .await?;
+        let uri = par["accessUri"]
+            .as_str()
+            .ok_or_else(|| invalid("CreatePreauthenticatedRequest: no accessUri in the answer"))?;
+        Ok(self.objects(uri))
+    }
 }
