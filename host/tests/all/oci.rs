@@ -253,6 +253,26 @@ impl Drop for OciServer {
     }
 }
 
+#[test]
+fn the_test_server_accepts_the_official_sdks_own_requests() {
+    // The server checks signatures as OCI does: the SDK's clients get through it.
+    let dir = tempfile::tempdir().unwrap();
+    let key = ApiKey::make(dir.path(), "api");
+    let server = OciServer::start(&key);
+    let config = json!({
+        "user": USER, "tenancy": TENANCY, "fingerprint": key.fingerprint,
+        "key_file": key.pem, "compartment": server.compartment, "subnet": server.subnet,
+        "image": server.image,
+    });
+    let out = Command::new(python())
+        .arg(script("oci_sdk.py"))
+        .args(["client", &server.endpoint, &config.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "ok");
+}
+
 async fn oci(
     engine: &owbench::engine::PluginEngine,
     server: &OciServer,
@@ -359,6 +379,17 @@ async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs()
         .await
         .unwrap();
     assert!(none.is_empty());
+    // No tags: refused rather than listing (or cleaning) the whole compartment.
+    let e = plugin.list_nodes(&engine, &target, &[]).await.unwrap_err();
+    assert!(
+        !e.retryable() && e.to_string().contains("at least one tag"),
+        "{e}"
+    );
+    let e = plugin
+        .delete_tagged(&engine, &target, &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("at least one tag"), "{e}");
 
     let ids: Vec<String> = listed.iter().map(|n| n.id.clone()).collect();
     plugin

@@ -11,6 +11,12 @@
         `put_object` does: without the content headers) and print, as one JSON list, the
         headers the signer set or used: authorization, date, host, content-type,
         content-length, x-content-sha256.
+
+    python oci_sdk.py client ENDPOINT CONFIG_JSON
+        Drive the SDK's own ComputeClient and ObjectStorageClient against ENDPOINT (the
+        project's OCI test server) with the config in CONFIG_JSON (user, tenancy,
+        fingerprint, key_file, compartment, subnet, image): launch, get, list, stop,
+        terminate, namespace, bucket, put, pre-authenticated GET. Prints "ok".
 """
 
 import hashlib
@@ -63,10 +69,48 @@ def sign(cases):
     print(json.dumps(out))
 
 
+def client(endpoint, config):
+    import datetime
+    import urllib.request
+
+    config = dict(config, region="us-phoenix-1")
+    compute = oci.core.ComputeClient(config, service_endpoint=endpoint)
+    details = oci.core.models.LaunchInstanceDetails(
+        availability_domain="Uocm:PHX-AD-1",
+        compartment_id=config["compartment"],
+        shape="VM.Standard2.1",
+        source_details=oci.core.models.InstanceSourceViaImageDetails(image_id=config["image"]),
+        create_vnic_details=oci.core.models.CreateVnicDetails(subnet_id=config["subnet"]),
+        freeform_tags={"owbench-cluster": "sdk"},
+    )
+    instance = compute.launch_instance(details).data
+    assert compute.get_instance(instance.id).data.lifecycle_state == "RUNNING"
+    listed = oci.pagination.list_call_get_all_results(compute.list_instances, config["compartment"]).data
+    assert instance.id in [i.id for i in listed]
+    compute.instance_action(instance.id, "STOP")
+    compute.terminate_instance(instance.id)
+    storage = oci.object_storage.ObjectStorageClient(config, service_endpoint=endpoint)
+    ns = storage.get_namespace().data
+    storage.create_bucket(ns, oci.object_storage.models.CreateBucketDetails(name="sdk", compartment_id=config["compartment"]))
+    storage.put_object(ns, "sdk", "dir/object.bin", b"from the official SDK")
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
+    par = storage.create_preauthenticated_request(
+        ns,
+        "sdk",
+        oci.object_storage.models.CreatePreauthenticatedRequestDetails(
+            name="sdk", object_name="dir/object.bin", access_type="ObjectRead", time_expires=expires
+        ),
+    ).data
+    assert urllib.request.urlopen(endpoint + par.access_uri).read() == b"from the official SDK"
+    print("ok")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "keygen":
         keygen(sys.argv[2])
     elif sys.argv[1] == "sign":
         sign(json.load(sys.stdin))
+    elif sys.argv[1] == "client":
+        client(sys.argv[2], json.loads(sys.argv[3]))
     else:
         sys.exit(f"unknown command {sys.argv[1]}")

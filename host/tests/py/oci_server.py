@@ -309,14 +309,30 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("opc-request-id", uuid.uuid4().hex)
         for k, v in (extra or {}).items():
             self.send_header(k, v)
-        self.send_header("content-length", str(len(data)))
+        if status != 204:
+            self.send_header("content-length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def handle_any(self):
+    def read_body(self):
+        """The request body, whole: by content-length, or chunked (as hyper sends a body of
+        unknown length, an empty one included)."""
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline()
         length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
+        return self.rfile.read(length) if length else b""
+
+    def handle_any(self):
+        body = self.read_body()
         split = urllib.parse.urlsplit(self.path)
         with lock:
             try:
