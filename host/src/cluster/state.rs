@@ -89,6 +89,24 @@ fn now() -> String {
 }
 
 impl ClusterState {
+    /// The state of cluster `id` whose state file is gone, made again from `spec` with no
+    /// nodes recorded (`down` finds them by tag); not yet saved. The id must be a plain
+    /// name (letters, digits, `-`, `_`, `.`), as the ids `up` makes are.
+    pub fn with_id(id: &str, spec: ClusterSpec) -> anyhow::Result<ClusterState> {
+        let plain = !id.is_empty()
+            && !id.starts_with('.')
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        anyhow::ensure!(
+            plain,
+            "`{id}` is not a cluster id (ids are like NAME-1a2b3c: letters, digits, -, _ and .)"
+        );
+        let mut state = ClusterState::new(spec);
+        state.id = id.to_owned();
+        Ok(state)
+    }
+
     /// A new cluster from `spec` with a fresh id (`NAME-xxxxxx`), not yet saved.
     pub fn new(spec: ClusterSpec) -> ClusterState {
         let suffix: u32 = rand::random::<u32>() & 0xff_ffff;

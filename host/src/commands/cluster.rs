@@ -39,6 +39,11 @@ enum ClusterAction {
     Down {
         /// Cluster id.
         id: String,
+        /// When the cluster's state file is gone (deleted, or made on another machine):
+        /// the spec it was made from, whose provider, region, endpoint and settings are
+        /// swept for resources carrying the id's tag.
+        #[arg(long)]
+        spec: Option<PathBuf>,
     },
     /// List known clusters.
     List,
@@ -51,7 +56,7 @@ impl ClusterCommand {
         match &self.action {
             ClusterAction::Up { spec, dry_run } => up(args, &store, spec, *dry_run).await,
             ClusterAction::Status { id } => status(args, &store, id).await,
-            ClusterAction::Down { id } => down(args, &store, id).await,
+            ClusterAction::Down { id, spec } => down(args, &store, id, spec.as_deref()).await,
             ClusterAction::List => list(&store),
         }
     }
@@ -193,8 +198,27 @@ async fn status(args: &EngineArgs, store: &StateStore, id: &str) -> anyhow::Resu
     Ok(())
 }
 
-async fn down(args: &EngineArgs, store: &StateStore, id: &str) -> anyhow::Result<()> {
-    let mut state = store.load(id)?;
+async fn down(
+    args: &EngineArgs,
+    store: &StateStore,
+    id: &str,
+    spec: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let mut state = match (store.load(id), spec) {
+        (Ok(state), _) => state,
+        (Err(e), None) if !store.path(id).exists() => {
+            anyhow::bail!("{e}; to sweep its resources by tag anyway, add --spec SPEC")
+        }
+        (Err(e), None) => return Err(e),
+        (Err(_), Some(path)) => {
+            let spec = ClusterSpec::load(path)?;
+            eprintln!(
+                "no state for cluster {id}: sweeping {} in {} for resources tagged owbench-cluster={id}",
+                spec.provider, spec.region
+            );
+            ClusterState::with_id(id, spec)?
+        }
+    };
     let (engine, provider) = provider(args, &state.spec).await?;
     let report = cluster::down(
         &engine,
