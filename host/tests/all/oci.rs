@@ -235,6 +235,29 @@ impl OciServer {
             .count()
     }
 
+    /// Make each LaunchInstance wait `ms` before it creates anything.
+    async fn slow_launches(&self, ms: u64) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/_test/slow?ms={ms}", self.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    /// Wait until `done` holds of the number of LaunchInstance calls in flight.
+    async fn launches_in_flight(&self, done: impl Fn(u64) -> bool) {
+        for _ in 0..200 {
+            let url = format!("{}/_test/pending", self.endpoint);
+            let pending: u64 = reqwest::get(url).await.unwrap().json().await.unwrap();
+            if done(pending) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the launches in flight never reached the expected number");
+    }
+
     /// Answer the next `count` API requests with 429 TooManyRequests.
     async fn throttle(&self, count: u32) {
         let r = reqwest::Client::new()
@@ -583,4 +606,167 @@ async fn oci_cluster_up_status_down_through_throttling_and_after_a_failure() {
     let again = cluster(home.path(), &["down", &id]);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert!(text(&again.stdout).contains("0 node(s) terminated"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_error_fails_up_at_once_and_down_cleans_what_was_made() {
+    let home = tempfile::tempdir().unwrap();
+    let key = ApiKey::make(home.path(), "api");
+    let server = OciServer::start(&key);
+    std::fs::create_dir_all(home.path().join(".oci")).unwrap();
+    std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
+    // Three Always Free micro instances where the limit is two.
+    let spec = spec_file(home.path(), &server, &server.image)
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let text_of_spec = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace("VM.Standard.E5.Flex", "VM.Standard.E2.1.Micro")
+        .replace("VM.Standard2.1", "VM.Standard.E2.1.Micro");
+    std::fs::write(&spec, text_of_spec).unwrap();
+
+    let up = cluster(home.path(), &["up", &spec]);
+    assert_eq!(up.status.code(), Some(1));
+    let stderr = text(&up.stderr);
+    let id = cluster_id(&stderr);
+    let error = stderr.lines().last().unwrap();
+    assert!(error.contains("LimitExceeded"), "{stderr}");
+    // Not retried (a retry prints "retrying in"): a quota does not go away by waiting.
+    assert!(!stderr.contains("retrying"), "{stderr}");
+    // The controller and the first invoker exist. Only the controller is recorded: the
+    // invokers' create call failed as a whole; its first node carries the tag.
+    assert_eq!(server.live(&id).await, 2);
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(home.path().join("state").join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["status"], "failed");
+    assert_eq!(saved["nodes"].as_array().unwrap().len(), 1, "{saved}");
+    let down = cluster(home.path(), &["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let out = text(&down.stdout);
+    assert!(
+        out.contains("2 node(s) terminated (1 found only by tag)"),
+        "{out}"
+    );
+    assert_eq!(server.live(&id).await, 0, "zero instances left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_with_the_spec_sweeps_by_tag_when_the_state_file_is_gone() {
+    let home = tempfile::tempdir().unwrap();
+    let key = ApiKey::make(home.path(), "api");
+    let server = OciServer::start(&key);
+    std::fs::create_dir_all(home.path().join(".oci")).unwrap();
+    std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
+    let spec = spec_file(home.path(), &server, &server.image);
+    let up = cluster(home.path(), &["up", spec.to_str().unwrap()]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let id = cluster_id(&text(&up.stderr));
+    std::fs::remove_file(home.path().join("state").join(format!("{id}.json"))).unwrap();
+
+    let down = cluster(home.path(), &["down", &id]);
+    assert_eq!(down.status.code(), Some(1));
+    let stderr = text(&down.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("add --spec SPEC"), "{stderr}");
+    let bad = cluster(
+        home.path(),
+        &["down", "../escape", "--spec", spec.to_str().unwrap()],
+    );
+    assert!(
+        text(&bad.stderr).contains("is not a cluster id"),
+        "{}",
+        text(&bad.stderr)
+    );
+    assert_eq!(server.live(&id).await, 3);
+
+    let down = cluster(
+        home.path(),
+        &["down", &id, "--spec", spec.to_str().unwrap()],
+    );
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let out = text(&down.stdout);
+    assert!(
+        out.contains("3 node(s) terminated (3 found only by tag)"),
+        "{out}"
+    );
+    assert!(out.contains("ingress rule tcp/22"), "{out}");
+    assert_eq!(server.live(&id).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_in_the_middle_of_up_leaves_state_that_down_cleans_completely() {
+    let home = tempfile::tempdir().unwrap();
+    let key = ApiKey::make(home.path(), "api");
+    let server = OciServer::start(&key);
+    std::fs::create_dir_all(home.path().join(".oci")).unwrap();
+    std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
+    let spec = spec_file(home.path(), &server, &server.image);
+    server.slow_launches(1500).await;
+    let state_dir = home.path().join("state");
+    let child = Command::new(env!("CARGO_BIN_EXE_owbench"))
+        .args(["cluster", "up", spec.to_str().unwrap()])
+        .env("OWBENCH_CACHE_DIR", crate::helpers::cache_dir())
+        .env("OWBENCH_STATE_DIR", &state_dir)
+        .env("HOME", home.path())
+        .env_remove("OCI_CONFIG_FILE")
+        .env_remove("OCI_CLI_PROFILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first node is recorded (the next launch is then in flight): Ctrl-C.
+    let state_file = 'wait: {
+        for _ in 0..300 {
+            if let Some(file) = std::fs::read_dir(&state_dir)
+                .ok()
+                .and_then(|mut d| d.next())
+                && let Ok(text) = std::fs::read_to_string(file.unwrap().path())
+                && let Ok(saved) = serde_json::from_str::<Value>(&text)
+                && saved["nodes"].as_array().is_some_and(|n| !n.is_empty())
+            {
+                break 'wait saved;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("up recorded no node");
+    };
+    let id = state_file["id"].as_str().unwrap().to_owned();
+    server.launches_in_flight(|n| n >= 1).await;
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("interrupted: cluster {id} is partly created")),
+        "{stderr}"
+    );
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(state_dir.join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["status"], "interrupted");
+    // The launch in flight at the Ctrl-C still makes its node, which no state records.
+    server.launches_in_flight(|n| n == 0).await;
+    server.slow_launches(0).await;
+    let live = server.live(&id).await;
+    assert!(
+        live > saved["nodes"].as_array().unwrap().len(),
+        "{live} live, {saved}"
+    );
+
+    let down = cluster(home.path(), &["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert!(
+        text(&down.stdout).contains("(1 found only by tag)"),
+        "{}",
+        text(&down.stdout)
+    );
+    assert_eq!(server.live(&id).await, 0, "zero instances left");
 }

@@ -18,12 +18,16 @@ instances (LaunchInstance with opc-retry-token, GetInstance, ListInstances paged
 `opc-next-page` with at most PAGE_MAX per page, InstanceAction START/STOP,
 TerminateInstance); vnicAttachments, vnics, subnets, securityLists (get, update);
 Object Storage namespace, buckets, PutObject, GetObject, pre-authenticated requests and
-the unauthenticated `/p/...` download. Instances move on one state per read
+the unauthenticated `/p/...` download. At most MICRO_LIMIT live VM.Standard.E2.1.Micro
+instances (more gets 400 LimitExceeded, as a service limit does). Instances move on one state per read
 (PROVISIONING -> RUNNING, STOPPING -> STOPPED, STARTING -> RUNNING, TERMINATING ->
 TERMINATED).
 
 Test controls (no signature): `GET /_test/instances` lists every instance;
-`POST /_test/throttle?count=N` answers the next N API requests with 429.
+`POST /_test/throttle?count=N` answers the next N API requests with 429;
+`POST /_test/slow?ms=N` makes each LaunchInstance wait N ms before it creates anything
+(the client may be gone by then, as after a Ctrl-C); `GET /_test/pending` is the number
+of launches in flight.
 """
 
 import base64
@@ -60,6 +64,8 @@ SHAPES = {
 }
 GENERIC = ["date", "(request-target)", "host"]
 BODY = ["content-length", "content-type", "x-content-sha256"]
+# The Always Free limit: two VM.Standard.E2.1.Micro instances per tenancy.
+MICRO_LIMIT = 2
 NEXT = {"PROVISIONING": "RUNNING", "STARTING": "RUNNING", "STOPPING": "STOPPED", "TERMINATING": "TERMINATED"}
 
 public_key = serialization.load_pem_public_key(open(sys.argv[1], "rb").read())
@@ -71,6 +77,7 @@ security_list = {"id": SECURITY_LIST, "compartmentId": COMPARTMENT, "ingressSecu
 buckets = {}  # name -> {name: bytes}
 pars = {}  # token -> (bucket, object, expires)
 throttle = {"count": 0}
+slow = {"launch_ms": 0, "pending": 0}  # LaunchInstance delay; launches in flight
 
 
 class ApiError(Exception):
@@ -167,6 +174,10 @@ def launch(body, token):
         base64.b64decode(user_data, validate=True)
     if token and token in retry_tokens:
         return instances[retry_tokens[token]]
+    if body["shape"] == "VM.Standard.E2.1.Micro":
+        live = [i for i in instances.values() if i["shape"] == body["shape"] and i["lifecycleState"] not in ("TERMINATING", "TERMINATED")]
+        if len(live) >= MICRO_LIMIT:
+            raise ApiError(400, "LimitExceeded", f"The service limit of {MICRO_LIMIT} VM.Standard.E2.1.Micro instances is reached.")
     instance = {
         "id": f"ocid1.instance.oc1.phx.{uuid.uuid4().hex}",
         "availabilityDomain": body["availabilityDomain"],
@@ -334,10 +345,29 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         body = self.read_body()
         split = urllib.parse.urlsplit(self.path)
+        if self.command == "POST" and split.path.rstrip("/") == "/20160918/instances":
+            with lock:
+                slow["pending"] += 1
+                delay = slow["launch_ms"]
+            time.sleep(delay / 1000)
+            try:
+                self.respond(split, body)
+            finally:
+                with lock:
+                    slow["pending"] -= 1
+        else:
+            self.respond(split, body)
+
+    def respond(self, split, body):
         with lock:
             try:
                 if split.path == "/_test/instances":
                     return self.answer(200, list(instances.values()))
+                if split.path == "/_test/slow":
+                    slow["launch_ms"] = int(urllib.parse.parse_qs(split.query)["ms"][0])
+                    return self.answer(204, None)
+                if split.path == "/_test/pending":
+                    return self.answer(200, slow["pending"])
                 if split.path == "/_test/throttle":
                     throttle["count"] = int(urllib.parse.parse_qs(split.query)["count"][0])
                     return self.answer(204, None)
