@@ -608,13 +608,19 @@ async fn oci_cluster_up_status_down_through_throttling_and_after_a_failure() {
     assert!(text(&again.stdout).contains("0 node(s) terminated"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_quota_error_fails_up_at_once_and_down_cleans_what_was_made() {
+/// A home with `~/.oci/config` for a fresh API key, and a test server that knows it.
+fn configured_home() -> (tempfile::TempDir, OciServer) {
     let home = tempfile::tempdir().unwrap();
     let key = ApiKey::make(home.path(), "api");
     let server = OciServer::start(&key);
     std::fs::create_dir_all(home.path().join(".oci")).unwrap();
     std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
+    (home, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_error_fails_up_at_once_and_down_cleans_what_was_made() {
+    let (home, server) = configured_home();
     // Three Always Free micro instances where the limit is two.
     let spec = spec_file(home.path(), &server, &server.image)
         .to_str()
@@ -655,11 +661,7 @@ async fn a_quota_error_fails_up_at_once_and_down_cleans_what_was_made() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn down_with_the_spec_sweeps_by_tag_when_the_state_file_is_gone() {
-    let home = tempfile::tempdir().unwrap();
-    let key = ApiKey::make(home.path(), "api");
-    let server = OciServer::start(&key);
-    std::fs::create_dir_all(home.path().join(".oci")).unwrap();
-    std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
+    let (home, server) = configured_home();
     let spec = spec_file(home.path(), &server, &server.image);
     let up = cluster(home.path(), &["up", spec.to_str().unwrap()]);
     assert!(up.status.success(), "{}", text(&up.stderr));
@@ -698,11 +700,7 @@ async fn down_with_the_spec_sweeps_by_tag_when_the_state_file_is_gone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_in_the_middle_of_up_leaves_state_that_down_cleans_completely() {
-    let home = tempfile::tempdir().unwrap();
-    let key = ApiKey::make(home.path(), "api");
-    let server = OciServer::start(&key);
-    std::fs::create_dir_all(home.path().join(".oci")).unwrap();
-    std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
+    let (home, server) = configured_home();
     let spec = spec_file(home.path(), &server, &server.image);
     server.slow_launches(1500).await;
     let state_dir = home.path().join("state");
