@@ -185,13 +185,15 @@ impl OutboundPolicy {
     }
 }
 
-/// Signs a plugin's outgoing requests with credentials the plugin never sees: the
-/// plugin signs with placeholder keys and the host replaces the signature.
+/// Signs a plugin's outgoing requests with credentials the plugin never sees: whatever
+/// the plugin put in their place (AWS: a signature made with placeholder keys; OCI:
+/// nothing) is replaced by the host's signature.
 pub trait RequestSigner: Send + Sync {
     /// Whether re-signing `parts` needs the whole body (its hash is not in a header).
     fn needs_body(&self, parts: &http::request::Parts) -> bool;
-    /// Re-sign the request in place; `body` is the whole body when [`needs_body`] said
-    /// so. A request the plugin did not sign is left as it is.
+    /// Sign the request in place; `body` is the whole body when [`needs_body`] said so.
+    /// Which requests are signed is the scheme's choice (AWS: those the plugin signed
+    /// with SigV4; OCI: all).
     ///
     /// [`needs_body`]: RequestSigner::needs_body
     fn sign(&self, parts: &mut http::request::Parts, body: Option<&[u8]>) -> Result<(), String>;

@@ -38,18 +38,18 @@ pub const REGIONS: &[&str] = &[
     "me-dubai-1",
 ];
 
-/// Shapes it knows: (shape, vCPUs, MiB, USD per hour, flexible). A flexible shape is
+/// Shapes it knows: (shape, vCPUs, MiB, USD per hour). A flexible shape (`.Flex`) is
 /// listed at 1 OCPU and 16 GB (settings `ocpus` and `memory-gb` change what is
 /// launched, not the listed price); prices are OCI's pay-as-you-go list prices for
 /// compute (OCPU-hours plus GB-hours), as listed on 2026-11-01. One x86 OCPU is 2 vCPUs.
-pub const SHAPES: &[(&str, u32, u64, f64, bool)] = &[
-    ("VM.Standard.E2.1.Micro", 2, 1024, 0.0, false),
-    ("VM.Standard2.1", 2, 15360, 0.0638, false),
-    ("VM.Standard2.2", 4, 30720, 0.1276, false),
-    ("VM.Standard.E4.Flex", 2, 16384, 0.049, true),
-    ("VM.Standard.E5.Flex", 2, 16384, 0.062, true),
-    ("VM.Standard3.Flex", 2, 16384, 0.064, true),
-    ("VM.Standard.A1.Flex", 1, 16384, 0.034, true),
+pub const SHAPES: &[(&str, u32, u64, f64)] = &[
+    ("VM.Standard.E2.1.Micro", 2, 1024, 0.0),
+    ("VM.Standard2.1", 2, 15360, 0.0638),
+    ("VM.Standard2.2", 4, 30720, 0.1276),
+    ("VM.Standard.E4.Flex", 2, 16384, 0.049),
+    ("VM.Standard.E5.Flex", 2, 16384, 0.062),
+    ("VM.Standard3.Flex", 2, 16384, 0.064),
+    ("VM.Standard.A1.Flex", 1, 16384, 0.034),
 ];
 
 /// An instance as OCI describes it (the fields the plugin reads).

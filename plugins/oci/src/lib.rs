@@ -33,7 +33,7 @@ impl Provider for Api {
             regions: compute::REGIONS.iter().map(|r| r.to_string()).collect(),
             shapes: compute::SHAPES
                 .iter()
-                .map(|&(name, vcpus, memory_mib, price, _)| Shape {
+                .map(|&(name, vcpus, memory_mib, price)| Shape {
                     name: name.into(),
                     vcpus,
                     memory_mib,
