@@ -35,6 +35,10 @@ impl Workload for Bigdata {
         }
     }
 
+    fn reduce(partials: &[Value]) -> Result<Value, Error> {
+        reduce::reduce(partials).map_err(Error::Failed)
+    }
+
     fn run(params: &Params, ctx: &mut dyn Ctx) -> Result<Value, Error> {
         let query = Query::from_params(params)?;
         let timeout_ms = params.u64_in("timeout_ms", 1, 3_600_000)?;

@@ -1,12 +1,10 @@
 //! The lambda phage data set for `owbench bench` (native builds only): the reference and
 //! the 10,000 reads of bowtie2's own example (`reads_1.fq`), as Debian's
-//! `bowtie2-examples` package ships them, the reads split into chunks; and the reduction
-//! of the partial results of every chunk.
+//! `bowtie2-examples` package ships them, the reads split into chunks (their results are
+//! merged by [`crate::reduce`]).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-
-use owbench_workload::{Value, json};
 
 /// Where Debian's `bowtie2-examples` puts bowtie2's examples.
 pub const DEBIAN_EXAMPLES: &str = "/usr/share/doc/bowtie2/examples";
@@ -79,31 +77,4 @@ pub fn write_partitions(dir: &Path, partitions: u32) -> std::io::Result<()> {
         std::fs::write(dir.join(partition_file("reads", i as u32)), chunk.concat())?;
     }
     Ok(())
-}
-
-/// The partial results of every chunk → reads, aligned, unaligned, aligned uniquely, and
-/// the alignment rate over the time the chunks spent aligning.
-pub fn reduce(partials: &[Value]) -> Result<Value, String> {
-    let field = |p: &Value, i: usize, name: &str| {
-        p[name]
-            .as_u64()
-            .ok_or_else(|| format!("partial {i} has no `{name}` count"))
-    };
-    let (mut reads, mut aligned, mut unique, mut seconds) = (0u64, 0u64, 0u64, 0f64);
-    for (i, p) in partials.iter().enumerate() {
-        reads += field(p, i, "reads")?;
-        aligned += field(p, i, "aligned")?;
-        unique += field(p, i, "aligned_uniquely")?;
-        seconds += p["align_seconds"]
-            .as_f64()
-            .ok_or_else(|| format!("partial {i} has no `align_seconds`"))?;
-    }
-    Ok(json!({
-        "reads": reads,
-        "aligned": aligned,
-        "unaligned": reads - aligned,
-        "aligned_uniquely": unique,
-        "alignment_rate": aligned as f64 / reads.max(1) as f64,
-        "reads_per_s": reads as f64 / seconds.max(1e-9),
-    }))
 }

@@ -15,21 +15,31 @@
 //! above the minimum), `reference_bases`, `index_seconds`, `align_seconds`,
 //! `reads_per_s` (alignment only), and `sam`.
 
+#[cfg(feature = "kernel")]
 pub mod align;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod dataset;
+#[cfg(feature = "kernel")]
 pub mod fastx;
+#[cfg(feature = "kernel")]
 pub mod index;
+pub mod reduce;
+#[cfg(feature = "kernel")]
 pub mod sam;
 
+#[cfg(feature = "kernel")]
 use std::time::Instant;
 
+#[cfg(feature = "kernel")]
 use owbench_workload::http::get_bytes;
+#[cfg(feature = "kernel")]
 use owbench_workload::{Category, Ctx, Error, Info, Params, Value, Workload, json};
 
 /// The workload type exported as a component.
+#[cfg(feature = "kernel")]
 pub struct GenomicsAlign;
 
+#[cfg(feature = "kernel")]
 impl Workload for GenomicsAlign {
     fn info() -> Info {
         Info {
@@ -41,6 +51,10 @@ impl Workload for GenomicsAlign {
                 "sam": true, "timeout_ms": 300000, "max_input_mb": 256, "max_reference_mb": 32,
             }),
         }
+    }
+
+    fn reduce(partials: &[Value]) -> Result<Value, Error> {
+        reduce::reduce(partials).map_err(Error::Failed)
     }
 
     fn run(params: &Params, ctx: &mut dyn Ctx) -> Result<Value, Error> {
@@ -117,4 +131,5 @@ impl Workload for GenomicsAlign {
     }
 }
 
+#[cfg(feature = "kernel")]
 owbench_workload::export_workload!(GenomicsAlign);

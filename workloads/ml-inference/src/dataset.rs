@@ -1,10 +1,8 @@
 //! The digits data set for `owbench bench` (native builds only): scikit-learn's 1797
-//! images as `model/train.py` wrote them, split into partitions, and the reduction of the
-//! partial results of every partition.
+//! images as `model/train.py` wrote them, split into partitions (their results are
+//! merged by [`crate::reduce`]).
 
 use std::path::Path;
-
-use owbench_workload::{Value, json};
 
 /// Every image of the data set: a true label, then 64 pixels 0–16, a line each.
 pub const DIGITS_CSV: &str = include_str!("../data/digits.csv");
@@ -28,24 +26,6 @@ pub fn write_partitions(dir: &Path, partitions: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The partial results of every partition → images, correct top-1 labels, accuracy.
-pub fn reduce(partials: &[Value]) -> Result<Value, String> {
-    let (mut images, mut correct) = (0u64, 0u64);
-    for (i, p) in partials.iter().enumerate() {
-        images += p["images"]
-            .as_u64()
-            .ok_or_else(|| format!("partial {i} has no `images` count"))?;
-        correct += p["correct"]
-            .as_u64()
-            .ok_or_else(|| format!("partial {i} has no `correct` count (input without labels?)"))?;
-    }
-    Ok(json!({
-        "images": images,
-        "correct": correct,
-        "accuracy": correct as f64 / images.max(1) as f64,
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,10 +41,5 @@ mod tests {
         assert_eq!(all, DIGITS_CSV);
         assert_eq!(DIGITS_CSV.lines().count(), 1797);
         std::fs::remove_dir_all(dir).unwrap();
-        let r = reduce(&[
-            json!({"images": 3, "correct": 2}),
-            json!({"images": 1, "correct": 1}),
-        ]);
-        assert_eq!(r.unwrap()["accuracy"], 0.75);
     }
 }

@@ -11,19 +11,27 @@
 //! softmax of each image, 10 values), `images`, `images_per_s`, and with true labels
 //! `correct`.
 
+#[cfg(feature = "kernel")]
 pub mod batch;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod dataset;
+#[cfg(feature = "kernel")]
 pub mod model;
+pub mod reduce;
 
+#[cfg(feature = "kernel")]
 use std::time::Instant;
 
+#[cfg(feature = "kernel")]
 use owbench_workload::http::get_bytes;
+#[cfg(feature = "kernel")]
 use owbench_workload::{Category, Ctx, Error, Info, Params, Value, Workload, json};
 
 /// The workload type exported as a component.
+#[cfg(feature = "kernel")]
 pub struct MlInference;
 
+#[cfg(feature = "kernel")]
 impl Workload for MlInference {
     fn info() -> Info {
         Info {
@@ -33,6 +41,10 @@ impl Workload for MlInference {
             description: "classifies a batch of 8x8 digit images with a CNN run by tract (ONNX)",
             default_params: json!({ "timeout_ms": 120000, "max_input_mb": 64 }),
         }
+    }
+
+    fn reduce(partials: &[Value]) -> Result<Value, Error> {
+        reduce::reduce(partials).map_err(Error::Failed)
     }
 
     fn run(params: &Params, ctx: &mut dyn Ctx) -> Result<Value, Error> {
@@ -82,4 +94,5 @@ impl Workload for MlInference {
     }
 }
 
+#[cfg(feature = "kernel")]
 owbench_workload::export_workload!(MlInference);

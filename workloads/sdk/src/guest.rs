@@ -1,15 +1,19 @@
-//! The component side: wit-bindgen bindings for the `workload` world and the glue the
+//! The component side: wit-bindgen bindings for the `reducing-workload` world (the
+//! `workload` world plus `reduce`) and the glue the
 //! [`export_workload!`](crate::export_workload) macro calls.
 
 use std::path::PathBuf;
 
 use crate::{Category, Ctx, Level, Workload};
 
-/// Generated bindings for `owbench:plugin/workload`.
+/// Generated bindings for `owbench:plugin/reducing-workload`.
 #[allow(missing_docs, unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "workload",
+        // Every workload exports `reduce` (the SDK's default refuses): one world, one
+        // component type, whether or not the workload reduces. The host calls it only
+        // when `plugin.toml` declares `reducing-workload`.
+        world: "reducing-workload",
         path: "../../wit",
         generate_all,
         pub_export_macro: true,
@@ -66,6 +70,14 @@ pub fn describe<W: Workload>() -> types::WorkloadInfo {
 /// The `run` export.
 pub fn run<W: Workload>(params: &str) -> Result<String, types::WorkloadError> {
     crate::run_json::<W>(params, &mut HostCtx).map_err(|e| match e {
+        crate::Error::InvalidParams(m) => types::WorkloadError::InvalidParams(m),
+        crate::Error::Failed(m) => types::WorkloadError::Failed(m),
+    })
+}
+
+/// The `reduce` export.
+pub fn reduce<W: Workload>(partials: &[String]) -> Result<String, types::WorkloadError> {
+    crate::reduce_json::<W>(partials).map_err(|e| match e {
         crate::Error::InvalidParams(m) => types::WorkloadError::InvalidParams(m),
         crate::Error::Failed(m) => types::WorkloadError::Failed(m),
     })

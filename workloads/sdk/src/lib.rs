@@ -143,6 +143,16 @@ pub trait Workload {
     fn info() -> Info;
     /// Run once with `params` (defaults already merged in).
     fn run(params: &Params, ctx: &mut dyn Ctx) -> Result<Value, Error>;
+    /// Merge the results of invocations over every partition of a data set (in
+    /// partition order) into one answer. Only a workload whose `plugin.toml` declares the
+    /// `reducing-workload` world is asked; the default refuses.
+    fn reduce(partials: &[Value]) -> Result<Value, Error> {
+        let _ = partials;
+        Err(Error::Failed(format!(
+            "workload `{}` does not reduce partial results",
+            Self::info().name
+        )))
+    }
 }
 
 /// A workload's parameters: the caller's JSON object over the workload's defaults.
@@ -235,6 +245,27 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// Reduce partial results given as JSON texts into the answer's JSON text: the whole
+/// call, exactly as the component's `reduce` export does it.
+pub fn reduce_json<W: Workload>(partials: &[String]) -> Result<String, Error> {
+    let partials = partials
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            serde_json::from_str(p)
+                .map_err(|e| Error::InvalidParams(format!("partial {i} is not valid JSON: {e}")))
+        })
+        .collect::<Result<Vec<Value>, Error>>()?;
+    let answer = W::reduce(&partials)?;
+    if !answer.is_object() {
+        return Err(Error::Failed(format!(
+            "reduce returned {}, not a JSON object",
+            kind_of(&answer)
+        )));
+    }
+    Ok(answer.to_string())
+}
+
 /// Run `W` on a params JSON string and return its result JSON string: the whole call,
 /// exactly as the component export does it.
 pub fn run_json<W: Workload>(params: &str, ctx: &mut dyn Ctx) -> Result<String, Error> {
@@ -254,6 +285,15 @@ pub fn run_json<W: Workload>(params: &str, ctx: &mut dyn Ctx) -> Result<String, 
 #[macro_export]
 macro_rules! export_workload {
     ($workload:ty) => {
+        /// This workload's whole call, natively: what the component's `run` export does
+        /// (the host's `--native` runs; see `owbench-builtins`).
+        #[cfg(not(target_arch = "wasm32"))]
+        pub const NATIVE_RUN: fn(
+            &str,
+            &mut dyn $crate::Ctx,
+        ) -> ::std::result::Result<::std::string::String, $crate::Error> =
+            $crate::run_json::<$workload>;
+
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct Component;
@@ -270,6 +310,16 @@ macro_rules! export_workload {
                     $crate::guest::run::<$workload>(&params)
                 }
             }
+            impl $crate::guest::bindings::exports::owbench::plugin::reducer::Guest for Component {
+                fn reduce(
+                    partials: ::std::vec::Vec<::std::string::String>,
+                ) -> ::std::result::Result<
+                    ::std::string::String,
+                    $crate::guest::bindings::owbench::plugin::types::WorkloadError,
+                > {
+                    $crate::guest::reduce::<$workload>(&partials)
+                }
+            }
             $crate::guest::bindings::export_bindings!(Component with_types_in $crate::guest::bindings);
         };
     };
@@ -278,6 +328,39 @@ macro_rules! export_workload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Sum;
+
+    impl Workload for Sum {
+        fn info() -> Info {
+            Info {
+                name: "sum",
+                version: "0.1.0",
+                category: Category::Cpu,
+                description: "adds",
+                default_params: json!({}),
+            }
+        }
+        fn run(_: &Params, _: &mut dyn Ctx) -> Result<Value, Error> {
+            Ok(json!({}))
+        }
+        fn reduce(partials: &[Value]) -> Result<Value, Error> {
+            Ok(json!({"sum": partials.iter().filter_map(|p| p["n"].as_u64()).sum::<u64>()}))
+        }
+    }
+
+    #[test]
+    fn reduce_json_parses_partials_and_checks_the_answer() {
+        let parts = [r#"{"n": 1}"#.to_owned(), r#"{"n": 2}"#.to_owned()];
+        assert_eq!(reduce_json::<Sum>(&parts).unwrap(), r#"{"sum":3}"#);
+        let bad = ["{".to_owned()];
+        assert!(
+            reduce_json::<Sum>(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("partial 0")
+        );
+    }
 
     #[test]
     fn params_merge_over_defaults() {
