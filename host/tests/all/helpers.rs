@@ -1,8 +1,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use owbench::engine::{EngineConfig, PluginEngine, WorkloadPlugin};
-use owbench::workloads::{self, Source};
+use owbench::workloads;
+use owbench_plugin::catalog::Source;
+use owbench_plugin::{EngineConfig, PluginEngine, WorkloadPlugin};
 
 /// A compilation cache shared by every test (and by the CLI tests), so each component
 /// is compiled once per test run.
@@ -59,7 +60,7 @@ pub fn misbehave_dir() -> tempfile::TempDir {
 pub async fn load_dir(
     engine: &PluginEngine,
     dir: &std::path::Path,
-) -> Result<WorkloadPlugin, owbench::engine::PluginError> {
+) -> Result<WorkloadPlugin, owbench_plugin::PluginError> {
     workloads::load(engine, &Source::Dir(dir.to_path_buf())).await
 }
 
@@ -72,7 +73,9 @@ pub async fn load_builtin(engine: &PluginEngine, name: &str) -> WorkloadPlugin {
 pub fn builtin_wasm(name: &str) -> &'static [u8] {
     owbench_components::WORKLOADS
         .iter()
-        .find(|b| owbench::manifest::Manifest::parse(b.manifest).is_ok_and(|m| m.name == name))
+        .find(|b| {
+            owbench_plugin::manifest::Manifest::parse(b.manifest).is_ok_and(|m| m.name == name)
+        })
         .map(|b| b.wasm)
         .expect("built-in workload")
 }
@@ -174,7 +177,7 @@ pub async fn failure(
     engine: &PluginEngine,
     plugin: &WorkloadPlugin,
     params: serde_json::Value,
-) -> owbench::engine::PluginError {
+) -> owbench_plugin::PluginError {
     plugin
         .call(engine, &params.to_string(), plugin.default_limits())
         .await
@@ -208,4 +211,13 @@ pub fn spawn_server(
     let v = serde_json::from_str(&line)
         .unwrap_or_else(|e| panic!("{} did not start ({e}): {line:?}", script.display()));
     (child, v)
+}
+
+/// A loopback port that refuses connections for as long as the returned socket lives:
+/// bound (so nothing else can take it) and never listening.
+pub fn refusing_port() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let addr = socket.local_addr().expect("bound address");
+    (socket, addr)
 }

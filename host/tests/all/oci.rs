@@ -3,9 +3,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use owbench::cloud::oci::OciSigner;
-use owbench::engine::policy::RequestSigner;
-use owbench::engine::provider::{NodeRequest, PowerAction, Target};
-use owbench::engine::{ProviderError, ProviderPlugin};
+use owbench_plugin::policy::RequestSigner;
+use owbench_plugin::provider::{NodeRequest, PowerAction, Target};
+use owbench_plugin::{ProviderError, ProviderPlugin};
 use serde_json::{Value, json};
 
 use crate::helpers::{engine, python_with, spawn_server};
@@ -297,7 +297,7 @@ fn the_test_server_accepts_the_official_sdks_own_requests() {
 }
 
 async fn oci(
-    engine: &owbench::engine::PluginEngine,
+    engine: &owbench_plugin::PluginEngine,
     server: &OciServer,
     signer: Option<Arc<dyn RequestSigner>>,
 ) -> ProviderPlugin {

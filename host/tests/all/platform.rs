@@ -332,17 +332,26 @@ async fn throttles_answer_429_and_long_blocking_calls_202() {
     .await;
     let api = Api::new(server.url());
     let misbehave = std::fs::read(owbench_components::fixtures::MISBEHAVE).unwrap();
+    // A peer that takes the connection and never answers: the call stays in flight,
+    // however slow the machine, until the test closes it.
+    let hold = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held = format!("http://{}", hold.local_addr().unwrap());
     api.put(
         "slow",
         &misbehave,
-        json!({"limits": {"timeout": 1000, "memory": 64}}),
+        json!({"limits": {"timeout": 300000, "memory": 64},
+               "annotations": [{"key": "allowed-outbound-hosts", "value": [held]}]}),
         false,
     )
     .await;
 
     // A blocking call that outlasts the wait turns into 202 with the id.
     let (status, headers, body) = api
-        .invoke("slow", "blocking=true", json!({"mode": "loop"}))
+        .invoke(
+            "slow",
+            "blocking=true",
+            json!({"mode": "get", "url": format!("{held}/")}),
+        )
         .await;
     assert_eq!(status, 202);
     assert_eq!(
@@ -359,6 +368,8 @@ async fn throttles_answer_429_and_long_blocking_calls_202() {
         "Too many concurrent requests in flight (count: 1, allowed: 1)."
     );
     assert!(body["code"].is_string());
+    // Closing the peer resets the held connection: the call ends at once.
+    drop(hold);
     server.stop().await;
 
     let server = start_platform(dir.path(), |c| c.invocations_per_minute = 0).await;

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use aws_credential_types::Credentials;
 use owbench::cloud::aws::AwsSigner;
-use owbench::engine::policy::RequestSigner;
-use owbench::engine::provider::{KeyValue, NodeRequest, Target};
-use owbench::engine::{ProviderError, ProviderPlugin};
-use owbench::manifest::Manifest;
+use owbench_plugin::manifest::Manifest;
+use owbench_plugin::policy::RequestSigner;
+use owbench_plugin::provider::{KeyValue, NodeRequest, Target};
+use owbench_plugin::{ProviderError, ProviderPlugin};
 use serde_json::Value;
 
 use crate::helpers::{engine, python_with, spawn_server};
@@ -64,7 +64,7 @@ impl Drop for Moto {
 
 /// The built-in provider `name`, signing with `signer`, allowed to reach `endpoint`.
 pub async fn builtin_provider(
-    engine: &owbench::engine::PluginEngine,
+    engine: &owbench_plugin::PluginEngine,
     name: &str,
     endpoint: &str,
     signer: Option<Arc<dyn RequestSigner>>,
@@ -83,7 +83,7 @@ pub async fn builtin_provider(
 
 /// The built-in aws-ec2 provider, signing with `signer`, allowed to reach moto.
 pub async fn aws_ec2(
-    engine: &owbench::engine::PluginEngine,
+    engine: &owbench_plugin::PluginEngine,
     moto: &Moto,
     signer: Option<Arc<dyn RequestSigner>>,
 ) -> ProviderPlugin {
@@ -155,7 +155,7 @@ async fn the_aws_plugin_works_against_moto_only_when_the_host_re_signs() {
         &engine,
         &target,
         &ids,
-        owbench::engine::provider::PowerAction::Stop,
+        owbench_plugin::provider::PowerAction::Stop,
     )
     .await
     .unwrap();
