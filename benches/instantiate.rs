@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use owbench::engine::{EngineConfig, PluginEngine, WorkloadPlugin};
-use owbench::manifest::Manifest;
+use owbench_plugin::manifest::Manifest;
+use owbench_plugin::{EngineConfig, PluginEngine, WorkloadPlugin};
 
 fn noop_plugin(engine: &PluginEngine, rt: &tokio::runtime::Runtime) -> WorkloadPlugin {
     let manifest = Manifest::parse(

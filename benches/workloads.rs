@@ -16,8 +16,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 
-use owbench::engine::{EngineConfig, PluginEngine};
 use owbench::workloads;
+use owbench_plugin::{EngineConfig, PluginEngine};
 
 fn side_by_side(c: &mut Criterion) {
     // One worker serves the data set while the benchmark thread blocks on calls.

@@ -40,16 +40,23 @@ fi
 step "cargo fmt"
 cargo fmt --all -- --check
 
+# Tests and lints build every feature: the native builds of the workloads (cross-checks,
+# wasm-vs-native benches) and the provider plugins (`owbench cluster` against moto and
+# the OCI test server). The README's main job builds neither.
 step "clippy (host and guests natively)"
-cargo clippy --locked --release --workspace --all-targets -- -D warnings
+cargo clippy --locked --release --workspace --all-targets --all-features -- -D warnings
 
 step "clippy (guests for wasm32-wasip2)"
+# Every guest crate: the packages under workloads/, plugins/ and host/fixtures/.
+guests=()
+for manifest in workloads/*/Cargo.toml plugins/*/Cargo.toml host/fixtures/*/Cargo.toml; do
+  guests+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n 1)")
+done
 cargo clippy --locked --release --target wasm32-wasip2 --target-dir target/guests \
-  -p owbench-workload -p matmul -p bintree -p file-io -p object-download -p noop -p bigdata -p ml-inference -p genomics-align \
-  -p owbench-provider -p aws-ec2 -p oci -p fixture-misbehave -p fixture-wrong-world -p fixture-peek -- -D warnings
+  "${guests[@]}" -- -D warnings
 
 step "tests"
-cargo test --locked --release --workspace
+cargo test --locked --release --workspace --all-features
 
 step "benches, once each as tests"
-cargo test --locked --release -p owbench --benches
+cargo test --locked --release -p owbench --all-features --benches

@@ -1,4 +1,5 @@
-//! Builds every first-party guest (seed workloads, provider plugins, test fixtures) for
+//! Builds every first-party guest (built-in workloads, test fixtures and, with the
+//! `providers` feature, the provider plugins) for
 //! `wasm32-wasip2` with nested `cargo build`s, so that `cargo build`/`cargo test` of the
 //! host needs no extra step. The components land in `target/guests` (shared by all host profiles) and are
 //! embedded or referenced from the generated `components.rs`.
@@ -8,19 +9,11 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Seed workloads: (cargo package, artifact stem). Embedded in the `owbench` binary.
-const WORKLOADS: &[(&str, &str)] = &[
-    ("matmul", "matmul"),
-    ("bintree", "bintree"),
-    ("file-io", "file_io"),
-    ("object-download", "object_download"),
-    ("noop", "noop"),
-    ("bigdata", "bigdata"),
-    ("ml-inference", "ml_inference"),
-    ("genomics-align", "genomics_align"),
-];
+#[path = "../builtins/table.rs"]
+mod table;
 
-/// Provider plugins under `plugins/`: (cargo package, artifact stem).
+/// Provider plugins under `plugins/`: (cargo package, artifact stem). Built only with
+/// the `providers` feature: the AWS SDK alone takes minutes to compile.
 const PROVIDERS: &[(&str, &str)] = &[("aws-ec2", "aws_ec2"), ("oci", "oci")];
 
 /// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.
@@ -38,6 +31,7 @@ fn main() {
         "plugins",
         "wit",
         "host/fixtures",
+        "host/builtins/Cargo.toml",
         "Cargo.lock",
         ".cargo/config.toml",
     ] {
@@ -46,9 +40,19 @@ fn main() {
 
     ensure_wasm_target();
     let target_dir = root.join("target/guests");
+    // The built-in workloads: the one table in host/builtins/Cargo.toml.
+    let workloads: Vec<(String, String)> =
+        table::builtin_workloads(&root.join("host/builtins/Cargo.toml"))
+            .into_iter()
+            .map(|b| (b.package, b.krate))
+            .collect();
+    let workloads: Vec<(&str, &str)> = workloads
+        .iter()
+        .map(|(p, k)| (p.as_str(), k.as_str()))
+        .collect();
     // Workloads are benchmarked: full optimisation, one codegen unit, LTO. Fixtures come
     // along (they share most dependencies).
-    let benchmarked: Vec<&str> = WORKLOADS
+    let benchmarked: Vec<&str> = workloads
         .iter()
         .map(|(p, _)| *p)
         .chain(FIXTURES.iter().map(|(p, _, _)| *p))
@@ -60,8 +64,13 @@ fn main() {
     run(benchmarked);
     // Provider plugins are API glue around large SDKs (aws-sdk-ec2 alone takes minutes):
     // the workspace's `plugin` profile optimises for size and builds in parallel.
-    let providers: Vec<&str> = PROVIDERS.iter().map(|(p, _)| *p).collect();
-    run(guest_build(&root, &target_dir, "plugin", &providers));
+    let providers: &[(&str, &str)] = if env::var_os("CARGO_FEATURE_PROVIDERS").is_some() {
+        let packages: Vec<&str> = PROVIDERS.iter().map(|(p, _)| *p).collect();
+        run(guest_build(&root, &target_dir, "plugin", &packages));
+        PROVIDERS
+    } else {
+        &[]
+    };
 
     let artifacts = target_dir.join("wasm32-wasip2/release");
     let plugin_artifacts = target_dir.join("wasm32-wasip2/plugin");
@@ -71,7 +80,7 @@ fn main() {
         "WORKLOADS",
         "The seed workloads",
         &root.join("workloads"),
-        WORKLOADS,
+        &workloads,
         &artifacts,
     );
     builtins(
@@ -79,7 +88,7 @@ fn main() {
         "PROVIDERS",
         "The provider plugins",
         &root.join("plugins"),
-        PROVIDERS,
+        providers,
         &plugin_artifacts,
     );
     let mut fixtures = String::new();

@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use base64::Engine as _;
-use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use owbench_openwhisk::action::WASM_KIND;
+use owbench_openwhisk::wskprops::WskProps;
+use owbench_openwhisk::{
+    ACTIVATION_ID_HEADER, ActionPut, Activation, ErrorBody, Exec, KeyValue, StatusCode,
+};
+use reqwest::StatusCode as HttpStatus;
+use serde_json::Map;
 
-use crate::load::http::{FastClient, FastError};
-use crate::platform::api::ACTIVATION_ID_HEADER;
-use crate::platform::invoker::MICROS_ANNOTATION;
+use crate::load::http::FastClient;
+use crate::load::outcome::{Invoked, Outcome, fast_failure};
 
 /// Where and as whom to call OpenWhisk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,14 +47,9 @@ impl Target {
             Some(p) if wskprops.is_some() => {
                 anyhow::bail!("wskprops file {} does not exist", p.display())
             }
-            _ => Vec::new(),
+            _ => WskProps::default(),
         };
-        let prop = |k: &str| {
-            props
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-        };
+        let prop = |k: &str| props.get(k).map(str::to_owned);
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let apihost = apihost
             .map(str::to_owned)
@@ -90,133 +88,14 @@ impl Target {
 fn default_wskprops() -> Option<PathBuf> {
     std::env::var_os("WSK_CONFIG_FILE")
         .map(PathBuf::from)
-        .or_else(|| crate::dirs::home().map(|h| h.join(".wskprops")))
+        .or_else(|| owbench_plugin::dirs::home().map(|h| h.join(".wskprops")))
 }
 
-/// `KEY=VALUE` lines (`#` comments, blank lines ignored).
-pub fn read_wskprops(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+/// Read a wskprops file (`KEY=VALUE` lines; `#` comments, blank lines ignored).
+pub fn read_wskprops(path: &Path) -> anyhow::Result<WskProps> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (k, v) = line
-            .split_once('=')
-            .with_context(|| format!("{}:{}: expected KEY=VALUE", path.display(), n + 1))?;
-        out.push((k.trim().to_owned(), v.trim().to_owned()));
-    }
-    Ok(out)
-}
-
-/// How one invocation ended, as a benchmark counts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// 200: the action succeeded.
-    Ok,
-    /// 202: accepted (non-blocking, or blocking past the platform's limit).
-    Accepted,
-    /// 502 with status "application error": the action returned `{error}`.
-    ApplicationError,
-    /// 502 with status "action developer error": init failure, timeout, crash.
-    DeveloperError,
-    /// 429: throttled.
-    Throttled,
-    /// Another 4xx.
-    ClientError,
-    /// 500, 503 or another 5xx.
-    ServerError,
-    /// No answer within the client's timeout.
-    Timeout,
-    /// Could not connect.
-    Connect,
-    /// The connection failed mid-request, or the body was unreadable.
-    Io,
-}
-
-impl Outcome {
-    /// Every class, in report order.
-    pub const ALL: [Outcome; 10] = [
-        Outcome::Ok,
-        Outcome::Accepted,
-        Outcome::ApplicationError,
-        Outcome::DeveloperError,
-        Outcome::Throttled,
-        Outcome::ClientError,
-        Outcome::ServerError,
-        Outcome::Timeout,
-        Outcome::Connect,
-        Outcome::Io,
-    ];
-
-    /// The snake_case name used in rows and summaries.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Accepted => "accepted",
-            Outcome::ApplicationError => "application_error",
-            Outcome::DeveloperError => "developer_error",
-            Outcome::Throttled => "throttled",
-            Outcome::ClientError => "client_error",
-            Outcome::ServerError => "server_error",
-            Outcome::Timeout => "timeout",
-            Outcome::Connect => "connect",
-            Outcome::Io => "io",
-        }
-    }
-}
-
-/// Timings read from an activation record.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ActivationTimes {
-    /// `duration` (µs when the platform reports them, else ms × 1000).
-    pub duration_us: u64,
-    /// `waitTime` annotation, µs.
-    pub wait_us: u64,
-    /// `initTime` annotation, µs; present only on cold starts.
-    pub init_us: Option<u64>,
-}
-
-impl ActivationTimes {
-    /// From a full activation record (`None` if it is not one).
-    pub fn from_record(record: &Value) -> Option<ActivationTimes> {
-        let duration_ms = record.get("duration")?.as_u64()?;
-        let annotations = record.get("annotations")?.as_array()?;
-        let find = |k: &str| {
-            annotations
-                .iter()
-                .find(|a| a["key"] == k)
-                .map(|a| &a["value"])
-        };
-        let micros = find(MICROS_ANNOTATION);
-        let us = |k: &str| micros.and_then(|m| m.get(k)).and_then(Value::as_u64);
-        let ms = |k: &str| find(k).and_then(Value::as_u64).map(|v| v * 1000);
-        Some(ActivationTimes {
-            duration_us: us("duration").unwrap_or(duration_ms * 1000),
-            wait_us: us("waitTime").or_else(|| ms("waitTime")).unwrap_or(0),
-            init_us: us("initTime").or_else(|| ms("initTime")),
-        })
-    }
-}
-
-/// What one invoke returned.
-#[derive(Debug, Clone)]
-pub struct Invoked {
-    /// Class.
-    pub outcome: Outcome,
-    /// HTTP status (0 when there was none).
-    pub status: u16,
-    /// The activation id, when the platform gave one.
-    pub activation_id: Option<String>,
-    /// Timings, when the response carried the record.
-    pub times: Option<ActivationTimes>,
-    /// The error text of a failure (first 200 characters).
-    pub error: Option<String>,
-    /// The action's result, when the response or record carried it (successes only).
-    pub result: Option<Value>,
+    WskProps::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// A client bound to one target.
@@ -283,7 +162,7 @@ impl Client {
         })?;
         match response.status() {
             s if s.is_success() => Ok(()),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => anyhow::bail!(
+            HttpStatus::UNAUTHORIZED | HttpStatus::FORBIDDEN => anyhow::bail!(
                 "OpenWhisk at {} rejected the key (HTTP {})",
                 self.target.apihost,
                 response.status().as_u16()
@@ -303,13 +182,21 @@ impl Client {
         component: &[u8],
         memory_mb: u64,
         timeout_ms: u64,
-        annotations: Value,
+        annotations: Vec<KeyValue>,
     ) -> anyhow::Result<()> {
-        let body = json!({
-            "exec": {"kind": "wasm", "code": base64::engine::general_purpose::STANDARD.encode(component)},
-            "limits": {"memory": memory_mb, "timeout": timeout_ms},
-            "annotations": annotations,
-        });
+        let mut limits = Map::new();
+        limits.insert("memory".into(), memory_mb.into());
+        limits.insert("timeout".into(), timeout_ms.into());
+        let body = ActionPut {
+            exec: Some(Exec {
+                kind: Some(WASM_KIND.into()),
+                code: Some(base64::engine::general_purpose::STANDARD.encode(component)),
+                ..Exec::default()
+            }),
+            limits: Some(limits),
+            annotations: Some(annotations),
+            ..ActionPut::default()
+        };
         let url = format!("{}/actions/{name}?overwrite=true", self.namespace_url);
         let response = self
             .authed(self.http.put(&url))
@@ -319,10 +206,10 @@ impl Client {
             .with_context(|| format!("cannot deploy action `{name}`"))?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
-            let text = response.text().await.unwrap_or_default();
+            let body = response.bytes().await.unwrap_or_default();
             anyhow::bail!(
                 "deploying action `{name}` failed: HTTP {status}: {}",
-                error_text(&text)
+                error_text(&body)
             );
         }
         Ok(())
@@ -364,11 +251,14 @@ impl Client {
     }
 
     /// A GET under the namespace; `Ok(None)` on 404.
-    async fn get_json(&self, path: &str) -> anyhow::Result<Option<Value>> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<Option<T>> {
         let url = format!("{}/{path}", self.namespace_url);
         let response = self.authed(self.http.get(&url)).send().await?;
         match response.status() {
-            StatusCode::NOT_FOUND => Ok(None),
+            HttpStatus::NOT_FOUND => Ok(None),
             s if s.is_success() => Ok(Some(response.json().await?)),
             s => anyhow::bail!("GET {path}: HTTP {}", s.as_u16()),
         }
@@ -376,7 +266,7 @@ impl Client {
 
     /// The record of activation `id`, retrying while it is not stored yet (404), for at
     /// most `patience`.
-    pub async fn activation(&self, id: &str, patience: Duration) -> anyhow::Result<Value> {
+    pub async fn activation(&self, id: &str, patience: Duration) -> anyhow::Result<Activation> {
         let deadline = tokio::time::Instant::now() + patience;
         let mut pause = Duration::from_millis(20);
         loop {
@@ -399,37 +289,33 @@ impl Client {
         since: u64,
         upto: u64,
         skip: u32,
-    ) -> anyhow::Result<Vec<Value>> {
+    ) -> anyhow::Result<Vec<Activation>> {
         let path = format!(
             "activations?name={name}&since={since}&upto={upto}&limit=200&skip={skip}&docs=true"
         );
-        Ok(match self.get_json(&path).await? {
-            Some(Value::Array(items)) => items,
-            _ => Vec::new(),
-        })
+        Ok(self.get_json(&path).await?.unwrap_or_default())
     }
 }
 
-/// Classify an invoke response.
+/// Classify an invoke response: by HTTP status, and on a 502 by the record's status.
 pub fn classify_response(status: u16, header_id: Option<String>, body: &[u8]) -> Invoked {
-    let mut json: Option<Value> = serde_json::from_slice(body).ok();
+    let mut record: Option<Activation> = serde_json::from_slice(body).ok();
     let activation_id = header_id.or_else(|| {
-        json.as_ref()
-            .and_then(|v| v.get("activationId"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+        record
+            .as_ref()
+            .map(|r| r.activation_id.clone())
+            .filter(|id| !id.is_empty())
     });
-    let times = json.as_ref().and_then(ActivationTimes::from_record);
+    let record_status = record
+        .as_ref()
+        .filter(|r| r.is_record())
+        .map(Activation::status_code);
     let outcome = match status {
         200 => Outcome::Ok,
         202 => Outcome::Accepted,
         429 => Outcome::Throttled,
-        502 => match json
-            .as_ref()
-            .and_then(|v| v.pointer("/response/status"))
-            .and_then(Value::as_str)
-        {
-            Some("application error") => Outcome::ApplicationError,
+        502 => match record_status {
+            Some(Some(StatusCode::ApplicationError)) => Outcome::ApplicationError,
             Some(_) => Outcome::DeveloperError,
             // `result=true` bodies carry only `{error}`: an application error.
             None => Outcome::ApplicationError,
@@ -437,15 +323,12 @@ pub fn classify_response(status: u16, header_id: Option<String>, body: &[u8]) ->
         400..=499 => Outcome::ClientError,
         _ => Outcome::ServerError,
     };
-    let error = (outcome != Outcome::Ok && outcome != Outcome::Accepted)
-        .then(|| error_text(&String::from_utf8_lossy(body)));
-    let result = (outcome == Outcome::Ok)
-        .then(|| {
-            json.as_mut()
-                .and_then(|v| v.pointer_mut("/response/result"))
-                .map(Value::take)
-        })
-        .flatten();
+    let error = (outcome != Outcome::Ok && outcome != Outcome::Accepted).then(|| error_text(body));
+    let times = record.as_ref().and_then(Activation::times);
+    let result = record
+        .as_mut()
+        .filter(|r| outcome == Outcome::Ok && r.is_record())
+        .map(|r| r.response.result.take());
     Invoked {
         outcome,
         status,
@@ -453,23 +336,6 @@ pub fn classify_response(status: u16, header_id: Option<String>, body: &[u8]) ->
         times,
         error,
         result,
-    }
-}
-
-/// An `Invoked` for a failure of the hot path.
-pub fn fast_failure(e: FastError) -> Invoked {
-    let outcome = match e {
-        FastError::Connect(_) => Outcome::Connect,
-        FastError::Timeout => Outcome::Timeout,
-        FastError::Io(_) => Outcome::Io,
-    };
-    Invoked {
-        outcome,
-        status: 0,
-        activation_id: None,
-        times: None,
-        error: Some(e.to_string()),
-        result: None,
     }
 }
 
@@ -501,27 +367,18 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-/// The `error` of an OpenWhisk error body (or of `response.result`), else the text.
-fn error_text(text: &str) -> String {
-    let v: Option<Value> = serde_json::from_str(text).ok();
-    let msg = v
-        .as_ref()
-        .and_then(|v| {
-            v.get("error")
-                .or_else(|| v.pointer("/response/result/error"))
-                .map(|e| {
-                    e.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| e.to_string())
-                })
-        })
-        .unwrap_or_else(|| text.to_owned());
+/// The `error` of an OpenWhisk error body (or of `response.result`), else the text;
+/// at most 200 characters.
+fn error_text(body: &[u8]) -> String {
+    let msg =
+        ErrorBody::message_of(body).unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
     msg.chars().take(200).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn classifies_openwhisk_responses() {
@@ -553,18 +410,20 @@ mod tests {
     }
 
     #[test]
-    fn reads_times_from_records() {
-        let record = json!({"duration": 3, "annotations": [
-            {"key": "waitTime", "value": 2}, {"key": "initTime", "value": 1}]});
-        let t = ActivationTimes::from_record(&record).unwrap();
+    fn takes_times_and_results_from_whole_records_only() {
+        let record = r#"{"activationId":"a","duration":3,"response":{"status":"success","result":{"x":1}},
+            "annotations":[{"key":"waitTime","value":2}]}"#;
+        let i = classify_response(200, None, record.as_bytes());
+        assert_eq!(i.activation_id.as_deref(), Some("a"));
         assert_eq!(
-            (t.duration_us, t.wait_us, t.init_us),
-            (3000, 2000, Some(1000))
+            i.times.map(|t| (t.duration_us, t.wait_us)),
+            Some((3000, 2000))
         );
-        let record = json!({"duration": 0, "annotations": [
-            {"key": "waitTime", "value": 0}, {"key": MICROS_ANNOTATION, "value": {"waitTime": 12, "duration": 40}}]});
-        let t = ActivationTimes::from_record(&record).unwrap();
-        assert_eq!((t.duration_us, t.wait_us, t.init_us), (40, 12, None));
+        assert_eq!(i.result, Some(json!({"x": 1})));
+        let i = classify_response(200, None, br#"{"x":1}"#);
+        assert_eq!((i.times, i.result), (None, None));
+        let i = classify_response(502, None, br#"{"error":"boom"}"#);
+        assert_eq!(i.error.as_deref(), Some("boom"));
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn seed() -> u64 {
 /// Where data sets are cached: `$OWBENCH_DATA_DIR`, else `$XDG_CACHE_HOME/owbench/data`
 /// (or `~/.cache/owbench/data`).
 pub fn cache_root() -> PathBuf {
-    crate::dirs::owbench_dir("OWBENCH_DATA_DIR", "XDG_CACHE_HOME", ".cache", "data")
+    owbench_plugin::dirs::owbench_dir("OWBENCH_DATA_DIR", "XDG_CACHE_HOME", ".cache", "data")
 }
 
 impl DatasetSpec {

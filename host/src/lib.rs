@@ -1,10 +1,10 @@
 //! owbench: benchmark serverless platforms (Apache OpenWhisk first) with workloads,
 //! cloud providers and installers as WebAssembly component plugins.
 //!
-//! - [`manifest`]: `plugin.toml`, what a plugin is and may do.
-//! - [`engine`]: the wasmtime plugin engine (compile once, fresh store per call, limits).
-//! - [`workloads`]: the workload catalog (built-in seed workloads, plugin directories) and
-//!   native builds of the same kernels.
+//! It builds on two crates of its own: `owbench_openwhisk` (OpenWhisk's wire protocol as
+//! plain data) and `owbench_plugin` (manifests, the catalog and the wasmtime engine).
+//!
+//! - [`workloads`]: workload plugins from the catalog, and native builds of the same kernels.
 //! - [`platform`]: the embedded OpenWhisk-compatible platform (`owbench serve`).
 //! - [`client`]: the OpenWhisk REST client (targets, deploy, invoke, records).
 //! - [`load`]: load models, the load engine, rows and summaries.
@@ -14,7 +14,6 @@
 //! - [`cloud`]: cloud credentials, kept in the host, and the signers provider plugins use.
 //! - [`providers`]: the provider plugin catalog; [`cluster`]: `owbench cluster`, machines
 //!   with state and safe teardown.
-//! - [`dirs`]: where owbench keeps files (XDG directories, `~`).
 //! - [`commands`]: the `owbench` subcommands.
 
 pub mod bench;
@@ -23,10 +22,7 @@ pub mod cloud;
 pub mod cluster;
 pub mod commands;
 pub mod datasets;
-pub mod dirs;
-pub mod engine;
 pub mod load;
-pub mod manifest;
 pub mod objects;
 pub mod platform;
 pub mod providers;

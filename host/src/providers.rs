@@ -8,27 +8,14 @@ use anyhow::Context as _;
 
 use crate::cloud::aws::AwsSigner;
 use crate::cloud::oci::OciSigner;
-use crate::engine::policy::RequestSigner;
-use crate::engine::{PluginEngine, ProviderPlugin};
-use crate::manifest::{Credentials, Manifest};
-use crate::workloads::{Source, component, resolve_among};
+use owbench_plugin::catalog::{self, component};
+use owbench_plugin::manifest::{Credentials, World};
+use owbench_plugin::policy::RequestSigner;
+use owbench_plugin::{PluginEngine, ProviderPlugin};
 
 /// Names of the provider plugins built into the binary.
 pub fn builtin_names() -> Vec<String> {
-    owbench_components::PROVIDERS
-        .iter()
-        .filter_map(|b| Manifest::parse(b.manifest).ok().map(|m| m.name))
-        .collect()
-}
-
-/// Find a provider: a built-in name, a plugin directory, or one named `name` under `search`.
-pub fn resolve(name: &str, search: &[PathBuf]) -> anyhow::Result<Source> {
-    Ok(resolve_among(
-        name,
-        search,
-        owbench_components::PROVIDERS,
-        "provider",
-    )?)
+    catalog::builtin_names(World::Provider)
 }
 
 /// The signer for `credentials`, from the user's configuration.
@@ -45,7 +32,15 @@ pub async fn load(
     name: &str,
     search: &[PathBuf],
 ) -> anyhow::Result<ProviderPlugin> {
-    let source = resolve(name, search)?;
+    let source = catalog::resolve(name, World::Provider, search).map_err(|e| {
+        if builtin_names().is_empty() {
+            anyhow::anyhow!(
+                "{e}; this owbench was built without its provider plugins: rebuild it with `cargo build --release --features providers`"
+            )
+        } else {
+            e.into()
+        }
+    })?;
     let (manifest, bytes) = component(&source)?;
     let signer = match manifest.credentials {
         Some(kind) => Some(

@@ -8,7 +8,7 @@ use super::state::CallState;
 
 wasmtime::component::bindgen!({
     world: "workload",
-    path: "../wit",
+    path: "../../wit",
     exports: { default: async },
     additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
     with: {
@@ -24,13 +24,31 @@ wasmtime::component::bindgen!({
 pub mod provider {
     wasmtime::component::bindgen!({
         world: "provider",
-        path: "../wit",
+        path: "../../wit",
         exports: { default: async },
         additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
         with: {
             "wasi:io": wasmtime_wasi::p2::bindings::io,
             "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
             "wasi:random": wasmtime_wasi::p2::bindings::random,
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "owbench:plugin/host": super::owbench::plugin::host,
+            "owbench:plugin/types": super::owbench::plugin::types,
+        },
+    });
+}
+
+/// The `reducing-workload` world: the workload world plus `reduce`.
+pub mod reducing {
+    wasmtime::component::bindgen!({
+        world: "reducing-workload",
+        path: "../../wit",
+        exports: { default: async },
+        with: {
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+            "wasi:random": wasmtime_wasi::p2::bindings::random,
+            "wasi:filesystem": wasmtime_wasi::p2::bindings::filesystem,
             "wasi:http": wasmtime_wasi_http::p2::bindings::http,
             "owbench:plugin/host": super::owbench::plugin::host,
             "owbench:plugin/types": super::owbench::plugin::types,

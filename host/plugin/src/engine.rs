@@ -6,14 +6,6 @@
 //! directory, so nothing leaks from one call to the next. Wall-clock timeouts use epoch
 //! interruption (a ticker thread advances the epoch every [`EngineConfig::epoch_tick`]).
 
-mod bindings;
-pub mod error;
-mod output;
-pub mod policy;
-pub mod provider;
-mod state;
-mod workload;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,12 +14,8 @@ use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
 };
 
-pub use error::PluginError;
-pub use provider::{ProviderError, ProviderPlugin};
-pub use state::{LogLine, Metric};
-pub use workload::{CallLimits, CallOutcome, WarmInstance, WorkloadInfo, WorkloadPlugin};
-
-use state::CallState;
+use crate::PluginError;
+use crate::state::CallState;
 
 /// How the engine is set up; one per process.
 #[derive(Debug, Clone)]
@@ -102,7 +90,7 @@ impl PluginEngine {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        bindings::add_host_to_linker(&mut linker)?;
+        crate::bindings::add_host_to_linker(&mut linker)?;
         Ok(PluginEngine {
             engine,
             linker,
@@ -114,7 +102,7 @@ impl PluginEngine {
     pub fn compile(&self, plugin: &str, bytes: &[u8]) -> Result<Component, PluginError> {
         Component::new(&self.engine, bytes).map_err(|e| PluginError::Compile {
             plugin: plugin.to_owned(),
-            reason: error::first_line(&format!("{e:#}")),
+            reason: crate::error::first_line(&format!("{e:#}")),
         })
     }
 

@@ -4,12 +4,22 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::manifest::ManifestError;
+use crate::manifest::{ManifestError, World};
 
 /// A plugin failure, from loading its manifest to a trap in a call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PluginError {
+    /// No plugin of that name: not built in, not a directory, not on the search path.
+    #[error("no such {} `{plugin}` (built in: {builtins}; or give a plugin directory)", .world.as_str())]
+    NotFound {
+        /// The name asked for.
+        plugin: String,
+        /// The world it was looked up in.
+        world: World,
+        /// The built-in names of that world, comma-separated.
+        builtins: String,
+    },
     /// `plugin.toml` could not be read.
     #[error("plugin at `{}`: cannot read plugin.toml: {source}", .path.display())]
     ReadManifest {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use semver::Version;
 use serde::Deserialize;
 
-use crate::engine::policy::HostRule;
+use crate::policy::HostRule;
 
 /// The WIT package the host speaks, `owbench:plugin@WIT_VERSION`.
 pub const WIT_PACKAGE: &str = "owbench:plugin";
@@ -34,6 +34,8 @@ pub const WIT_VERSION: &str = "0.1.0";
 pub enum World {
     /// A benchmark workload.
     Workload,
+    /// A workload that also merges partial results (`reduce`); runs as a workload.
+    ReducingWorkload,
     /// A cloud provider.
     Provider,
     /// An OpenWhisk installer.
@@ -44,16 +46,24 @@ impl World {
     fn parse(name: &str) -> Option<World> {
         match name {
             "workload" => Some(World::Workload),
+            "reducing-workload" => Some(World::ReducingWorkload),
             "provider" => Some(World::Provider),
             "installer" => Some(World::Installer),
             _ => None,
         }
     }
 
+    /// Whether a plugin of this world also implements `other` (a reducing workload is a
+    /// workload).
+    pub fn includes(self, other: World) -> bool {
+        self == other || (self == World::ReducingWorkload && other == World::Workload)
+    }
+
     /// The world's WIT name.
     pub fn as_str(self) -> &'static str {
         match self {
             World::Workload => "workload",
+            World::ReducingWorkload => "reducing-workload",
             World::Provider => "provider",
             World::Installer => "installer",
         }
@@ -245,9 +255,9 @@ impl Manifest {
         })
     }
 
-    /// Refuse the manifest unless it declares `expected`.
+    /// Refuse the manifest unless it declares `expected` (or a world that includes it).
     pub fn expect_world(&self, expected: World) -> Result<(), ManifestError> {
-        if self.world == expected {
+        if self.world.includes(expected) {
             Ok(())
         } else {
             Err(ManifestError::WrongWorld {
@@ -363,7 +373,7 @@ mod tests {
     fn seed_workload_manifests_are_valid() {
         for builtin in owbench_components::WORKLOADS {
             let m = Manifest::parse(builtin.manifest).unwrap();
-            assert_eq!(m.world, World::Workload);
+            assert!(m.world.includes(World::Workload), "{}", m.name);
         }
     }
 }

@@ -11,6 +11,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::FsPerms;
 
 use super::bindings::owbench::plugin::types;
+use super::bindings::reducing::ReducingWorkloadPre;
 use super::bindings::{Workload, WorkloadPre};
 use super::error::first_line;
 use super::output::CapturePipe;
@@ -78,6 +79,8 @@ pub struct WorkloadPlugin {
     manifest: Manifest,
     info: WorkloadInfo,
     pre: WorkloadPre<CallState>,
+    /// The same component typed as a `reducing-workload`, when its manifest says it is one.
+    reducer: Option<ReducingWorkloadPre<CallState>>,
     sha256: String,
 }
 
@@ -124,6 +127,18 @@ impl WorkloadPlugin {
     ) -> Result<WorkloadPlugin, PluginError> {
         let plugin = manifest.name.clone();
         let pre = pre_instantiate(engine, &manifest, World::Workload, bytes, WorkloadPre::new)?;
+        let reducer = match manifest.world {
+            World::ReducingWorkload => Some(
+                ReducingWorkloadPre::new(pre.instance_pre().clone()).map_err(|e| {
+                    PluginError::WorldMismatch {
+                        plugin: plugin.clone(),
+                        world: World::ReducingWorkload.to_string(),
+                        reason: first_line(&format!("{e:#}")),
+                    }
+                })?,
+            ),
+            _ => None,
+        };
         let (mut store, limits) = describe_store(engine, &manifest);
         let described = async {
             let instance = pre.instantiate_async(&mut store).await?;
@@ -161,6 +176,7 @@ impl WorkloadPlugin {
             manifest,
             info,
             pre,
+            reducer,
             sha256,
         })
     }
@@ -173,6 +189,44 @@ impl WorkloadPlugin {
     /// What the plugin says about itself.
     pub fn info(&self) -> &WorkloadInfo {
         &self.info
+    }
+
+    /// Whether the plugin merges partial results ([`WorkloadPlugin::reduce`]).
+    pub fn reduces(&self) -> bool {
+        self.reducer.is_some()
+    }
+
+    /// Merge `partials` (the JSON objects `run` returned, one per partition, in
+    /// partition order) into the answer with the plugin's `reduce` export, in a fresh
+    /// store with no files and no network, under the manifest's limits.
+    pub async fn reduce(
+        &self,
+        engine: &PluginEngine,
+        partials: &[String],
+    ) -> Result<String, PluginError> {
+        let plugin = &self.manifest.name;
+        let Some(reducer) = &self.reducer else {
+            return Err(PluginError::WorldMismatch {
+                plugin: plugin.clone(),
+                world: World::ReducingWorkload.to_string(),
+                reason: format!("its plugin.toml declares `{}`", self.manifest.world),
+            });
+        };
+        let limits = self.default_limits();
+        let mut store = new_store(engine, CallState::minimal(limits.memory as usize), limits);
+        let reduced = async {
+            let instance = reducer.instantiate_async(&mut store).await?;
+            instance
+                .owbench_plugin_reducer()
+                .call_reduce(&mut store, partials)
+                .await
+        }
+        .await;
+        match reduced {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => Err(workload_error(plugin, e)),
+            Err(e) => Err(classify(plugin, e, store.data(), limits, "")),
+        }
     }
 
     /// SHA-256 of the component bytes (hex), for run metadata.
@@ -275,12 +329,10 @@ impl WorkloadPlugin {
         limits: CallLimits,
     ) -> CallOutcome {
         if let Err(reason) = parse_params(params) {
-            let mut outcome = CallOutcome::empty();
-            outcome.result = Err(PluginError::InvalidParams {
+            return CallOutcome::failed(PluginError::InvalidParams {
                 plugin: self.manifest.name.clone(),
                 reason,
             });
-            return outcome;
         }
         match self.instantiate(engine, limits.memory).await {
             Ok(mut instance) => {
@@ -288,11 +340,7 @@ impl WorkloadPlugin {
                 outcome.instantiate = instance.instantiate_time();
                 outcome
             }
-            Err(e) => {
-                let mut outcome = CallOutcome::empty();
-                outcome.result = Err(e);
-                outcome
-            }
+            Err(e) => CallOutcome::failed(e),
         }
     }
 }
@@ -328,7 +376,7 @@ impl WarmInstance {
     /// what this call produced.
     pub async fn run(&mut self, params: &str, timeout: Duration) -> CallOutcome {
         let plugin = &self.plugin;
-        let mut outcome = CallOutcome::empty();
+        let mut outcome = CallOutcome::default();
         if self.poisoned {
             outcome.result = Err(PluginError::Host {
                 plugin: plugin.clone(),
@@ -379,16 +427,7 @@ impl WarmInstance {
                 plugin: plugin.clone(),
                 request: first_denied.unwrap_or_default(),
             }),
-            Ok(Err(types::WorkloadError::InvalidParams(reason))) => {
-                Err(PluginError::InvalidParams {
-                    plugin: plugin.clone(),
-                    reason,
-                })
-            }
-            Ok(Err(types::WorkloadError::Failed(message))) => Err(PluginError::Failed {
-                plugin: plugin.clone(),
-                message,
-            }),
+            Ok(Err(e)) => Err(workload_error(plugin, e)),
             Err(e) => {
                 self.poisoned = true;
                 Err(classify(
@@ -410,7 +449,18 @@ impl WarmInstance {
 }
 
 impl CallOutcome {
-    fn empty() -> CallOutcome {
+    /// The outcome of a call that failed before the workload ran.
+    fn failed(e: PluginError) -> CallOutcome {
+        CallOutcome {
+            result: Err(e),
+            ..CallOutcome::default()
+        }
+    }
+}
+
+impl Default for CallOutcome {
+    /// An outcome with an empty result and nothing else, filled in as a call goes.
+    fn default() -> CallOutcome {
         CallOutcome {
             result: Ok(String::new()),
             logs: Vec::new(),
@@ -489,6 +539,17 @@ pub(super) fn new_store(
     });
     store.set_epoch_deadline(1);
     store
+}
+
+/// A workload's own error (a WIT `workload-error`) as a [`PluginError`].
+fn workload_error(plugin: &str, e: types::WorkloadError) -> PluginError {
+    let plugin = plugin.to_owned();
+    match e {
+        types::WorkloadError::InvalidParams(reason) => {
+            PluginError::InvalidParams { plugin, reason }
+        }
+        types::WorkloadError::Failed(message) => PluginError::Failed { plugin, message },
+    }
 }
 
 /// Params must be a JSON object (empty text means `{}`).

@@ -4,6 +4,7 @@
 pub mod progress;
 pub mod run;
 pub mod spec;
+pub mod target;
 
 pub use progress::View;
 pub use run::{Finished, run};

@@ -6,26 +6,21 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use bytes::Bytes;
-use rand::Rng;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::progress::{View, show_progress};
-use super::spec::{Retry, Spec, TargetSpec, WorkloadSpec};
-use crate::client::{ActivationTimes, Client, Invoked, Outcome, Target};
-use crate::engine::PluginEngine;
-use crate::load::http::FastClient;
+use super::spec::{Spec, TargetSpec, WorkloadSpec};
+use super::target::{self, Collector, Deployment, InvokeSettings};
 use crate::load::sink::Sink;
-use crate::load::{InvokeFn, LoadPlan, Progress, RowTag, drive};
-use crate::manifest::Manifest;
+use crate::load::{LoadPlan, Progress, RowTag, drive};
 use crate::objects::{ObjectServer, sha256_of};
-use crate::platform::{GUEST_KEY, Platform, PlatformConfig, Server, serve};
 use crate::results::history::History;
 use crate::results::summary::{Ending, Machine, Meta, MetaFile, Status, Summary, WorkloadMeta};
 use crate::results::threshold::Threshold;
 use crate::results::{self, ROWS_FILE};
 use crate::workloads;
+use owbench_plugin::{PluginEngine, WorkloadPlugin};
 
 /// Where a finished experiment put its results.
 #[derive(Debug)]
@@ -34,6 +29,8 @@ pub struct Finished {
     pub dir: PathBuf,
     /// The summary document.
     pub summary: Summary,
+    /// Each repetition's reduced answer of each reducing workload (`answers.json`).
+    pub answers: Vec<Value>,
     /// Whether Ctrl-C cut it short.
     pub interrupted: bool,
 }
@@ -56,7 +53,7 @@ pub async fn run(
     let mut labels: Vec<String> = Vec::new();
     for w in &spec.workloads {
         let component = if w.deploy && !matches!(spec.target, TargetSpec::Http { .. }) {
-            Some(workloads::component(&workloads::resolve(
+            Some(owbench_plugin::catalog::component(&workloads::resolve(
                 &w.name,
                 plugin_dirs,
             )?)?)
@@ -99,28 +96,19 @@ pub async fn run(
         None
     };
     let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let (target, server) = start_target(&spec.target, engine, scratch.path()).await?;
-    let timeout = Duration::from_secs_f64(spec.request_timeout_s);
-    let max_in_flight = spec
-        .workloads
-        .iter()
-        .map(|w| w.max_in_flight.unwrap_or(spec.max_in_flight))
-        .max()
-        .unwrap_or(1);
-    // The target must answer and accept the key before any results directory exists.
-    let client = match &target {
-        BenchTarget::OpenWhisk(t) => {
-            let client = Client::new(t.clone(), max_in_flight, timeout)?;
-            if let Err(e) = client.check().await {
-                if let Some(server) = server {
-                    server.stop().await;
-                }
-                return Err(e);
-            }
-            Some(client)
-        }
-        BenchTarget::Http(_) => None,
+    let settings = InvokeSettings {
+        blocking: spec.blocking,
+        retry: spec.retry,
+        max_in_flight: spec
+            .workloads
+            .iter()
+            .map(|w| w.max_in_flight.unwrap_or(spec.max_in_flight))
+            .max()
+            .unwrap_or(1),
+        timeout: Duration::from_secs_f64(spec.request_timeout_s),
     };
+    // The target answers and accepts the key before any results directory exists.
+    let target = target::start(&spec.target, engine.clone(), scratch.path(), settings).await?;
     let dir = results_dir(&spec.output, &spec.name, started_wall)?;
     let spec_text = toml::to_string_pretty(spec)?;
     std::fs::write(dir.join("spec.toml"), &spec_text).context("cannot write spec.toml")?;
@@ -128,7 +116,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nowbench: stopping (Ctrl-C); waiting for invocations in flight");
+            tracing::warn!("stopping (Ctrl-C); waiting for invocations in flight");
             let _ = stop_tx.send(true);
         }
     });
@@ -143,9 +131,9 @@ pub async fn run(
             id: None,
             name: spec.name.clone(),
             runs: spec.runs,
-            target: target_description(&target, &spec.target),
+            target: target.describe(),
             blocking: spec.blocking,
-            started_ms: crate::platform::record::epoch_ms(started_wall),
+            started_ms: owbench_openwhisk::activation::epoch_ms(started_wall),
             owbench_version: env!("CARGO_PKG_VERSION").into(),
             machine: Machine::this(),
             spec: spec_text,
@@ -161,30 +149,23 @@ pub async fn run(
                 .clone()
                 .unwrap_or_else(|| format!("owbench-{label}"));
             let params = resolve_params(w, objects.as_ref());
-            let reduction = w.dataset.as_ref().and_then(|set| {
-                Some(Reduction {
-                    reduce: workloads::reducer(&w.name)?,
-                    collected: Collector::default(),
-                    partitions: set.partitions(),
-                })
-            });
-            let invoke = match (&target, &client) {
-                (BenchTarget::OpenWhisk(_), Some(client)) => {
-                    if let Some((manifest, bytes)) = component {
-                        deploy(client, &action, manifest, bytes, w).await?;
-                    }
-                    openwhisk_invoker(
-                        client.clone(),
-                        action.clone(),
-                        &params,
-                        spec.blocking,
-                        spec.retry,
-                        reduction.as_ref().map(|r| r.collected.clone()),
-                    )
-                }
-                (BenchTarget::Http(url), _) => http_invoker(url.clone(), max_in_flight, timeout)?,
-                _ => unreachable!("a client exists for OpenWhisk targets"),
+            let reduction = match &w.dataset {
+                Some(set) => Reduction::of(&engine, &w.name, plugin_dirs, set.partitions()).await?,
+                None => None,
             };
+            if let Some((manifest, component)) = component {
+                target
+                    .deploy(Deployment {
+                        action: &action,
+                        manifest,
+                        component,
+                        memory_mb: w.memory_mb,
+                        timeout_ms: w.timeout_ms,
+                    })
+                    .await?;
+            }
+            let collector = reduction.as_ref().map(|r| r.collected.clone());
+            let invoke = target.invoker(&action, &params, collector)?;
             let plan = LoadPlan {
                 model: w.load.clone().unwrap_or_else(|| spec.load.clone()),
                 count: w.count.or(spec.count),
@@ -238,7 +219,7 @@ pub async fn run(
                 }
                 abandoned += report.abandoned;
                 if let Some(r) = reduction {
-                    answers.push(r.answer(run, label));
+                    answers.push(r.answer(&engine, run, label).await);
                 }
                 if report.interrupted {
                     interrupted = true;
@@ -252,9 +233,7 @@ pub async fn run(
 
     // Whatever happened, every row recorded so far is written before anything else.
     let stats = sink.finish().context("cannot write rows.jsonl")?;
-    if let Some(server) = server {
-        server.stop().await;
-    }
+    target.stop().await;
     result?;
     let series = crate::results::series::compute(&dir.join(ROWS_FILE), &stats)?;
     let summary = crate::results::summary::build(
@@ -262,7 +241,7 @@ pub async fn run(
         &stats,
         series,
         Ending {
-            ended_ms: crate::platform::record::epoch_ms(SystemTime::now()),
+            ended_ms: owbench_openwhisk::activation::epoch_ms(SystemTime::now()),
             status: if interrupted {
                 Status::Interrupted
             } else {
@@ -279,119 +258,18 @@ pub async fn run(
             serde_json::to_string_pretty(&answers)?,
         )
         .context("cannot write answers.json")?;
-        for a in &answers {
-            eprintln!(
-                "{} (run {}): answer over {} of {} partitions in answers.json{}",
-                a["workload"].as_str().unwrap_or_default(),
-                a["run"].as_u64().unwrap_or(0) + 1,
-                a["partitions_covered"],
-                a["partitions"],
-                a["error"]
-                    .as_str()
-                    .map_or(String::new(), |e| format!(" (reduce failed: {e})"))
-            );
-        }
     }
     if let (Some(h), Some(id)) = (history, summary.meta.id)
         && let Err(e) = h.finish(id, &summary)
     {
-        eprintln!("owbench: warning: {e:#} (the results directory has everything)");
+        tracing::warn!("{e:#} (the results directory has everything)");
     }
-    print!("{}", results::report::text(&summary));
     Ok(Finished {
         dir,
         summary,
+        answers,
         interrupted,
     })
-}
-
-enum BenchTarget {
-    OpenWhisk(Target),
-    Http(String),
-}
-
-fn target_description(t: &BenchTarget, spec: &TargetSpec) -> Value {
-    let kind = match spec {
-        TargetSpec::Embedded { .. } => "embedded",
-        _ => "openwhisk",
-    };
-    match t {
-        BenchTarget::OpenWhisk(t) => {
-            json!({"kind": kind, "apihost": t.apihost, "namespace": t.namespace})
-        }
-        BenchTarget::Http(url) => json!({"kind": "http", "url": url}),
-    }
-}
-
-async fn start_target(
-    spec: &TargetSpec,
-    engine: Arc<PluginEngine>,
-    scratch: &Path,
-) -> anyhow::Result<(BenchTarget, Option<Server>)> {
-    Ok(match spec {
-        TargetSpec::Embedded {
-            user_memory_mb,
-            keep_alive_s,
-        } => {
-            let mut config = PlatformConfig::new(scratch.join("platform.sqlite"));
-            if let Some(mb) = user_memory_mb {
-                config.user_memory_mb = *mb;
-            }
-            if let Some(s) = keep_alive_s {
-                config.keep_alive = Duration::from_secs(*s);
-            }
-            let platform = Arc::new(Platform::new(config, engine)?);
-            let server = serve(platform, "127.0.0.1:0".parse().expect("valid address")).await?;
-            let target = Target {
-                apihost: server.url(),
-                auth: GUEST_KEY.into(),
-                namespace: "_".into(),
-                insecure: false,
-            };
-            (BenchTarget::OpenWhisk(target), Some(server))
-        }
-        TargetSpec::Openwhisk {
-            apihost,
-            auth,
-            namespace,
-            insecure,
-            wskprops,
-        } => {
-            let target = Target::resolve(
-                apihost.as_deref(),
-                auth.as_deref(),
-                namespace.as_deref(),
-                *insecure,
-                wskprops.as_deref(),
-            )?;
-            (BenchTarget::OpenWhisk(target), None)
-        }
-        TargetSpec::Http { url } => (BenchTarget::Http(url.clone()), None),
-    })
-}
-
-async fn deploy(
-    client: &Client,
-    action: &str,
-    manifest: &Manifest,
-    bytes: &[u8],
-    w: &WorkloadSpec,
-) -> anyhow::Result<()> {
-    let hosts: Vec<String> = manifest
-        .allowed_outbound_hosts
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let annotations =
-        json!([{"key": crate::platform::actions::OUTBOUND_ANNOTATION, "value": hosts}]);
-    let memory = w.memory_mb.unwrap_or(manifest.memory_limit >> 20);
-    let timeout = w
-        .timeout_ms
-        .unwrap_or(manifest.timeout.as_millis() as u64)
-        .min(300_000);
-    client
-        .deploy(action, bytes, memory, timeout, annotations)
-        .await
 }
 
 fn uses_objects(params: &Map<String, Value>) -> bool {
@@ -455,20 +333,33 @@ fn check_partitions(w: &WorkloadSpec, label: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Results of successful invocations, by schedule index, for a reducer.
-type Collector = Arc<std::sync::Mutex<Vec<(u64, Value)>>>;
-
-/// How a workload's partial results become one answer per repetition.
+/// How a workload's partial results become one answer per repetition: with the
+/// plugin's own `reduce`.
 struct Reduction {
-    reduce: workloads::Reducer,
+    plugin: WorkloadPlugin,
     collected: Collector,
     partitions: u32,
 }
 
 impl Reduction {
+    /// The reduction of workload `name` over `partitions`, if its plugin reduces.
+    async fn of(
+        engine: &PluginEngine,
+        name: &str,
+        plugin_dirs: &[PathBuf],
+        partitions: u32,
+    ) -> anyhow::Result<Option<Reduction>> {
+        let plugin = workloads::load(engine, &workloads::resolve(name, plugin_dirs)?).await?;
+        Ok(plugin.reduces().then(|| Reduction {
+            plugin,
+            collected: Collector::default(),
+            partitions,
+        }))
+    }
+
     /// Reduce (and clear) what repetition `run` collected: the first result of each
     /// partition counts once.
-    fn answer(&self, run: u32, label: &str) -> Value {
+    async fn answer(&self, engine: &PluginEngine, run: u32, label: &str) -> Value {
         let collected = std::mem::take(&mut *self.collected.lock().expect("not poisoned"));
         let mut by_partition: std::collections::BTreeMap<u64, Value> = Default::default();
         for (seq, result) in collected {
@@ -477,141 +368,17 @@ impl Reduction {
                 .or_insert(result);
         }
         let covered = by_partition.len();
-        let partials: Vec<Value> = by_partition.into_values().collect();
+        let partials: Vec<String> = by_partition.into_values().map(|v| v.to_string()).collect();
         let mut out = json!({
             "run": run, "workload": label,
             "partitions": self.partitions, "partitions_covered": covered,
             "complete": covered as u32 == self.partitions,
         });
-        match (self.reduce)(&partials) {
-            Ok(answer) => out["answer"] = answer,
-            Err(e) => out["error"] = json!(e),
+        match self.plugin.reduce(engine, &partials).await {
+            Ok(answer) => out["answer"] = serde_json::from_str(&answer).unwrap_or(json!(answer)),
+            Err(e) => out["error"] = json!(e.to_string()),
         }
         out
-    }
-}
-
-fn openwhisk_invoker(
-    client: Client,
-    action: String,
-    params: &[Map<String, Value>],
-    blocking: bool,
-    retry: Retry,
-    collector: Option<Collector>,
-) -> InvokeFn {
-    let bodies: Arc<[Bytes]> = params
-        .iter()
-        .map(|p| Bytes::from(Value::Object(p.clone()).to_string()))
-        .collect();
-    let action: Arc<str> = action.into();
-    Arc::new(move |seq| {
-        let client = client.clone();
-        let body = bodies[(seq % bodies.len() as u64) as usize].clone();
-        let action = action.clone();
-        let collector = collector.clone();
-        Box::pin(async move {
-            let mut attempt = 0;
-            let mut invoked = loop {
-                let invoked = client.invoke(&action, body.clone(), blocking).await;
-                if invoked.outcome != Outcome::Throttled || attempt >= retry.max {
-                    break invoked;
-                }
-                let base = retry.backoff_ms.saturating_mul(1 << attempt.min(16));
-                let jitter = rand::rng().random_range(0..=base / 2 + 1);
-                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
-                attempt += 1;
-            };
-            if invoked.outcome == Outcome::Accepted
-                && let Some(id) = invoked.activation_id.clone()
-            {
-                complete_from_record(&client, &id, &mut invoked).await;
-            }
-            if let (Some(c), Some(result)) = (&collector, invoked.result.take()) {
-                c.lock().expect("not poisoned").push((seq, result));
-            }
-            invoked
-        })
-    })
-}
-
-/// After a 202, the activation's record gives its times and how it really ended.
-async fn complete_from_record(client: &Client, id: &str, invoked: &mut Invoked) {
-    match client.activation(id, Duration::from_secs(300)).await {
-        Ok(record) => {
-            invoked.times = ActivationTimes::from_record(&record);
-            invoked.outcome = match record.pointer("/response/status").and_then(Value::as_str) {
-                Some("success") => Outcome::Ok,
-                Some("application error") => Outcome::ApplicationError,
-                Some("action developer error") => Outcome::DeveloperError,
-                _ => Outcome::ServerError,
-            };
-            if invoked.outcome == Outcome::Ok {
-                invoked.result = record.pointer("/response/result").cloned();
-            }
-        }
-        Err(e) => invoked.error = Some(e.to_string()),
-    }
-}
-
-fn http_invoker(
-    url: String,
-    max_connections: usize,
-    timeout: Duration,
-) -> anyhow::Result<InvokeFn> {
-    let uri: http::Uri = url
-        .parse()
-        .with_context(|| format!("bad target URL `{url}`"))?;
-    if let Some(fast) = FastClient::new(&url, None, timeout) {
-        let path: Arc<str> = uri.path_and_query().map_or("/", |p| p.as_str()).into();
-        return Ok(Arc::new(move |_| {
-            let fast = fast.clone();
-            let path = path.clone();
-            Box::pin(async move {
-                match fast.send(http::Method::GET, &path, Bytes::new()).await {
-                    Ok((status, _, _)) => http_outcome(status),
-                    Err(e) => crate::client::fast_failure(e),
-                }
-            })
-        }));
-    }
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(max_connections)
-        .timeout(timeout)
-        .tcp_nodelay(true)
-        .build()?;
-    let url: Arc<str> = url.into();
-    Ok(Arc::new(move |_| {
-        let http = http.clone();
-        let url = url.clone();
-        Box::pin(async move {
-            match http.get(&*url).send().await {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    match r.bytes().await {
-                        Ok(_) => http_outcome(status),
-                        Err(e) => crate::client::transport_failure(&e),
-                    }
-                }
-                Err(e) => crate::client::transport_failure(&e),
-            }
-        })
-    }))
-}
-
-fn http_outcome(status: u16) -> Invoked {
-    let outcome = match status {
-        200..=299 => Outcome::Ok,
-        429 => Outcome::Throttled,
-        400..=499 => Outcome::ClientError,
-        _ => Outcome::ServerError,
-    };
-    Invoked {
-        outcome,
-        status,
-        activation_id: None,
-        times: None,
-        error: None,
-        result: None,
     }
 }
 

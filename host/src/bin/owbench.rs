@@ -16,6 +16,9 @@ use owbench::results::threshold::{EXIT_THRESHOLD, ThresholdsFailed};
 struct Cli {
     #[command(flatten)]
     engine: EngineArgs,
+    /// More log lines on stderr (`-v` info, `-vv` debug); `RUST_LOG` takes precedence.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +48,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -70,6 +74,38 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// Log lines go to stderr: owbench's warnings and errors by default, more with `-v`
+/// (`-vv` adds the libraries' own, such as the AWS SDK's), or what `RUST_LOG` says.
+fn init_logs(verbose: u8) {
+    const OURS: [&str; 4] = [
+        "owbench",
+        "owbench_plugin",
+        "owbench_activation",
+        "owbench_openwhisk",
+    ];
+    let (ours, others) = match verbose {
+        0 => ("warn", "off"),
+        1 => ("info", "off"),
+        _ => ("debug", "warn"),
+    };
+    let default = std::iter::once(others.to_owned())
+        .chain(OURS.iter().map(|c| format!("{c}={ours}")))
+        .collect::<Vec<_>>()
+        .join(",");
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        )
+        .init();
 }
 
 /// Print the error and its causes on one line; a closed stdout (`| head`) is not a

@@ -18,7 +18,7 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use http::header::{AUTHORIZATION, HeaderValue};
 
-use crate::engine::policy::RequestSigner;
+use owbench_plugin::policy::RequestSigner;
 
 /// The header that carries S3's payload hash.
 const CONTENT_SHA256: &str = "x-amz-content-sha256";

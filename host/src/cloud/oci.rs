@@ -17,7 +17,7 @@ use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject as _;
 use sha2::Digest as _;
 
-use crate::engine::policy::RequestSigner;
+use owbench_plugin::policy::RequestSigner;
 
 /// The header that carries the body's SHA-256 (base64).
 const CONTENT_SHA256: &str = "x-content-sha256";
@@ -86,7 +86,7 @@ impl OciProfile {
             );
         }
         let (tenancy, user, fingerprint) = (need("tenancy")?, need("user")?, need("fingerprint")?);
-        let key_file = crate::dirs::expand_home(Path::new(&need("key_file")?));
+        let key_file = owbench_plugin::dirs::expand_home(Path::new(&need("key_file")?));
         Ok(OciProfile {
             tenancy,
             user,
@@ -138,7 +138,7 @@ impl OciSigner {
     pub fn from_user_config() -> anyhow::Result<OciSigner> {
         let path = match std::env::var_os("OCI_CONFIG_FILE") {
             Some(path) => PathBuf::from(path),
-            None => crate::dirs::home()
+            None => owbench_plugin::dirs::home()
                 .context("no home directory to find ~/.oci/config in (HOME is not set)")?
                 .join(".oci/config"),
         };

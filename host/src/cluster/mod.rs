@@ -6,7 +6,7 @@
 //! the recorded nodes and every node it finds by tag (one created by a call that never
 //! returned), waits until none is left, then deletes the other tagged resources. Calls
 //! that fail with a retryable error (throttling, a resource still in use) are retried
-//! with exponential backoff and full jitter.
+//! with exponential backoff and jitter (`backon`).
 
 pub mod spec;
 pub mod state;
@@ -14,10 +14,10 @@ pub mod state;
 use std::future::Future;
 use std::time::Duration;
 
-use rand::Rng as _;
+use backon::{ExponentialBuilder, Retryable as _};
 
-use crate::engine::provider::{KeyValue, Node, NodeRequest, ProviderInfo, Target};
-use crate::engine::{PluginEngine, ProviderError, ProviderPlugin};
+use owbench_plugin::provider::{KeyValue, Node, NodeRequest, ProviderInfo, Target};
+use owbench_plugin::{PluginEngine, ProviderError, ProviderPlugin};
 use spec::ClusterSpec;
 use state::{ClusterState, NodeRecord, StateStore, Status};
 
@@ -31,7 +31,7 @@ pub const ROLE_TAG: &str = "owbench-role";
 pub struct Backoff {
     /// Attempts in all.
     pub attempts: u32,
-    /// The first delay's upper bound; doubled each time.
+    /// The first delay (before jitter); doubled each time.
     pub base: Duration,
     /// The largest delay.
     pub max: Duration,
@@ -48,25 +48,25 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// Run `call` until it succeeds, fails for good, or runs out of attempts.
-    pub async fn retry<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, ProviderError>
+    /// Run `call` until it succeeds, fails for good, or runs out of attempts; each retry
+    /// is logged as a warning naming `what`.
+    pub async fn retry<T, F, Fut>(&self, what: &str, call: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        let mut attempt = 0;
-        loop {
-            match call().await {
-                Err(e) if e.retryable() && attempt + 1 < self.attempts => {
-                    let cap = self.base.saturating_mul(1 << attempt.min(16)).min(self.max);
-                    let delay = rand::rng().random_range(Duration::ZERO..=cap);
-                    eprintln!("{what}: {e} (retrying in {:.1} s)", delay.as_secs_f64());
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        let policy = ExponentialBuilder::default()
+            .with_min_delay(self.base)
+            .with_max_delay(self.max)
+            .with_max_times(self.attempts.saturating_sub(1) as usize)
+            .with_jitter();
+        call.retry(policy)
+            .sleep(tokio::time::sleep)
+            .when(ProviderError::retryable)
+            .notify(|e, delay| {
+                tracing::warn!("{what}: {e} (retrying in {:.1} s)", delay.as_secs_f64());
+            })
+            .await
     }
 }
 
@@ -159,7 +159,7 @@ pub fn read_files(spec: &ClusterSpec) -> anyhow::Result<(String, String)> {
         let Some(path) = path else {
             return Ok(String::new());
         };
-        let path = crate::dirs::expand_home(path);
+        let path = owbench_plugin::dirs::expand_home(path);
         std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("cannot read {what} {}: {e}", path.display()))
     };

@@ -132,7 +132,7 @@ pub struct StateStore {
 /// `$OWBENCH_STATE_DIR`, else `$XDG_STATE_HOME/owbench/clusters`, else
 /// `~/.local/state/owbench/clusters`.
 pub fn default_dir() -> PathBuf {
-    crate::dirs::owbench_dir(
+    owbench_plugin::dirs::owbench_dir(
         "OWBENCH_STATE_DIR",
         "XDG_STATE_HOME",
         ".local/state",
@@ -203,7 +203,7 @@ impl StateStore {
             };
             match self.load(id) {
                 Ok(s) => states.push(s),
-                Err(e) => eprintln!("warning: {e:#}"),
+                Err(e) => tracing::warn!("skipping a cluster state file: {e:#}"),
             }
         }
         states.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));

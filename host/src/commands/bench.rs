@@ -87,6 +87,19 @@ impl BenchCommand {
             &thresholds,
         )
         .await?;
+        for a in &finished.answers {
+            eprintln!(
+                "{} (run {}): answer over {} of {} partitions in answers.json{}",
+                a["workload"].as_str().unwrap_or_default(),
+                a["run"].as_u64().unwrap_or(0) + 1,
+                a["partitions_covered"],
+                a["partitions"],
+                a["error"]
+                    .as_str()
+                    .map_or(String::new(), |e| format!(" (reduce failed: {e})"))
+            );
+        }
+        print!("{}", crate::results::report::text(&finished.summary));
         let id = finished
             .summary
             .meta

@@ -7,7 +7,7 @@ use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{self, ClusterState, StateStore, Status};
 use crate::cluster::{self, Backoff};
 use crate::commands::EngineArgs;
-use crate::engine::{PluginEngine, ProviderPlugin};
+use owbench_plugin::{PluginEngine, ProviderPlugin};
 
 /// Manage clusters of machines made by a provider plugin.
 #[derive(Debug, clap::Args)]

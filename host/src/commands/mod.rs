@@ -11,8 +11,8 @@ pub mod workload;
 
 use std::path::PathBuf;
 
-use crate::engine::{EngineConfig, PluginEngine};
 use crate::results::history::{self, History};
+use owbench_plugin::{EngineConfig, PluginEngine};
 
 /// Where the run history lives.
 #[derive(Debug, Clone, clap::Args)]

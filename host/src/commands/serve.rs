@@ -79,7 +79,7 @@ fn parse_key(spec: &str) -> anyhow::Result<(String, String)> {
 
 /// `$XDG_DATA_HOME`, or `~/.local/share`.
 pub fn data_home() -> Option<PathBuf> {
-    crate::dirs::xdg("XDG_DATA_HOME", ".local/share")
+    owbench_plugin::dirs::xdg("XDG_DATA_HOME", ".local/share")
 }
 
 /// `owbench serve`.

@@ -6,7 +6,8 @@ use anyhow::{Context, bail};
 use serde_json::{Map, Value, json};
 
 use super::EngineArgs;
-use crate::workloads::{self, Source};
+use crate::workloads;
+use owbench_plugin::catalog::Source;
 
 /// `owbench workload ...`
 #[derive(Debug, clap::Subcommand)]
@@ -103,7 +104,13 @@ async fn run(engine_args: &EngineArgs, args: RunArgs) -> anyhow::Result<()> {
 
     if args.native {
         let outcome = workloads::run_native(&args.name, &params_text)
-            .with_context(|| format!("workload `{}` has no native build", args.name))?;
+            .with_context(|| {
+                if cfg!(feature = "native") {
+                    format!("workload `{}` has no native build", args.name)
+                } else {
+                    "this owbench was built without native builds of the workloads: rebuild with `cargo build --release --features native`".to_owned()
+                }
+            })?;
         let result = outcome
             .result
             .map_err(|e| anyhow::anyhow!("native `{}` failed: {e}", args.name))?;

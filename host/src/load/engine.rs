@@ -16,8 +16,8 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::outcome::{Invoked, Outcome};
 use super::schedule::LoadModel;
-use crate::client::{Invoked, Outcome};
 
 /// One invocation, as the engine calls it: with its index in the workload's schedule.
 pub type InvokeFn = Arc<dyn Fn(u64) -> Pin<Box<dyn Future<Output = Invoked> + Send>> + Send + Sync>;

@@ -118,7 +118,7 @@ impl FastClient {
             let status = response.status().as_u16();
             let id = response
                 .headers()
-                .get(crate::platform::api::ACTIVATION_ID_HEADER)
+                .get(owbench_openwhisk::ACTIVATION_ID_HEADER)
                 .cloned();
             let keep = !response
                 .headers()

@@ -8,6 +8,7 @@
 
 pub mod engine;
 pub mod http;
+pub mod outcome;
 pub mod schedule;
 pub mod sink;
 pub mod summary;

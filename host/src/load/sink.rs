@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::engine::Row;
+use super::outcome::Outcome;
 use super::summary::{StatsByRun, WorkloadStats};
-use crate::client::Outcome;
 
 /// Rows buffered between the engine and the sink.
 const CHANNEL: usize = 1 << 16;

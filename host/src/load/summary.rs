@@ -10,7 +10,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use serde::{Deserialize, Serialize};
 
 use super::engine::Row;
-use crate::client::Outcome;
+use super::outcome::Outcome;
 
 /// Largest value a histogram records, µs (1 hour); larger values are clamped.
 const MAX_US: u64 = 3_600_000_000;

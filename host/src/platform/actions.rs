@@ -5,77 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use serde::Deserialize;
+use owbench_openwhisk::action::{WASM_KIND, annotations as ann};
+use owbench_openwhisk::{ActionPut, KeyValue, Limits};
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
-use super::record::KeyValue;
-use crate::engine::policy::HostRule;
-use crate::engine::{CallLimits, PluginEngine, WorkloadPlugin};
+use owbench_plugin::policy::HostRule;
+use owbench_plugin::{CallLimits, PluginEngine, WorkloadPlugin};
 
 /// The one runtime kind this platform runs: a `owbench:plugin/workload` component.
-pub const KIND: &str = "wasm";
+pub const KIND: &str = WASM_KIND;
 /// Annotation listing the hosts an action may reach (Spin's `allowed_outbound_hosts`).
-pub const OUTBOUND_ANNOTATION: &str = "allowed-outbound-hosts";
-
-/// Action limits (OpenWhisk's `ActionLimits`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Wall clock per activation, ms (100..=300000, default 60000).
-    pub timeout: u64,
-    /// Linear memory, MB (16..=4096, default 256; OpenWhisk allows 128..=512 for Docker).
-    pub memory: u64,
-    /// Log bytes kept, MB (0..=10, default 10).
-    pub logs: u64,
-    /// Activations at once per instance (only 1 is supported).
-    pub concurrency: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            timeout: 60_000,
-            memory: 256,
-            logs: 10,
-            concurrency: 1,
-        }
-    }
-}
-
-impl Limits {
-    /// As the JSON object of the API.
-    pub fn to_json(self) -> Value {
-        json!({"timeout": self.timeout, "memory": self.memory, "logs": self.logs, "concurrency": self.concurrency})
-    }
-
-    fn from_json(value: &Value) -> Limits {
-        let get = |k: &str, d: u64| value.get(k).and_then(Value::as_u64).unwrap_or(d);
-        let d = Limits::default();
-        Limits {
-            timeout: get("timeout", d.timeout),
-            memory: get("memory", d.memory),
-            logs: get("logs", d.logs),
-            concurrency: get("concurrency", d.concurrency),
-        }
-    }
-}
-
-/// The body of `PUT .../actions/{name}` (`ActionPut`).
-#[derive(Debug, Default, Deserialize)]
-pub struct ActionPut {
-    exec: Option<Exec>,
-    limits: Option<Map<String, Value>>,
-    annotations: Option<Vec<KeyValue>>,
-    parameters: Option<Vec<KeyValue>>,
-    publish: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Exec {
-    kind: Option<String>,
-    code: Option<String>,
-    main: Option<String>,
-}
+pub const OUTBOUND_ANNOTATION: &str = ann::ALLOWED_OUTBOUND_HOSTS;
 
 /// A stored action and what the invoker needs to run it.
 pub struct ActionEntry {
@@ -107,7 +48,7 @@ impl ActionEntry {
         let code = base64::engine::general_purpose::STANDARD
             .decode(code)
             .map_err(|e| format!("exec.code is not base64: {e}"))?;
-        let limits = Limits::from_json(&doc["limits"]);
+        let limits = limits_of(&doc["limits"]);
         let mut parameters = Map::new();
         for kv in doc["parameters"].as_array().into_iter().flatten() {
             if let Some(k) = kv["key"].as_str() {
@@ -155,7 +96,7 @@ impl ActionEntry {
             "version": self.version,
             "publish": self.doc["publish"],
             "annotations": self.doc["annotations"],
-            "limits": self.limits.to_json(),
+            "limits": self.limits,
             "exec": {"binary": true},
             "updated": self.doc["updated"],
         })
@@ -183,6 +124,11 @@ impl ActionEntry {
             .await
             .clone()
     }
+}
+
+/// The limits of a stored document (defaults for what it lacks).
+fn limits_of(value: &Value) -> Limits {
+    serde_json::from_value(value.clone()).unwrap_or_default()
 }
 
 fn outbound_rules(annotations: Option<&[Value]>) -> Result<Vec<HostRule>, String> {
@@ -259,7 +205,7 @@ pub fn build_doc(
         (None, None) => return Err("exec undefined".into()),
     };
     let old_limits = previous
-        .map(|p| Limits::from_json(&p["limits"]))
+        .map(|p| limits_of(&p["limits"]))
         .unwrap_or_default();
     let limits = merge_limits(old_limits, put.limits.as_ref())?;
 
@@ -270,17 +216,11 @@ pub fn build_doc(
         }
         (None, None) => Vec::new(),
     };
-    annotations.retain(|kv| kv.key != "exec");
-    if previous.is_none() && !annotations.iter().any(|kv| kv.key == "provide-api-key") {
-        annotations.push(KeyValue {
-            key: "provide-api-key".into(),
-            value: json!(false),
-        });
+    annotations.retain(|kv| kv.key != ann::EXEC);
+    if previous.is_none() && !annotations.iter().any(|kv| kv.key == ann::PROVIDE_API_KEY) {
+        annotations.push(KeyValue::new(ann::PROVIDE_API_KEY, false));
     }
-    annotations.push(KeyValue {
-        key: "exec".into(),
-        value: json!(KIND),
-    });
+    annotations.push(KeyValue::new(ann::EXEC, KIND));
     let annotations_json = serde_json::to_value(&annotations).unwrap_or_default();
     outbound_rules(annotations_json.as_array().map(Vec::as_slice))?;
     let parameters = match (put.parameters, previous) {
@@ -296,7 +236,7 @@ pub fn build_doc(
         "exec": exec,
         "annotations": annotations_json,
         "parameters": parameters,
-        "limits": limits.to_json(),
+        "limits": limits,
         "updated": now_ms,
     }))
 }

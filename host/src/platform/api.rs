@@ -16,18 +16,19 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::Platform;
-use super::actions::{ActionEntry, ActionPut, build_doc};
+use owbench_openwhisk::activation::is_activation_id;
+use owbench_openwhisk::{ACTIVATION_ID_HEADER, ActionPut, Activation, ErrorBody};
+
+use super::actions::{ActionEntry, build_doc};
+use super::ids::{new_activation_id, new_transaction_id};
 use super::invoker::{self, Received};
-use super::record::{epoch_ms, is_activation_id, new_activation_id, new_transaction_id};
 use super::store::ListQuery;
+use owbench_openwhisk::activation::epoch_ms;
 
 /// Largest invoke payload (OpenWhisk's default).
 const MAX_PAYLOAD: usize = 1 << 20;
 /// Largest request body (action code: 48 MB, base64-encoded).
 const MAX_BODY: usize = 66 << 20;
-/// The response header carrying the activation id.
-pub const ACTIVATION_ID_HEADER: &str = "x-openwhisk-activation-id";
-
 type Shared = State<Arc<Platform>>;
 type Params = Query<HashMap<String, String>>;
 
@@ -65,6 +66,8 @@ pub fn router(platform: Arc<Platform>) -> Router {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// The transaction id, when it was already logged with the cause.
+    code: Option<String>,
 }
 
 impl ApiError {
@@ -72,6 +75,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            code: None,
         }
     }
 
@@ -86,17 +90,27 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// A failure inside the platform: the cause goes to the server's log under the
+    /// transaction id, the client gets only that id.
     fn internal(e: impl std::fmt::Display) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        let code = new_transaction_id();
+        tracing::error!(transaction = %code, "internal error: {e}");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "The server encountered an internal error.".into(),
+            code: Some(code),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(
-            self.status,
-            &json!({"error": self.message, "code": new_transaction_id()}),
-        )
+        let code = self.code.unwrap_or_else(new_transaction_id);
+        let body = ErrorBody {
+            error: self.message.into(),
+            code: code.into(),
+        };
+        json_response(self.status, &json!(body))
     }
 }
 
@@ -464,7 +478,11 @@ async fn invoke(
         Ok(Err(e)) => return Err(ApiError::internal(format!("the activation failed: {e}"))),
         Ok(Ok(record)) => record,
     };
-    let status = StatusCode::from_u16(record.status_code().http_status()).expect("valid status");
+    let status = record
+        .status_code()
+        .map_or(StatusCode::INTERNAL_SERVER_ERROR, |s| {
+            StatusCode::from_u16(s.http_status()).expect("valid status")
+        });
     let body = if result_only {
         record.response.result.clone()
     } else {
@@ -515,11 +533,11 @@ async fn list_activations(
         .map_err(ApiError::internal)?;
     let items: Vec<Value> = rows
         .into_iter()
-        .map(|(a, code)| {
+        .map(|a| {
             if docs {
                 serde_json::to_value(&a).unwrap_or(Value::Null)
             } else {
-                a.summary(code)
+                a.summary()
             }
         })
         .collect();
@@ -545,16 +563,12 @@ async fn activation_part(
     let record = find_activation(&p, &ns, &id)?;
     match part.as_str() {
         "logs" => ok(&json!({"logs": record.logs})),
-        "result" => ok(&record.result_doc()),
+        "result" => ok(&json!(record.response)),
         _ => Err(ApiError::not_found()),
     }
 }
 
-fn find_activation(
-    p: &Platform,
-    ns: &str,
-    id: &str,
-) -> Result<super::record::Activation, ApiError> {
+fn find_activation(p: &Platform, ns: &str, id: &str) -> Result<Activation, ApiError> {
     if !is_activation_id(id) {
         return Err(ApiError::bad_request(format!(
             "The request content was malformed: '{id}' is not a valid activation id."

@@ -7,13 +7,13 @@
 //! - [`pool`]: warm instances, cold starts, keep-alive, waiting for memory.
 //! - [`throttle`]: namespace limits (invocations per minute, concurrent invocations).
 //! - [`store`]: SQLite persistence with a retention bound.
-//! - [`record`]: activation records, ids, log lines.
+//! - [`ids`]: activation and transaction ids.
 
 pub mod actions;
 pub mod api;
+pub mod ids;
 pub mod invoker;
 pub mod pool;
-pub mod record;
 pub mod store;
 pub mod throttle;
 
@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::engine::PluginEngine;
 use actions::ActionEntry;
+use owbench_plugin::PluginEngine;
 use pool::ContainerPool;
 use store::Store;
 use throttle::Throttles;
@@ -98,7 +98,7 @@ impl Platform {
                 Ok(entry) => {
                     actions.insert((ns, entry.name.clone()), Arc::new(entry));
                 }
-                Err(e) => eprintln!("owbench serve: skipping a stored action: {e}"),
+                Err(e) => tracing::warn!("skipping a stored action: {e}"),
             }
         }
         Ok(Platform {
@@ -205,7 +205,7 @@ pub async fn serve(platform: Arc<Platform>, addr: SocketAddr) -> anyhow::Result<
             })
             .await;
         if let Err(e) = result {
-            eprintln!("owbench serve: {e}");
+            tracing::error!("the API server failed: {e}");
         }
     });
     Ok(Server {

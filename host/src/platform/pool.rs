@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::engine::WarmInstance;
+use owbench_plugin::WarmInstance;
 
 /// A warm instance of one action version.
 pub struct Container {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use super::record::Activation;
+use owbench_openwhisk::Activation;
 
 /// Schema version in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;
@@ -158,16 +158,16 @@ impl Store {
         })
     }
 
-    /// Activations of `namespace`, newest first, with their status codes.
+    /// Activations of `namespace`, newest first.
     pub async fn list(
         &self,
         namespace: &str,
         query: &ListQuery,
-    ) -> anyhow::Result<Vec<(Activation, i64)>> {
+    ) -> anyhow::Result<Vec<Activation>> {
         self.flush().await;
         let conn = self.reader.lock().expect("db poisoned");
         let mut stmt = conn.prepare_cached(
-            "SELECT doc, status_code FROM activations
+            "SELECT doc FROM activations
              WHERE namespace = ?1 AND (?2 IS NULL OR name = ?2)
                AND (?3 IS NULL OR start >= ?3) AND (?4 IS NULL OR start <= ?4)
              ORDER BY start DESC, seq DESC LIMIT ?5 OFFSET ?6",
@@ -181,12 +181,11 @@ impl Store {
                 query.limit,
                 query.skip
             ],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            |r| r.get::<_, String>(0),
         )?;
         let mut out = Vec::new();
         for row in rows {
-            let (doc, code) = row?;
-            out.push((serde_json::from_str(&doc)?, code));
+            out.push(serde_json::from_str(&row?)?);
         }
         Ok(out)
     }
@@ -252,7 +251,7 @@ fn write_loop(
                                 a.namespace,
                                 a.name,
                                 a.start as i64,
-                                a.status_code() as i64,
+                                a.status_code().map_or(3, u8::from),
                                 doc
                             ])?;
                             written.push(a.activation_id.clone());
@@ -272,7 +271,7 @@ fn write_loop(
             tx.commit()
         })();
         if let Err(e) = result {
-            eprintln!("owbench serve: cannot store activation records: {e}");
+            tracing::error!("cannot store activation records: {e}");
         }
         let mut pending = pending.lock().expect("pending poisoned");
         for id in written {

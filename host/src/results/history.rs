@@ -45,7 +45,7 @@ const MIGRATIONS: [&str; 2] = [
 /// The default database: `$XDG_DATA_HOME/owbench/history.sqlite` (or under
 /// `~/.local/share`).
 pub fn default_path() -> PathBuf {
-    crate::dirs::xdg("XDG_DATA_HOME", ".local/share")
+    owbench_plugin::dirs::xdg("XDG_DATA_HOME", ".local/share")
         .unwrap_or_else(|| PathBuf::from("."))
         .join("owbench")
         .join("history.sqlite")

@@ -3,7 +3,9 @@
 //! comparisons of two runs and `--fail-if` thresholds.
 //!
 //! - [`stats`]: medians, confidence intervals, CV, outlier fences.
-//! - [`summary`]: `summary.json` and the headline figures.
+//! - [`summary`]: `summary.json`: what ran and its figures.
+//! - [`figures`]: the headline figures and their confidence intervals.
+//! - [`machine`]: the machine a run came from.
 //! - [`rows`]: reading `rows.jsonl` back, tolerating damage.
 //! - [`series`]: per-interval time series.
 //! - [`report`]: text, Markdown and HTML reports.
@@ -12,7 +14,9 @@
 //! - [`threshold`]: the `--fail-if` thresholds.
 
 pub mod compare;
+pub mod figures;
 pub mod history;
+pub mod machine;
 pub mod report;
 pub mod rows;
 pub mod series;
@@ -71,7 +75,7 @@ pub fn rebuild(dir: &Path) -> anyhow::Result<(Summary, rows::Damage)> {
     let series = series::compute(&rows_path, &stats)?;
     let last_done = std::fs::metadata(&rows_path)
         .and_then(|m| m.modified())
-        .map(crate::platform::record::epoch_ms)
+        .map(owbench_openwhisk::activation::epoch_ms)
         .unwrap_or(meta.meta.started_ms);
     let summary = summary::build(
         meta,

@@ -4,13 +4,12 @@
 //! mean waitTime, initTime and duration. The interval adapts to the run's length.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::client::Outcome;
+use crate::load::outcome::Outcome;
 use crate::load::{Row, StatsByRun};
 
 /// At most about this many points per series.
@@ -176,42 +175,48 @@ pub fn compute(path: &Path, stats: &StatsByRun) -> anyhow::Result<Vec<Series>> {
 
 /// The series as CSV: one line per (repetition, workload, interval).
 pub fn csv(series: &[Series]) -> String {
-    let mut out = String::from(
-        "run,workload,t_s,interval_ms,intended,done,warmup,ok,errors,cold,p50_us,p99_us,wait_mean_us,init_mean_us,duration_mean_us\n",
-    );
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record([
+        "run",
+        "workload",
+        "t_s",
+        "interval_ms",
+        "intended",
+        "done",
+        "warmup",
+        "ok",
+        "errors",
+        "cold",
+        "p50_us",
+        "p99_us",
+        "wait_mean_us",
+        "init_mean_us",
+        "duration_mean_us",
+    ]);
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
     for s in series {
         for p in &s.points {
-            let _ = writeln!(
-                out,
-                "{},{},{:.3},{},{},{},{},{},{},{},{},{},{},{},{}",
-                s.run + 1,
-                csv_field(&s.workload),
-                p.t_s,
-                s.interval_ms,
-                p.intended,
-                p.done,
-                p.warmup,
-                p.outcomes.get("ok").copied().unwrap_or(0),
-                p.errors(),
-                p.cold,
-                p.p50_us,
-                p.p99_us,
+            let _ = out.write_record([
+                (s.run + 1).to_string(),
+                s.workload.clone(),
+                format!("{:.3}", p.t_s),
+                s.interval_ms.to_string(),
+                p.intended.to_string(),
+                p.done.to_string(),
+                p.warmup.to_string(),
+                p.outcomes.get("ok").copied().unwrap_or(0).to_string(),
+                p.errors().to_string(),
+                p.cold.to_string(),
+                p.p50_us.to_string(),
+                p.p99_us.to_string(),
                 opt(p.wait_mean_us),
                 opt(p.init_mean_us),
                 opt(p.duration_mean_us),
-            );
+            ]);
         }
     }
-    out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
+    // Writing to memory cannot fail.
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,0 +1,46 @@
+//! owbench's plugin system: what a plugin is (its `plugin.toml`), where it comes from
+//! (the catalog), and the wasmtime engine that loads, sandboxes and calls it.
+//!
+//! - [`manifest`]: `plugin.toml`, what a plugin is and may do.
+//! - [`catalog`]: built-in plugins and plugin directories, one resolve for every world.
+//! - [`engine`]: one wasmtime engine per process (compile once, fresh store per call).
+//! - [`workload`], [`provider`]: loading and calling the plugins of each world.
+//! - [`policy`]: which hosts a plugin may reach, and the host-side request signer.
+//! - [`error`]: why loading or calling a plugin failed, one line each.
+//! - [`dirs`]: where owbench keeps files (XDG directories, `~`).
+//!
+//! Untrusted plugins get no environment, no files but a scratch directory, no network but
+//! the hosts their manifest allows, and bounded memory and time.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use owbench_plugin::catalog::{self, Source};
+//! use owbench_plugin::manifest::World;
+//! use owbench_plugin::{EngineConfig, PluginEngine, WorkloadPlugin};
+//!
+//! let engine = PluginEngine::new(EngineConfig::default())?;
+//! let source = catalog::resolve("noop", World::Workload, &[])?;
+//! let (manifest, bytes) = catalog::component(&source)?;
+//! let plugin = WorkloadPlugin::load(&engine, manifest, &bytes).await?;
+//! let outcome = plugin.call(&engine, r#"{"hello": 1}"#, plugin.default_limits()).await;
+//! println!("{:?}", outcome.result);
+//! # Ok(()) }
+//! ```
+
+mod bindings;
+pub mod catalog;
+pub mod dirs;
+pub mod engine;
+pub mod error;
+pub mod manifest;
+mod output;
+pub mod policy;
+pub mod provider;
+mod state;
+pub mod workload;
+
+pub use engine::{EngineConfig, PluginEngine};
+pub use error::PluginError;
+pub use provider::{ProviderError, ProviderPlugin};
+pub use state::{LogLine, Metric};
+pub use workload::{CallLimits, CallOutcome, WarmInstance, WorkloadInfo, WorkloadPlugin};
