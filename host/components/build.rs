@@ -21,6 +21,11 @@ const FIXTURES: &[(&str, &str, &str)] = &[
     ("fixture-misbehave", "fixture_misbehave", "MISBEHAVE"),
     ("fixture-wrong-world", "fixture_wrong_world", "WRONG_WORLD"),
     ("fixture-peek", "fixture_peek", "PEEK"),
+    (
+        "fixture-signer-thief",
+        "fixture_signer_thief",
+        "SIGNER_THIEF",
+    ),
 ];
 
 fn main() {

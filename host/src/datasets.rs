@@ -193,7 +193,7 @@ impl DatasetSpec {
 
 /// `"{{ partition TABLE }}"` → TABLE.
 pub fn partition_placeholder(v: &serde_json::Value) -> Option<&str> {
-    crate::bench::spec::template_arg(v, "partition")
+    crate::specfile::template_arg(v, "partition")
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! - [`cloud`]: cloud credentials, kept in the host, and the signers provider plugins use.
 //! - [`providers`]: the provider plugin catalog; [`cluster`]: `owbench cluster`, machines
 //!   with state and safe teardown.
+//! - [`specfile`]: TOML spec files and parameter templates; [`net`]: listening sockets.
 //! - [`commands`]: the `owbench` subcommands.
 
 pub mod bench;
@@ -23,8 +24,10 @@ pub mod cluster;
 pub mod commands;
 pub mod datasets;
 pub mod load;
+pub mod net;
 pub mod objects;
 pub mod platform;
 pub mod providers;
 pub mod results;
+pub mod specfile;
 pub mod workloads;

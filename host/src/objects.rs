@@ -35,7 +35,7 @@ impl ObjectServer {
 
     /// As [`ObjectServer::start`], also serving the files of `dir` under `/files/`.
     pub async fn start_with_files(dir: Option<PathBuf>) -> std::io::Result<ObjectServer> {
-        let listener = crate::platform::listen("127.0.0.1:0".parse().expect("valid address"))?;
+        let listener = crate::net::listen("127.0.0.1:0".parse().expect("valid address"))?;
         let addr = listener.local_addr()?;
         let files = dir.map(Arc::new);
         let task = tokio::spawn(async move {

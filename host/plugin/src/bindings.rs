@@ -2,10 +2,6 @@
 
 #![allow(missing_docs)]
 
-use wasmtime::component::{HasSelf, Linker};
-
-use super::state::CallState;
-
 wasmtime::component::bindgen!({
     world: "workload",
     path: "../../wit",
@@ -54,12 +50,4 @@ pub mod reducing {
             "owbench:plugin/types": super::owbench::plugin::types,
         },
     });
-}
-
-/// Add the `owbench:plugin` interfaces `host`, `types` and `signer` (WASI is added
-/// separately). One linker serves every world: a component gets what it imports.
-pub(crate) fn add_host_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
-    owbench::plugin::host::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    owbench::plugin::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    provider::owbench::plugin::signer::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
 }

@@ -9,12 +9,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
 };
 
 use crate::PluginError;
+use crate::manifest::World;
 use crate::state::CallState;
 
 /// How the engine is set up; one per process.
@@ -52,13 +53,16 @@ fn default_cache_dir() -> Option<PathBuf> {
 /// The process-wide plugin engine.
 pub struct PluginEngine {
     engine: Engine,
-    linker: Linker<CallState>,
+    /// What workload plugins may import: WASI, `wasi:http`, `host`, `types`.
+    workload_linker: Linker<CallState>,
+    /// What provider plugins may import: the same plus `signer`.
+    provider_linker: Linker<CallState>,
     config: EngineConfig,
 }
 
 impl PluginEngine {
-    /// Build the engine, its linker (WASI p2, `wasi:http`, the `owbench:plugin/host`
-    /// interface) and start the epoch ticker.
+    /// Build the engine, a linker per world (what a plugin of that world may import)
+    /// and start the epoch ticker.
     pub fn new(config: EngineConfig) -> anyhow::Result<PluginEngine> {
         let mut wasm = Config::new();
         wasm.epoch_interruption(true)
@@ -87,13 +91,16 @@ impl PluginEngine {
         let engine = Engine::new(&wasm)?;
         spawn_epoch_ticker(&engine, config.epoch_tick);
 
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        crate::bindings::add_host_to_linker(&mut linker)?;
+        let workload_linker = base_linker(&engine)?;
+        let mut provider_linker = base_linker(&engine)?;
+        crate::bindings::provider::owbench::plugin::signer::add_to_linker::<_, HasSelf<_>>(
+            &mut provider_linker,
+            |s| s,
+        )?;
         Ok(PluginEngine {
             engine,
-            linker,
+            workload_linker,
+            provider_linker,
             config,
         })
     }
@@ -116,8 +123,13 @@ impl PluginEngine {
         &self.config
     }
 
-    pub(crate) fn linker(&self) -> &Linker<CallState> {
-        &self.linker
+    /// The linker of `world`: a plugin can import only what its world offers (a
+    /// workload that imports `signer` fails to load).
+    pub(crate) fn linker(&self, world: World) -> &Linker<CallState> {
+        match world {
+            World::Provider => &self.provider_linker,
+            World::Workload | World::ReducingWorkload | World::Installer => &self.workload_linker,
+        }
     }
 }
 
@@ -134,4 +146,15 @@ fn spawn_epoch_ticker(engine: &Engine, tick: Duration) {
             }
         })
         .expect("failed to spawn the epoch ticker thread");
+}
+
+/// A linker with what every world offers: WASI p2 (the store's context decides what a
+/// plugin really gets), `wasi:http` (through the outbound policy), `host` and `types`.
+fn base_linker(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    crate::bindings::owbench::plugin::host::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    crate::bindings::owbench::plugin::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
 }

@@ -32,6 +32,7 @@ pub mod catalog;
 pub mod dirs;
 pub mod engine;
 pub mod error;
+mod loader;
 pub mod manifest;
 mod output;
 pub mod policy;

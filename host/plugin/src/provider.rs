@@ -10,9 +10,10 @@ use wasmtime::Store;
 use super::bindings::owbench::plugin::types;
 use super::bindings::provider::owbench::plugin::signer;
 use super::bindings::provider::{Provider, ProviderPre};
+use super::loader::{check_identity, classify, describe_store, new_store, pre_instantiate};
 use super::policy::{HostRule, OutboundPolicy, PolicyHooks, RequestSigner};
 use super::state::CallState;
-use super::workload::{CallLimits, classify, describe_store, new_store, pre_instantiate};
+use super::workload::CallLimits;
 use super::{PluginEngine, PluginError};
 use crate::manifest::{Manifest, World};
 
@@ -80,15 +81,7 @@ impl ProviderPlugin {
         }
         .await
         .map_err(|e| classify(&plugin, e, store.data(), limits, ""))?;
-        let expected = format!("{}@{}", manifest.name, manifest.version);
-        let found = format!("{}@{}", info.name, info.version);
-        if expected != found {
-            return Err(PluginError::Identity {
-                plugin,
-                expected,
-                found,
-            });
-        }
+        check_identity(&manifest, &info.name, &info.version)?;
         Ok(ProviderPlugin {
             manifest,
             info,

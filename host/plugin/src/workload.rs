@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::Store;
 use wasmtime_wasi::FsPerms;
 
 use super::bindings::owbench::plugin::types;
 use super::bindings::reducing::ReducingWorkloadPre;
 use super::bindings::{Workload, WorkloadPre};
 use super::error::first_line;
+use super::loader::{self, classify, describe_store, new_store, pre_instantiate};
 use super::output::CapturePipe;
 use super::policy::{HostRule, OutboundPolicy, PolicyHooks};
 use super::state::{CallState, LogLine, Metric};
@@ -22,8 +23,6 @@ use crate::manifest::{Manifest, World};
 
 /// Most bytes of stdout (and of stderr) kept from one call.
 const MAX_OUTPUT: usize = 1 << 20;
-/// Time allowed for `describe()` at load time.
-const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for instantiation (running the component's start functions).
 const INSTANTIATE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -147,14 +146,8 @@ impl WorkloadPlugin {
         .await
         .map_err(|e| classify(&plugin, e, store.data(), limits, ""))?;
 
-        let expected = format!("{}@{}", manifest.name, manifest.version);
-        let found = format!("{}@{}", described.name, described.version);
-        if check_identity && expected != found {
-            return Err(PluginError::Identity {
-                plugin,
-                expected,
-                found,
-            });
+        if check_identity {
+            loader::check_identity(&manifest, &described.name, &described.version)?;
         }
         let default_params = serde_json::from_str::<serde_json::Value>(&described.default_params)
             .ok()
@@ -475,72 +468,6 @@ impl Default for CallOutcome {
     }
 }
 
-/// Check that `manifest` declares `world`, compile `bytes` and pre-instantiate it with
-/// the engine's linker; `typed` makes the world's typed pre-instance (what the
-/// component lacks is a [`PluginError::WorldMismatch`]).
-pub(super) fn pre_instantiate<P>(
-    engine: &PluginEngine,
-    manifest: &Manifest,
-    world: World,
-    bytes: &[u8],
-    typed: impl FnOnce(wasmtime::component::InstancePre<CallState>) -> wasmtime::Result<P>,
-) -> Result<P, PluginError> {
-    let plugin = &manifest.name;
-    manifest
-        .expect_world(world)
-        .map_err(|source| PluginError::Manifest {
-            plugin: plugin.clone(),
-            source,
-        })?;
-    let component = engine.compile(plugin, bytes)?;
-    let mismatch = |e: wasmtime::Error| PluginError::WorldMismatch {
-        plugin: plugin.clone(),
-        world: world.to_string(),
-        reason: first_line(&format!("{e:#}")),
-    };
-    let pre = engine
-        .linker()
-        .instantiate_pre(&component)
-        .map_err(mismatch)?;
-    typed(pre).map_err(mismatch)
-}
-
-/// A store for calling `describe()` at load time, and its limits.
-pub(super) fn describe_store(
-    engine: &PluginEngine,
-    manifest: &Manifest,
-) -> (Store<CallState>, CallLimits) {
-    let limits = CallLimits {
-        memory: manifest.memory_limit,
-        timeout: DESCRIBE_TIMEOUT,
-    };
-    let store = new_store(engine, CallState::minimal(limits.memory as usize), limits);
-    (store, limits)
-}
-
-/// A store with its memory limiter and a wall-clock deadline `limits.timeout` from now.
-///
-/// At every epoch tick the guest yields to the async executor (so long-running guests
-/// share the runtime's threads fairly) and traps with `Interrupt` once past its deadline.
-pub(super) fn new_store(
-    engine: &PluginEngine,
-    mut state: CallState,
-    limits: CallLimits,
-) -> Store<CallState> {
-    state.deadline = Instant::now() + limits.timeout;
-    let mut store = Store::new(engine.engine(), state);
-    store.limiter(|s| &mut s.limiter);
-    store.epoch_deadline_callback(|ctx| {
-        Ok(if Instant::now() >= ctx.data().deadline {
-            UpdateDeadline::Interrupt
-        } else {
-            UpdateDeadline::Yield(1)
-        })
-    });
-    store.set_epoch_deadline(1);
-    store
-}
-
 /// A workload's own error (a WIT `workload-error`) as a [`PluginError`].
 fn workload_error(plugin: &str, e: types::WorkloadError) -> PluginError {
     let plugin = plugin.to_owned();
@@ -562,57 +489,6 @@ fn parse_params(params: &str) -> Result<serde_json::Value, String> {
         Ok(_) => Err("params must be a JSON object".into()),
         Err(e) => Err(format!("params are not valid JSON: {e}")),
     }
-}
-
-/// Turn a wasmtime error from instantiate or call into a one-line [`PluginError`].
-pub(super) fn classify(
-    plugin: &str,
-    e: wasmtime::Error,
-    state: &CallState,
-    limits: CallLimits,
-    stderr: &str,
-) -> PluginError {
-    let plugin = plugin.to_owned();
-    if state.limiter.hit {
-        return PluginError::MemoryLimit {
-            plugin,
-            limit: limits.memory,
-        };
-    }
-    match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => PluginError::Timeout {
-            plugin,
-            limit: limits.timeout,
-        },
-        Some(Trap::StackOverflow) => PluginError::StackOverflow { plugin },
-        Some(trap) => {
-            let mut reason = trap.to_string();
-            if *trap == Trap::MemoryOutOfBounds {
-                // Rust and C guests keep a stack in linear memory; overflowing it wraps
-                // below address 0 and lands here rather than in `StackOverflow`.
-                reason += " (also what an overflow of the guest's in-memory stack looks like)";
-            }
-            if let Some(panic) = guest_panic(stderr) {
-                reason = format!("{reason}; guest panicked: {panic}");
-            }
-            PluginError::Trap { plugin, reason }
-        }
-        None => PluginError::Trap {
-            plugin,
-            reason: first_line(&format!("{e:#}")),
-        },
-    }
-}
-
-/// The message of a Rust guest's panic, from its stderr
-/// (`thread '...' panicked at src/lib.rs:1:2:\n<message>`).
-fn guest_panic(stderr: &str) -> Option<String> {
-    let mut lines = stderr.lines();
-    lines.find(|l| l.contains("panicked at"))?;
-    lines
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(str::to_owned)
 }
 
 fn category_name(c: types::Category) -> &'static str {
@@ -643,12 +519,5 @@ mod tests {
                 .unwrap_err()
                 .starts_with("params are not valid JSON")
         );
-    }
-
-    #[test]
-    fn finds_the_guest_panic_message() {
-        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:25:24:\ntrapped on purpose\nnote: run with ...";
-        assert_eq!(guest_panic(stderr).as_deref(), Some("trapped on purpose"));
-        assert_eq!(guest_panic("nothing here"), None);
     }
 }

@@ -278,7 +278,7 @@ fn uses_objects(params: &Map<String, Value>) -> bool {
 
 /// `"{{ object BYTES }}"` → BYTES.
 fn object_size(v: &Value) -> Option<u64> {
-    super::spec::template_arg(v, "object")?.parse().ok()
+    crate::specfile::template_arg(v, "object")?.parse().ok()
 }
 
 /// The parameters of each invocation: one map, or one per partition of the dataset

@@ -153,21 +153,6 @@ pub struct WorkloadSpec {
     pub load: Option<LoadModel>,
 }
 
-/// The argument of a parameter template `"{{ KIND ARG }}"` (`{{ object 1048576 }}`,
-/// `{{ partition rankings }}`), if `v` is one of kind `kind`.
-pub fn template_arg<'a>(v: &'a Value, kind: &str) -> Option<&'a str> {
-    let mut words = v
-        .as_str()?
-        .trim()
-        .strip_prefix("{{")?
-        .strip_suffix("}}")?
-        .split_whitespace();
-    match (words.next(), words.next(), words.next()) {
-        (Some(k), Some(arg), None) if k == kind => Some(arg),
-        _ => None,
-    }
-}
-
 fn default_output() -> PathBuf {
     PathBuf::from("owbench-results")
 }
@@ -200,7 +185,7 @@ impl Spec {
 
     /// Parse and check spec text; errors start with `line:column: `.
     pub fn parse(text: &str) -> Result<Spec, String> {
-        let spec: Spec = parse_toml(text)?;
+        let spec: Spec = crate::specfile::parse_toml(text)?;
         spec.validate().map_err(|e| format!("1:1: {e}"))?;
         Ok(spec)
     }
@@ -241,22 +226,6 @@ impl Spec {
         }
         Ok(())
     }
-}
-
-/// Deserialize TOML `text`; an error starts with the `line:column: ` it points at.
-pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    toml::from_str(text).map_err(|e| {
-        let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        format!("{line}:{col}: {}", e.message().trim())
-    })
-}
-
-/// 1-based line and column of byte `offset`.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 /// The seed's concurrency experiment on the embedded default: the four seed workloads,

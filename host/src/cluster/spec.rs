@@ -99,7 +99,7 @@ impl ClusterSpec {
 
     /// Parse and check spec text; errors start with `line:column: `.
     pub fn parse(text: &str) -> Result<ClusterSpec, String> {
-        let spec: ClusterSpec = crate::bench::spec::parse_toml(text)?;
+        let spec: ClusterSpec = crate::specfile::parse_toml(text)?;
         spec.validate().map_err(|e| format!("1:1: {e}"))?;
         Ok(spec)
     }

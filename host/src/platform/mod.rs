@@ -164,23 +164,10 @@ impl Server {
     }
 }
 
-/// A listener with a deep accept queue: a burst of a thousand connections at once must
-/// not overflow it (std's default backlog is 128).
-pub fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_nodelay(true)?;
-    socket.bind(addr)?;
-    socket.listen(4096)
-}
-
 /// Bind `addr` and serve the platform on it in the background.
 pub async fn serve(platform: Arc<Platform>, addr: SocketAddr) -> anyhow::Result<Server> {
-    let listener = listen(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let listener =
+        crate::net::listen(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr()?;
     let app = api::router(platform.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -64,6 +64,17 @@ async fn a_component_of_another_world_is_refused() {
 }
 
 #[tokio::test]
+async fn a_workload_cannot_import_what_only_providers_get() {
+    let engine = engine();
+    let manifest = misbehave_manifest("workload@0.1.0", "").replace("misbehave", "signer-thief");
+    let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::SIGNER_THIEF));
+    let e = load_dir(&engine, dir.path()).await.err().unwrap();
+    assert!(matches!(e, PluginError::WorldMismatch { .. }), "{e}");
+    let text = one_line(&e);
+    assert!(text.contains("signer"), "{text}");
+}
+
+#[tokio::test]
 async fn a_manifest_of_another_world_or_version_is_refused() {
     let engine = engine();
     let wasm = Some(owbench_components::fixtures::MISBEHAVE);
