@@ -18,6 +18,36 @@ pub struct Builtin {
     pub dir: PathBuf,
     /// The `name` in its `plugin.toml`.
     pub name: String,
+    /// Whether its crate says `[package.metadata.owbench] heavy = true`: built into the
+    /// binary only with the `heavy-workloads` feature (its dependencies take minutes).
+    pub heavy: bool,
+}
+
+/// The `name` in `dir/plugin.toml`, if it has one.
+pub fn plugin_name(dir: &Path) -> Option<String> {
+    let manifest = std::fs::read_to_string(dir.join("plugin.toml")).ok()?;
+    let name = manifest
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|m| m.get("name")?.as_str().map(str::to_owned));
+    Some(name.unwrap_or_else(|| panic!("{}/plugin.toml has no name", dir.display())))
+}
+
+/// Whether the crate in `dir` is marked heavy in its `Cargo.toml`.
+fn is_heavy(dir: &Path) -> bool {
+    let path = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let doc: toml::Table = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{} is not TOML: {e}", path.display()));
+    let heavy = (|| {
+        doc.get("package")?
+            .get("metadata")?
+            .get("owbench")?
+            .get("heavy")
+    })();
+    heavy.and_then(toml::Value::as_bool).unwrap_or(false)
 }
 
 /// The built-in workloads listed in `builtins_manifest` (a `Cargo.toml`), in order.
@@ -41,20 +71,16 @@ pub fn builtin_workloads(builtins_manifest: &Path) -> Vec<Builtin> {
             continue;
         };
         let dir = base.join(path);
-        let Ok(manifest) = std::fs::read_to_string(dir.join("plugin.toml")) else {
+        let Some(name) = plugin_name(&dir) else {
             continue;
         };
-        let name = manifest
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|m| m.get("name")?.as_str().map(str::to_owned))
-            .unwrap_or_else(|| panic!("{}/plugin.toml has no name", dir.display()));
         let at = text.find(&format!("\n{package} =")).unwrap_or(usize::MAX);
         listed.push((
             at,
             Builtin {
                 package: package.clone(),
                 krate: package.replace('-', "_"),
+                heavy: is_heavy(&dir),
                 dir,
                 name,
             },

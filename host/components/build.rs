@@ -1,5 +1,6 @@
 //! Builds every first-party guest (built-in workloads, test fixtures and, with the
-//! `providers` feature, the provider plugins) for
+//! `providers` feature, the provider plugins; heavy workloads only with the
+//! `heavy-workloads` feature) for
 //! `wasm32-wasip2` with nested `cargo build`s, so that `cargo build`/`cargo test` of the
 //! host needs no extra step. The components land in `target/guests` (shared by all host profiles) and are
 //! embedded or referenced from the generated `components.rs`.
@@ -45,15 +46,18 @@ fn main() {
 
     ensure_wasm_target();
     let target_dir = root.join("target/guests");
-    // The built-in workloads: the one table in host/builtins/Cargo.toml.
-    let workloads: Vec<(String, String)> =
-        table::builtin_workloads(&root.join("host/builtins/Cargo.toml"))
-            .into_iter()
-            .map(|b| (b.package, b.krate))
-            .collect();
-    let workloads: Vec<(&str, &str)> = workloads
+    // The built-in workloads: the one table in host/builtins/Cargo.toml. Heavy ones
+    // (their crate says so) only with the `heavy-workloads` feature.
+    let heavy_wanted = env::var_os("CARGO_FEATURE_HEAVY_WORKLOADS").is_some();
+    let table = table::builtin_workloads(&root.join("host/builtins/Cargo.toml"));
+    let (built, left_out): (Vec<_>, Vec<_>) = table.iter().partition(|b| heavy_wanted || !b.heavy);
+    let workloads: Vec<(&str, &str)> = built
         .iter()
-        .map(|(p, k)| (p.as_str(), k.as_str()))
+        .map(|b| (b.package.as_str(), b.krate.as_str()))
+        .collect();
+    let workloads_left_out: Vec<(String, &str)> = left_out
+        .iter()
+        .map(|b| (b.name.clone(), "heavy-workloads"))
         .collect();
     // Workloads are benchmarked: full optimisation, one codegen unit, LTO. Fixtures come
     // along (they share most dependencies).
@@ -69,13 +73,19 @@ fn main() {
     run(benchmarked);
     // Provider plugins are API glue around large SDKs (aws-sdk-ec2 alone takes minutes):
     // the workspace's `plugin` profile optimises for size and builds in parallel.
-    let providers: &[(&str, &str)] = if env::var_os("CARGO_FEATURE_PROVIDERS").is_some() {
-        let packages: Vec<&str> = PROVIDERS.iter().map(|(p, _)| *p).collect();
-        run(guest_build(&root, &target_dir, "plugin", &packages));
-        PROVIDERS
-    } else {
-        &[]
-    };
+    let (providers, providers_left_out): (&[(&str, &str)], Vec<(String, &str)>) =
+        if env::var_os("CARGO_FEATURE_PROVIDERS").is_some() {
+            let packages: Vec<&str> = PROVIDERS.iter().map(|(p, _)| *p).collect();
+            run(guest_build(&root, &target_dir, "plugin", &packages));
+            (PROVIDERS, Vec::new())
+        } else {
+            let names = PROVIDERS
+                .iter()
+                .filter_map(|(p, _)| table::plugin_name(&root.join("plugins").join(p)))
+                .map(|name| (name, "providers"))
+                .collect();
+            (&[], names)
+        };
 
     let artifacts = target_dir.join("wasm32-wasip2/release");
     let plugin_artifacts = target_dir.join("wasm32-wasip2/plugin");
@@ -83,7 +93,7 @@ fn main() {
     builtins(
         &mut out,
         "WORKLOADS",
-        "The seed workloads",
+        "The built-in workloads in this build",
         &root.join("workloads"),
         &workloads,
         &artifacts,
@@ -91,10 +101,22 @@ fn main() {
     builtins(
         &mut out,
         "PROVIDERS",
-        "The provider plugins",
+        "The provider plugins in this build",
         &root.join("plugins"),
         providers,
         &plugin_artifacts,
+    );
+    left_out_list(
+        &mut out,
+        "WORKLOADS_LEFT_OUT",
+        "workloads",
+        &workloads_left_out,
+    );
+    left_out_list(
+        &mut out,
+        "PROVIDERS_LEFT_OUT",
+        "provider plugins",
+        &providers_left_out,
     );
     let mut fixtures = String::new();
     for (_, stem, name) in FIXTURES {
@@ -168,6 +190,21 @@ fn builtins(
             "    Builtin {{ manifest: include_str!({:?}), wasm: include_bytes!({:?}) }},",
             path(&manifest),
             path(&wasm)
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+}
+
+/// Append `pub const NAME: &[LeftOut]`: the built-in plugins of `what` this build left
+/// out, each with the cargo feature that builds it in.
+fn left_out_list(out: &mut String, name: &str, what: &str, list: &[(String, &str)]) {
+    writeln!(out, "/// Built-in {what} left out of this build.").unwrap();
+    writeln!(out, "pub const {name}: &[LeftOut] = &[").unwrap();
+    for (plugin, feature) in list {
+        writeln!(
+            out,
+            "    LeftOut {{ name: {plugin:?}, feature: {feature:?} }},"
         )
         .unwrap();
     }

@@ -13,11 +13,6 @@ use owbench_plugin::manifest::{Credentials, World};
 use owbench_plugin::policy::RequestSigner;
 use owbench_plugin::{PluginEngine, ProviderPlugin};
 
-/// Names of the provider plugins built into the binary.
-pub fn builtin_names() -> Vec<String> {
-    catalog::builtin_names(World::Provider)
-}
-
 /// The signer for `credentials`, from the user's configuration.
 pub async fn signer(credentials: Credentials) -> anyhow::Result<Arc<dyn RequestSigner>> {
     match credentials {
@@ -32,15 +27,7 @@ pub async fn load(
     name: &str,
     search: &[PathBuf],
 ) -> anyhow::Result<ProviderPlugin> {
-    let source = catalog::resolve(name, World::Provider, search).map_err(|e| {
-        if builtin_names().is_empty() {
-            anyhow::anyhow!(
-                "{e}; this owbench was built without its provider plugins: rebuild it with `cargo build --release --features providers`"
-            )
-        } else {
-            e.into()
-        }
-    })?;
+    let source = catalog::resolve(name, World::Provider, search)?;
     let (manifest, bytes) = component(&source)?;
     let signer = match manifest.credentials {
         Some(kind) => Some(

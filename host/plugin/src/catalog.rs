@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use owbench_components::Builtin;
+use owbench_components::{Builtin, LeftOut};
 
 use crate::PluginError;
 use crate::manifest::{Manifest, World};
@@ -27,9 +27,23 @@ pub fn builtins(world: World) -> &'static [Builtin] {
     }
 }
 
+/// The built-in plugins of `world` this build left out (their cargo feature was off).
+pub fn left_out(world: World) -> &'static [LeftOut] {
+    match world {
+        World::Workload | World::ReducingWorkload => owbench_components::WORKLOADS_LEFT_OUT,
+        World::Provider => owbench_components::PROVIDERS_LEFT_OUT,
+        World::Installer => &[],
+    }
+}
+
 /// Names of the plugins of `world` built into the binary.
 pub fn builtin_names(world: World) -> Vec<String> {
-    builtins(world)
+    names(builtins(world))
+}
+
+/// The names in the manifests of `builtins`.
+fn names(builtins: &[Builtin]) -> Vec<String> {
+    builtins
         .iter()
         .filter_map(|b| Manifest::parse(b.manifest).ok().map(|m| m.name))
         .collect()
@@ -38,12 +52,22 @@ pub fn builtin_names(world: World) -> Vec<String> {
 /// Find plugin `name` of `world`: a path to a plugin directory, a built-in name, or a
 /// plugin directory named `name` under one of `search`.
 pub fn resolve(name: &str, world: World, search: &[PathBuf]) -> Result<Source, PluginError> {
+    resolve_among(name, world, search, builtins(world), left_out(world))
+}
+
+/// [`resolve`] against the given built-ins and left-out built-ins.
+fn resolve_among(
+    name: &str,
+    world: World,
+    search: &[PathBuf],
+    builtins: &'static [Builtin],
+    left_out: &[LeftOut],
+) -> Result<Source, PluginError> {
     let as_path = Path::new(name);
     if name.contains(std::path::MAIN_SEPARATOR) || as_path.join("plugin.toml").is_file() {
         return Ok(Source::Dir(as_path.to_path_buf()));
     }
-    let builtins = builtins(world);
-    let names = builtin_names(world);
+    let names = names(builtins);
     if let Some(i) = names.iter().position(|n| n == name) {
         return Ok(Source::Builtin(&builtins[i]));
     }
@@ -53,6 +77,13 @@ pub fn resolve(name: &str, world: World, search: &[PathBuf]) -> Result<Source, P
         .find(|d| d.join("plugin.toml").is_file())
     {
         return Ok(Source::Dir(dir));
+    }
+    if let Some(out) = left_out.iter().find(|l| l.name == name) {
+        return Err(PluginError::LeftOut {
+            plugin: name.to_owned(),
+            world,
+            feature: out.feature,
+        });
     }
     Err(PluginError::NotFound {
         plugin: name.to_owned(),
@@ -138,5 +169,28 @@ mod tests {
             }
         }
         assert!(resolve("matmul", World::Provider, &[]).is_err());
+    }
+
+    #[test]
+    fn a_builtin_left_out_of_this_build_names_the_feature_that_builds_it_in() {
+        let out = [LeftOut {
+            name: "heavy-thing",
+            feature: "heavy-workloads",
+        }];
+        let builtins = builtins(World::Workload);
+        let err = resolve_among("heavy-thing", World::Workload, &[], builtins, &out);
+        let text = err.unwrap_err().to_string();
+        assert_eq!(
+            text,
+            "workload `heavy-thing` is not built into this owbench: rebuild it with \
+             `cargo build --release --features heavy-workloads`, or give a plugin directory"
+        );
+        // A plugin directory of that name still wins.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("heavy-thing")).unwrap();
+        std::fs::write(dir.path().join("heavy-thing/plugin.toml"), "").unwrap();
+        let search = [dir.path().to_path_buf()];
+        let found = resolve_among("heavy-thing", World::Workload, &search, builtins, &out);
+        assert!(matches!(found, Ok(Source::Dir(_))));
     }
 }

@@ -20,6 +20,19 @@ pub enum PluginError {
         /// The built-in names of that world, comma-separated.
         builtins: String,
     },
+    /// A built-in plugin this build left out (its cargo feature was off).
+    #[error(
+        "{} `{plugin}` is not built into this owbench: rebuild it with `cargo build --release --features {feature}`, or give a plugin directory",
+        .world.as_str()
+    )]
+    LeftOut {
+        /// The name asked for.
+        plugin: String,
+        /// The world it was looked up in.
+        world: World,
+        /// The cargo feature that builds it in.
+        feature: &'static str,
+    },
     /// `plugin.toml` could not be read.
     #[error("plugin at `{}`: cannot read plugin.toml: {source}", .path.display())]
     ReadManifest {

@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::EngineArgs;
 use crate::workloads;
-use owbench_plugin::catalog::Source;
+use owbench_plugin::catalog::{self, Source};
+use owbench_plugin::manifest::World;
 
 /// `owbench workload ...`
 #[derive(Debug, clap::Subcommand)]
@@ -93,6 +94,18 @@ async fn list(engine_args: &EngineArgs, as_json: bool) -> anyhow::Result<()> {
             row["category"].as_str().unwrap_or_default(),
             if row["native"] == true { "yes" } else { "no" },
             row["description"].as_str().unwrap_or_default(),
+        );
+    }
+    let left_out = catalog::left_out(World::Workload);
+    if !left_out.is_empty() {
+        let names: Vec<&str> = left_out.iter().map(|l| l.name).collect();
+        let features: std::collections::BTreeSet<&str> =
+            left_out.iter().map(|l| l.feature).collect();
+        let features: Vec<&str> = features.into_iter().collect();
+        println!(
+            "\nNot built into this owbench: {} (rebuild with `cargo build --release --features {}`)",
+            names.join(", "),
+            features.join(",")
         );
     }
     Ok(())
