@@ -16,7 +16,7 @@ use owbench_plugin::{PluginEngine, ProviderPlugin};
 /// The signer for `credentials`, from the user's configuration.
 pub async fn signer(credentials: Credentials) -> anyhow::Result<Arc<dyn RequestSigner>> {
     match credentials {
-        Credentials::Aws => Ok(Arc::new(AwsSigner::from_user_config().await?)),
+        Credentials::Aws => Ok(Arc::new(AwsSigner::from_user_config()?)),
         Credentials::Oci => Ok(Arc::new(OciSigner::from_user_config()?)),
     }
 }

@@ -2,15 +2,21 @@
 //! variables, else the profile `AWS_PROFILE` names in `~/.aws/credentials` and
 //! `~/.aws/config`), and SigV4 re-signing with `aws-sigv4`.
 //!
+//! The shared files are read here with `rust-ini` (which reads `~/.oci/config` too), not
+//! with `aws-config`: its profile provider brings the STS client and the Smithy runtime
+//! (about two CPU-minutes of every cold build) for a few INI keys. Profiles that get
+//! their keys from SSO, a role or a process are named in a one-line error that says how
+//! to export static keys.
+//!
 //! The region and service of a request are those the plugin signed it for (its
 //! `Authorization` scope), so a loopback endpoint such as moto's signs the same way as
 //! AWS's own hosts.
 
 use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::ProvideCredentials as _;
 use aws_sigv4::http_request::{
     PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
     UriPathNormalizationMode, sign,
@@ -32,6 +38,118 @@ const PRESIGN_PARAMS: &[&str] = &[
     "X-Amz-Signature",
     "X-Amz-Security-Token",
 ];
+
+/// Where the keys are when none are set: the hint every "no credentials" error ends with.
+const HOW_TO_SET: &str = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or put keys in a profile of ~/.aws/credentials (AWS_PROFILE picks it)";
+
+/// The user's credentials: the environment, else profile `AWS_PROFILE` (or `default`)
+/// of the credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`)
+/// and the config file (`AWS_CONFIG_FILE`, else `~/.aws/config`).
+fn user_credentials() -> Result<Credentials, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+        let token = var("AWS_SESSION_TOKEN");
+        return Ok(Credentials::new(id, secret, token, None, "environment"));
+    }
+    let home = owbench_plugin::dirs::home();
+    let file = |var_name: &str, in_home: &str| {
+        var(var_name)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(in_home)))
+    };
+    let mut files = Vec::new();
+    for (path, kind) in [
+        (
+            file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+            SharedFile::Credentials,
+        ),
+        (file("AWS_CONFIG_FILE", ".aws/config"), SharedFile::Config),
+    ] {
+        let Some(path) = path else { continue };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => files.push((path, text, kind)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+    let profile = var("AWS_PROFILE").unwrap_or_else(|| "default".into());
+    let files: Vec<_> = files
+        .iter()
+        .map(|(path, text, kind)| (path.as_path(), text.as_str(), *kind))
+        .collect();
+    profile_credentials(&files, &profile)
+}
+
+/// Which shared file a text came from: they name profiles differently.
+#[derive(Debug, Clone, Copy)]
+enum SharedFile {
+    /// `~/.aws/credentials`: `[NAME]`.
+    Credentials,
+    /// `~/.aws/config`: `[profile NAME]`, and `[default]` for the default profile.
+    Config,
+}
+
+/// The static keys of `profile` in the shared files `files` (path, text, kind), the
+/// credentials file's keys before the config file's, as the SDKs merge them.
+fn profile_credentials(
+    files: &[(&Path, &str, SharedFile)],
+    profile: &str,
+) -> Result<Credentials, String> {
+    let mut sections = Vec::new();
+    for (path, text, kind) in files {
+        let ini = ini::Ini::load_from_str(text)
+            .map_err(|e| format!("{} is not an AWS shared file: {e}", path.display()))?;
+        let names = match kind {
+            SharedFile::Credentials => vec![profile.to_owned()],
+            SharedFile::Config if profile == "default" => {
+                vec!["default".to_owned(), "profile default".to_owned()]
+            }
+            SharedFile::Config => vec![format!("profile {profile}")],
+        };
+        sections.extend(
+            names
+                .iter()
+                .filter_map(|name| ini.section(Some(name.as_str())).cloned()),
+        );
+    }
+    if sections.is_empty() {
+        return Err(format!(
+            "{HOW_TO_SET} (no profile `{profile}` in the shared files)"
+        ));
+    }
+    let get = |key: &str| {
+        sections
+            .iter()
+            .find_map(|s| s.get(key))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    for key in [
+        "sso_session",
+        "sso_start_url",
+        "role_arn",
+        "credential_process",
+    ] {
+        if get(key).is_some() {
+            return Err(format!(
+                "profile `{profile}` gets its keys through `{key}`, which owbench does not follow: export static keys first (`eval \"$(aws configure export-credentials --profile {profile} --format env)\"`)"
+            ));
+        }
+    }
+    match (get("aws_access_key_id"), get("aws_secret_access_key")) {
+        (Some(id), Some(secret)) => Ok(Credentials::new(
+            id,
+            secret,
+            get("aws_session_token"),
+            None,
+            "profile",
+        )),
+        _ => Err(format!(
+            "{HOW_TO_SET} (profile `{profile}` has no aws_access_key_id and aws_secret_access_key)"
+        )),
+    }
+}
 
 /// Signs with the user's AWS credentials.
 pub struct AwsSigner {
@@ -56,23 +174,10 @@ impl AwsSigner {
     /// Credentials from the user's standard AWS configuration: the environment
     /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), else the
     /// profile `AWS_PROFILE` names (or `default`) in the shared files.
-    pub async fn from_user_config() -> anyhow::Result<AwsSigner> {
-        use aws_config::environment::EnvironmentVariableCredentialsProvider;
-        use aws_config::meta::credentials::CredentialsProviderChain;
-        use aws_config::profile::ProfileFileCredentialsProvider;
-        let chain = CredentialsProviderChain::first_try(
-            "environment",
-            EnvironmentVariableCredentialsProvider::new(),
-        )
-        .or_else("profile", ProfileFileCredentialsProvider::builder().build());
-        let credentials = chain.provide_credentials().await.map_err(|e| {
-            let cause = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
-            anyhow::anyhow!(
-                "no usable AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or put keys in a profile of ~/.aws/credentials (AWS_PROFILE picks it) ({})",
-                cause.lines().next().unwrap_or_default()
-            )
-        })?;
-        Ok(AwsSigner::new(credentials))
+    pub fn from_user_config() -> anyhow::Result<AwsSigner> {
+        user_credentials()
+            .map(AwsSigner::new)
+            .map_err(|e| anyhow::anyhow!("no usable AWS credentials: {e}"))
     }
 
     /// The access key id (not secret) the signer signs as.
@@ -250,6 +355,69 @@ mod tests {
             None,
             "test",
         ))
+    }
+
+    fn keys(files: &[(&str, SharedFile)], profile: &str) -> Result<(String, String), String> {
+        let files: Vec<_> = files
+            .iter()
+            .map(|(text, kind)| (Path::new("/home/u/.aws/f"), *text, *kind))
+            .collect();
+        profile_credentials(&files, profile).map(|c| {
+            let token = c.session_token().unwrap_or("-").to_owned();
+            (c.access_key_id().to_owned(), token)
+        })
+    }
+
+    #[test]
+    fn profiles_are_read_as_the_sdks_merge_the_two_shared_files() {
+        let credentials = "[default]\naws_access_key_id = AKDEF\naws_secret_access_key = s\n\
+                           [work]\naws_access_key_id = AKWORK\naws_secret_access_key = s\n";
+        let config = "[default]\nregion = eu-west-1\n\
+                      [profile lab]\naws_access_key_id = AKLAB\naws_secret_access_key = s\n\
+                      aws_session_token = T\n";
+        let both = [
+            (credentials, SharedFile::Credentials),
+            (config, SharedFile::Config),
+        ];
+        assert_eq!(
+            keys(&both, "default").unwrap(),
+            ("AKDEF".into(), "-".into())
+        );
+        assert_eq!(keys(&both, "work").unwrap().0, "AKWORK");
+        // The config file names profiles `[profile NAME]`; keys may live there too.
+        assert_eq!(keys(&both, "lab").unwrap(), ("AKLAB".into(), "T".into()));
+        // `[lab]` in the config file is not profile `lab`.
+        let bare = [(
+            "[lab]\naws_access_key_id = A\naws_secret_access_key = s\n",
+            SharedFile::Config,
+        )];
+        assert!(keys(&bare, "lab").unwrap_err().contains("no profile `lab`"));
+    }
+
+    #[test]
+    fn a_profile_without_static_keys_says_what_to_do() {
+        let err = keys(
+            &[("[default]\nregion = x\n", SharedFile::Config)],
+            "default",
+        );
+        assert!(err.unwrap_err().contains("has no aws_access_key_id"));
+        let sso = "[profile dev]\nsso_session = corp\nsso_account_id = 1\n";
+        let err = keys(&[(sso, SharedFile::Config)], "dev").unwrap_err();
+        assert!(err.contains("`sso_session`"), "{err}");
+        assert!(
+            err.contains("aws configure export-credentials --profile dev"),
+            "{err}"
+        );
+        let err = keys(
+            &[("[default\naws_access_key_id = x\n", SharedFile::Credentials)],
+            "default",
+        );
+        assert!(err.unwrap_err().contains("is not an AWS shared file"));
+        assert!(
+            keys(&[], "default")
+                .unwrap_err()
+                .contains("no profile `default`")
+        );
     }
 
     #[test]
