@@ -17,6 +17,10 @@ mod table;
 /// the `providers` feature: the AWS SDK alone takes minutes to compile.
 const PROVIDERS: &[(&str, &str)] = &[("aws-ec2", "aws_ec2"), ("oci", "oci")];
 
+/// A built-in plugin left out of this build: (plugin name, the cargo feature that
+/// builds it in).
+type LeftOut = (String, &'static str);
+
 /// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.
 const FIXTURES: &[(&str, &str, &str)] = &[
     ("fixture-misbehave", "fixture_misbehave", "MISBEHAVE"),
@@ -55,7 +59,7 @@ fn main() {
         .iter()
         .map(|b| (b.package.as_str(), b.krate.as_str()))
         .collect();
-    let workloads_left_out: Vec<(String, &str)> = left_out
+    let workloads_left_out: Vec<LeftOut> = left_out
         .iter()
         .map(|b| (b.name.clone(), "heavy-workloads"))
         .collect();
@@ -73,7 +77,7 @@ fn main() {
     run(benchmarked);
     // Provider plugins are API glue around large SDKs (aws-sdk-ec2 alone takes minutes):
     // the workspace's `plugin` profile optimises for size and builds in parallel.
-    let (providers, providers_left_out): (&[(&str, &str)], Vec<(String, &str)>) =
+    let (providers, providers_left_out): (&[(&str, &str)], Vec<LeftOut>) =
         if env::var_os("CARGO_FEATURE_PROVIDERS").is_some() {
             let packages: Vec<&str> = PROVIDERS.iter().map(|(p, _)| *p).collect();
             run(guest_build(&root, &target_dir, "plugin", &packages));
@@ -198,7 +202,7 @@ fn builtins(
 
 /// Append `pub const NAME: &[LeftOut]`: the built-in plugins of `what` this build left
 /// out, each with the cargo feature that builds it in.
-fn left_out_list(out: &mut String, name: &str, what: &str, list: &[(String, &str)]) {
+fn left_out_list(out: &mut String, name: &str, what: &str, list: &[LeftOut]) {
     writeln!(out, "/// Built-in {what} left out of this build.").unwrap();
     writeln!(out, "pub const {name}: &[LeftOut] = &[").unwrap();
     for (plugin, feature) in list {

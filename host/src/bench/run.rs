@@ -1,26 +1,30 @@
-//! Running an experiment: start the target (or check it), deploy the workloads, drive
-//! each with its load plan, stream rows, and write `summary.json` and the table.
+//! Running an experiment, in stages: prepare (resolve and check every workload, make
+//! data sets), start the target, deploy, drive each workload with its load plan in each
+//! repetition while rows stream to disk, and finish (summary, outputs, history).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::progress::{View, show_progress};
-use super::spec::{Spec, TargetSpec, WorkloadSpec};
-use super::target::{self, Collector, Deployment, InvokeSettings};
+use super::prepare::{self, Prepared};
+use super::reduce::Reduction;
+use super::report::{DriveView, Reporter};
+use super::spec::Spec;
+use super::target::{self, BenchTarget, Deployment, InvokeSettings};
 use crate::load::sink::Sink;
-use crate::load::{LoadPlan, Progress, RowTag, drive};
-use crate::objects::{ObjectServer, sha256_of};
+use crate::load::summary::StatsByRun;
+use crate::load::{InvokeFn, LoadPlan, Progress, RowTag, drive};
+use crate::objects::ObjectServer;
 use crate::results::history::History;
 use crate::results::summary::{Ending, Machine, Meta, MetaFile, Status, Summary, WorkloadMeta};
 use crate::results::threshold::Threshold;
 use crate::results::{self, ROWS_FILE};
 use crate::workloads;
-use owbench_plugin::{PluginEngine, WorkloadPlugin};
+use owbench_plugin::PluginEngine;
 
 /// Where a finished experiment put its results.
 #[derive(Debug)]
@@ -36,67 +40,73 @@ pub struct Finished {
 }
 
 /// Run `spec` (its text kept in the results), with plugins found on `plugin_dirs`,
-/// recording it in `history` if given.
+/// telling `reporter` how it goes, recording it in `history` if given.
 pub async fn run(
     spec: &Spec,
     engine: Arc<PluginEngine>,
     plugin_dirs: &[PathBuf],
-    view: View,
+    reporter: Arc<dyn Reporter>,
     mut history: Option<&mut History>,
     thresholds: &[Threshold],
 ) -> anyhow::Result<Finished> {
     raise_fd_limit();
     let started_wall = SystemTime::now();
-
-    // Resolve every workload before anything runs: a typo fails fast.
-    let mut components = Vec::new();
-    let mut labels: Vec<String> = Vec::new();
-    for w in &spec.workloads {
-        let component = if w.deploy && !matches!(spec.target, TargetSpec::Http { .. }) {
-            Some(owbench_plugin::catalog::component(&workloads::resolve(
-                &w.name,
-                plugin_dirs,
-            )?)?)
-        } else {
-            None
-        };
-        let label = w
-            .label
-            .clone()
-            .or_else(|| component.as_ref().map(|(m, _)| m.name.clone()))
-            .unwrap_or_else(|| w.name.clone());
-        anyhow::ensure!(
-            !labels.contains(&label),
-            "two workloads are both called `{label}`: give one a `label`"
-        );
-        labels.push(label);
-        components.push(component);
-    }
-    for t in thresholds {
-        t.check_names(&labels)?;
-    }
-    for (w, label) in spec.workloads.iter().zip(&labels) {
-        check_partitions(w, label)?;
-    }
-    let data_root = crate::datasets::cache_root();
-    for w in &spec.workloads {
-        if let Some(set) = &w.dataset {
-            set.prepare(&data_root)?;
-        }
-    }
-
-    let datasets = spec.workloads.iter().any(|w| w.dataset.is_some());
-    let objects = if datasets || spec.workloads.iter().any(|w| uses_objects(&w.params)) {
-        Some(
-            ObjectServer::start_with_files(datasets.then(|| data_root.clone()))
-                .await
-                .context("cannot start the object endpoint")?,
-        )
-    } else {
-        None
-    };
+    let workloads = prepare::prepare(spec, plugin_dirs, thresholds)?;
+    let objects = prepare::object_server(spec).await?;
     let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let settings = InvokeSettings {
+    // The target answers and accepts the key before any results directory exists.
+    let target = target::start(
+        &spec.target,
+        engine.clone(),
+        scratch.path(),
+        invoke_settings(spec),
+    )
+    .await?;
+    let dir = results_dir(&spec.output, &spec.name, started_wall)?;
+    let spec_text = toml::to_string_pretty(spec)?;
+    std::fs::write(dir.join("spec.toml"), &spec_text).context("cannot write spec.toml")?;
+    let stop = stop_on_ctrl_c(reporter.clone());
+    let sink = Sink::create(&dir.join(ROWS_FILE)).context("cannot create rows.jsonl")?;
+    let mut meta = meta_file(spec, target.as_ref(), started_wall, spec_text);
+    let mut driven = Driven::default();
+    let result: anyhow::Result<()> = async {
+        let drives = deploy(
+            &workloads,
+            target.as_ref(),
+            &engine,
+            objects.as_ref(),
+            plugin_dirs,
+            spec,
+            &mut meta,
+        )
+        .await?;
+        if let Some(h) = history.as_deref_mut() {
+            meta.meta.id = Some(h.begin(&meta.meta, &dir)?);
+        }
+        results::write_meta(&dir, &meta)?;
+        let ctx = DriveContext {
+            spec,
+            engine: &engine,
+            sink: &sink,
+            stop,
+            reporter: reporter.as_ref(),
+        };
+        ctx.drive_all(&drives, &mut driven).await;
+        Ok(())
+    }
+    .await;
+
+    // Whatever happened, every row recorded so far is written before anything else.
+    let stats = sink.finish().context("cannot write rows.jsonl")?;
+    target.stop().await;
+    result?;
+    finish(dir, meta, &stats, driven, history, reporter.as_ref())
+}
+
+/// How invocations reach the target: the spec's blocking mode, retries, largest
+/// in-flight count and request timeout.
+fn invoke_settings(spec: &Spec) -> InvokeSettings {
+    InvokeSettings {
         blocking: spec.blocking,
         retry: spec.retry,
         max_in_flight: spec
@@ -106,280 +116,251 @@ pub async fn run(
             .max()
             .unwrap_or(1),
         timeout: Duration::from_secs_f64(spec.request_timeout_s),
-    };
-    // The target answers and accepts the key before any results directory exists.
-    let target = target::start(&spec.target, engine.clone(), scratch.path(), settings).await?;
-    let dir = results_dir(&spec.output, &spec.name, started_wall)?;
-    let spec_text = toml::to_string_pretty(spec)?;
-    std::fs::write(dir.join("spec.toml"), &spec_text).context("cannot write spec.toml")?;
+    }
+}
 
+/// A watch that turns true on the first Ctrl-C.
+fn stop_on_ctrl_c(reporter: Arc<dyn Reporter>) -> watch::Receiver<bool> {
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::warn!("stopping (Ctrl-C); waiting for invocations in flight");
+            reporter.notice("stopping (Ctrl-C); waiting for invocations in flight");
             let _ = stop_tx.send(true);
         }
     });
+    stop_rx
+}
 
-    let sink = Sink::create(&dir.join(ROWS_FILE)).context("cannot create rows.jsonl")?;
-    let live = sink.live();
-    let mut interrupted = false;
-    let mut abandoned = 0;
-    let mut answers: Vec<Value> = Vec::new();
-    let mut meta = MetaFile {
+/// The experiment's metadata, before any workload is deployed.
+fn meta_file(
+    spec: &Spec,
+    target: &dyn BenchTarget,
+    started: SystemTime,
+    spec_text: String,
+) -> MetaFile {
+    MetaFile {
         meta: Meta {
             id: None,
             name: spec.name.clone(),
             runs: spec.runs,
             target: target.describe(),
             blocking: spec.blocking,
-            started_ms: owbench_openwhisk::activation::epoch_ms(started_wall),
+            started_ms: owbench_openwhisk::activation::epoch_ms(started),
             owbench_version: env!("CARGO_PKG_VERSION").into(),
             machine: Machine::this(),
             spec: spec_text,
         },
         workloads: Vec::new(),
-    };
-    let result: anyhow::Result<()> = async {
-        // Deploy every workload, then repeat the whole experiment `runs` times.
-        let mut plans = Vec::new();
-        for ((w, component), label) in spec.workloads.iter().zip(&components).zip(&labels) {
-            let action = w
-                .action
-                .clone()
-                .unwrap_or_else(|| format!("owbench-{label}"));
-            let params = resolve_params(w, objects.as_ref());
-            let reduction = match &w.dataset {
-                Some(set) => Reduction::of(&engine, &w.name, plugin_dirs, set.partitions()).await?,
-                None => None,
-            };
-            if let Some((manifest, component)) = component {
-                target
-                    .deploy(Deployment {
-                        action: &action,
-                        manifest,
-                        component,
-                        memory_mb: w.memory_mb,
-                        timeout_ms: w.timeout_ms,
-                    })
-                    .await?;
+    }
+}
+
+/// One workload, deployed: what to drive and how.
+struct Drive {
+    label: String,
+    plan: LoadPlan,
+    invoke: InvokeFn,
+    reduction: Option<Reduction>,
+}
+
+/// Deploy every workload (when the target takes deployments) and make its invoker and
+/// load plan; record each in `meta`.
+async fn deploy(
+    workloads: &[Prepared<'_>],
+    target: &dyn BenchTarget,
+    engine: &PluginEngine,
+    objects: Option<&ObjectServer>,
+    plugin_dirs: &[PathBuf],
+    spec: &Spec,
+    meta: &mut MetaFile,
+) -> anyhow::Result<Vec<Drive>> {
+    let mut drives = Vec::new();
+    for Prepared {
+        spec: w,
+        label,
+        component,
+    } in workloads
+    {
+        let action = w
+            .action
+            .clone()
+            .unwrap_or_else(|| format!("owbench-{label}"));
+        let params = prepare::resolve_params(w, objects);
+        let reduction = match &w.dataset {
+            Some(set) => {
+                // The component read for deployment, else the plugin of that name.
+                let read;
+                let (manifest, bytes) = match component {
+                    Some(c) => c,
+                    None => {
+                        read = owbench_plugin::catalog::component(&workloads::resolve(
+                            &w.name,
+                            plugin_dirs,
+                        )?)?;
+                        &read
+                    }
+                };
+                Reduction::of(engine, (manifest.clone(), bytes), set.partitions()).await?
             }
-            let collector = reduction.as_ref().map(|r| r.collected.clone());
-            let invoke = target.invoker(&action, &params, collector)?;
-            let plan = LoadPlan {
-                model: w.load.clone().unwrap_or_else(|| spec.load.clone()),
-                count: w.count.or(spec.count),
-                duration: w
-                    .duration_s
-                    .or(spec.duration_s)
-                    .map(Duration::from_secs_f64),
-                warmup: w.warmup.unwrap_or(spec.warmup),
-                max_in_flight: w.max_in_flight.unwrap_or(spec.max_in_flight),
-            };
-            meta.workloads.push(WorkloadMeta {
-                name: label.clone(),
-                action: action.clone(),
-                params: if params.len() == 1 {
-                    Value::Object(params[0].clone())
-                } else {
-                    json!({"template": w.params, "dataset": w.dataset})
-                },
-                load: serde_json::to_value(&plan.model)?,
-                component_sha256: component
-                    .as_ref()
-                    .map(|(_, b)| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b))),
-            });
-            plans.push((label.clone(), plan, invoke, reduction));
+            None => None,
+        };
+        if let Some((manifest, component)) = component {
+            target
+                .deploy(Deployment {
+                    action: &action,
+                    manifest,
+                    component,
+                    memory_mb: w.memory_mb,
+                    timeout_ms: w.timeout_ms,
+                })
+                .await?;
         }
-        if let Some(h) = history.as_deref_mut() {
-            meta.meta.id = Some(h.begin(&meta.meta, &dir)?);
-        }
-        results::write_meta(&dir, &meta)?;
-        for run in 0..spec.runs {
-            for (label, plan, invoke, reduction) in &plans {
+        let invoke = target.invoker(
+            &action,
+            &params,
+            reduction.as_ref().map(Reduction::collector),
+        )?;
+        let plan = LoadPlan {
+            model: w.load.clone().unwrap_or_else(|| spec.load.clone()),
+            count: w.count.or(spec.count),
+            duration: w
+                .duration_s
+                .or(spec.duration_s)
+                .map(Duration::from_secs_f64),
+            warmup: w.warmup.unwrap_or(spec.warmup),
+            max_in_flight: w.max_in_flight.unwrap_or(spec.max_in_flight),
+        };
+        meta.workloads.push(WorkloadMeta {
+            name: label.clone(),
+            action,
+            params: if params.len() == 1 {
+                Value::Object(params[0].clone())
+            } else {
+                json!({"template": w.params, "dataset": w.dataset})
+            },
+            load: serde_json::to_value(&plan.model)?,
+            component_sha256: component
+                .as_ref()
+                .map(|(_, b)| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b))),
+        });
+        drives.push(Drive {
+            label: label.clone(),
+            plan,
+            invoke,
+            reduction,
+        });
+    }
+    Ok(drives)
+}
+
+/// What driving the workloads produced besides rows.
+#[derive(Default)]
+struct Driven {
+    answers: Vec<Value>,
+    abandoned: u64,
+    interrupted: bool,
+}
+
+/// What every drive of an experiment shares.
+struct DriveContext<'a> {
+    spec: &'a Spec,
+    engine: &'a PluginEngine,
+    sink: &'a Sink,
+    stop: watch::Receiver<bool>,
+    reporter: &'a dyn Reporter,
+}
+
+impl DriveContext<'_> {
+    /// Drive every workload in every repetition, in spec order, until done or stopped.
+    async fn drive_all(&self, drives: &[Drive], driven: &mut Driven) {
+        for run in 0..self.spec.runs {
+            for d in drives {
                 let progress = Arc::new(Progress::default());
                 let tag = RowTag {
                     run,
-                    workload: label.clone(),
+                    workload: d.label.clone(),
                 };
-                let display =
-                    show_progress(view, &tag, spec.runs, plan, progress.clone(), live.clone());
+                let display = self.reporter.drive(DriveView {
+                    tag: tag.clone(),
+                    runs: self.spec.runs,
+                    count: d.plan.count,
+                    progress: progress.clone(),
+                    live: self.sink.live(),
+                });
                 let report = drive(
-                    plan,
-                    invoke.clone(),
+                    &d.plan,
+                    d.invoke.clone(),
                     tag,
-                    sink.sender(),
-                    stop_rx.clone(),
-                    Duration::from_secs_f64(spec.grace_s),
+                    self.sink.sender(),
+                    self.stop.clone(),
+                    Duration::from_secs_f64(self.spec.grace_s),
                     progress,
                 )
                 .await;
                 if let Some(display) = display {
                     display.finish().await;
                 }
-                abandoned += report.abandoned;
-                if let Some(r) = reduction {
-                    answers.push(r.answer(&engine, run, label).await);
+                driven.abandoned += report.abandoned;
+                if let Some(r) = &d.reduction {
+                    driven
+                        .answers
+                        .push(r.answer(self.engine, run, &d.label).await);
                 }
                 if report.interrupted {
-                    interrupted = true;
-                    return Ok(());
+                    driven.interrupted = true;
+                    return;
                 }
             }
         }
-        Ok(())
     }
-    .await;
+}
 
-    // Whatever happened, every row recorded so far is written before anything else.
-    let stats = sink.finish().context("cannot write rows.jsonl")?;
-    target.stop().await;
-    result?;
-    let series = crate::results::series::compute(&dir.join(ROWS_FILE), &stats)?;
+/// The last stage: the summary from the rows, the outputs beside them, the answers,
+/// and the history entry completed.
+fn finish(
+    dir: PathBuf,
+    meta: MetaFile,
+    stats: &StatsByRun,
+    driven: Driven,
+    history: Option<&mut History>,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<Finished> {
+    let series = crate::results::series::compute(&dir.join(ROWS_FILE), stats)?;
     let summary = crate::results::summary::build(
         meta,
-        &stats,
+        stats,
         series,
         Ending {
             ended_ms: owbench_openwhisk::activation::epoch_ms(SystemTime::now()),
-            status: if interrupted {
+            status: if driven.interrupted {
                 Status::Interrupted
             } else {
                 Status::Complete
             },
-            abandoned,
+            abandoned: driven.abandoned,
             damaged_rows: 0,
         },
     );
     results::write_outputs(&dir, &summary)?;
-    if !answers.is_empty() {
+    if !driven.answers.is_empty() {
         std::fs::write(
             dir.join("answers.json"),
-            serde_json::to_string_pretty(&answers)?,
+            serde_json::to_string_pretty(&driven.answers)?,
         )
         .context("cannot write answers.json")?;
     }
     if let (Some(h), Some(id)) = (history, summary.meta.id)
         && let Err(e) = h.finish(id, &summary)
     {
-        tracing::warn!("{e:#} (the results directory has everything)");
+        reporter.notice(&format!(
+            "warning: {e:#} (the results directory has everything)"
+        ));
     }
     Ok(Finished {
         dir,
         summary,
-        answers,
-        interrupted,
+        answers: driven.answers,
+        interrupted: driven.interrupted,
     })
-}
-
-fn uses_objects(params: &Map<String, Value>) -> bool {
-    params.values().any(|v| object_size(v).is_some())
-}
-
-/// `"{{ object BYTES }}"` → BYTES.
-fn object_size(v: &Value) -> Option<u64> {
-    crate::specfile::template_arg(v, "object")?.parse().ok()
-}
-
-/// The parameters of each invocation: one map, or one per partition of the dataset
-/// (invocation `seq` gets `params[seq % len]`).
-fn resolve_params(w: &WorkloadSpec, objects: Option<&ObjectServer>) -> Vec<Map<String, Value>> {
-    let mut base = w.params.clone();
-    for (k, v) in &w.params {
-        if let (Some(bytes), Some(objects)) = (object_size(v), objects) {
-            base.insert(k.clone(), json!(objects.url(bytes, 1)));
-            base.entry("expect_sha256")
-                .or_insert_with(|| json!(sha256_of(bytes, 1)));
-        }
-    }
-    let (Some(set), Some(objects)) = (&w.dataset, objects) else {
-        return vec![base];
-    };
-    (0..set.partitions())
-        .map(|i| {
-            let mut params = base.clone();
-            for (k, v) in &w.params {
-                if let Some(table) = crate::datasets::partition_placeholder(v) {
-                    params.insert(k.clone(), json!(objects.file_url(&set.file(table, i))));
-                }
-            }
-            params
-        })
-        .collect()
-}
-
-/// The dataset's values are valid, and a `"{{ partition TABLE }}"` parameter needs a
-/// dataset that has TABLE (checked for every workload before any data set is made).
-fn check_partitions(w: &WorkloadSpec, label: &str) -> anyhow::Result<()> {
-    if let Some(set) = &w.dataset {
-        set.validate()
-            .with_context(|| format!("workload `{label}`"))?;
-    }
-    for (k, v) in &w.params {
-        let Some(table) = crate::datasets::partition_placeholder(v) else {
-            continue;
-        };
-        match &w.dataset {
-            None => anyhow::bail!(
-                "workload `{label}`: parameter `{k}` reads a partition but the workload has no [workload.dataset]"
-            ),
-            Some(set) if !set.has_table(table) => anyhow::bail!(
-                "workload `{label}`: parameter `{k}`: dataset {} has no table `{table}`",
-                set.name()
-            ),
-            Some(_) => {}
-        }
-    }
-    Ok(())
-}
-
-/// How a workload's partial results become one answer per repetition: with the
-/// plugin's own `reduce`.
-struct Reduction {
-    plugin: WorkloadPlugin,
-    collected: Collector,
-    partitions: u32,
-}
-
-impl Reduction {
-    /// The reduction of workload `name` over `partitions`, if its plugin reduces.
-    async fn of(
-        engine: &PluginEngine,
-        name: &str,
-        plugin_dirs: &[PathBuf],
-        partitions: u32,
-    ) -> anyhow::Result<Option<Reduction>> {
-        let plugin = workloads::load(engine, &workloads::resolve(name, plugin_dirs)?).await?;
-        Ok(plugin.reduces().then(|| Reduction {
-            plugin,
-            collected: Collector::default(),
-            partitions,
-        }))
-    }
-
-    /// Reduce (and clear) what repetition `run` collected: the first result of each
-    /// partition counts once.
-    async fn answer(&self, engine: &PluginEngine, run: u32, label: &str) -> Value {
-        let collected = std::mem::take(&mut *self.collected.lock().expect("not poisoned"));
-        let mut by_partition: std::collections::BTreeMap<u64, Value> = Default::default();
-        for (seq, result) in collected {
-            by_partition
-                .entry(seq % u64::from(self.partitions))
-                .or_insert(result);
-        }
-        let covered = by_partition.len();
-        let partials: Vec<String> = by_partition.into_values().map(|v| v.to_string()).collect();
-        let mut out = json!({
-            "run": run, "workload": label,
-            "partitions": self.partitions, "partitions_covered": covered,
-            "complete": covered as u32 == self.partitions,
-        });
-        match self.plugin.reduce(engine, &partials).await {
-            Ok(answer) => out["answer"] = serde_json::from_str(&answer).unwrap_or(json!(answer)),
-            Err(e) => out["error"] = json!(e.to_string()),
-        }
-        out
-    }
 }
 
 /// `<output>/<name>-<UTC time>`, created.

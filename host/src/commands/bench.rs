@@ -4,8 +4,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::progress::View;
 use super::{EngineArgs, HistoryArgs};
-use crate::bench::{self, DEFAULT_SPEC, Spec, View};
+use crate::bench::{self, DEFAULT_SPEC, Spec};
 use crate::results::threshold::{self, Threshold};
 
 /// Run an experiment (with no spec: the seed's concurrency experiment on the embedded
@@ -82,7 +83,7 @@ impl BenchCommand {
             &spec,
             plugin_engine,
             &engine.plugin_dirs,
-            view,
+            Arc::new(view),
             Some(&mut history),
             &thresholds,
         )

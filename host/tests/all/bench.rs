@@ -220,6 +220,9 @@ pub fn start_long_run(tmp: &Path, out: &Path, db: &Path) -> std::process::Child 
         ])
         .env("OWBENCH_CACHE_DIR", cache_dir())
         .env("OWBENCH_DB", db)
+        // A killed run cannot remove its instances' scratch directories: they go with
+        // the test's own directory instead of piling up in /tmp.
+        .env("TMPDIR", tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

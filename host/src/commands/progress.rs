@@ -1,12 +1,12 @@
-//! The live view of a running experiment: a progress bar on a terminal (done, achieved
-//! rate, in flight, p50/p99 so far, errors by class), or a plain line per second when
-//! the output is not a terminal (CI logs, files).
+//! `owbench bench`'s reporter: the live view of a running experiment, a progress bar on
+//! a terminal (done, achieved rate, in flight, p50/p99 so far, errors by class), or a
+//! plain line per second when the output is not a terminal (CI logs, files).
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::load::{Live, LiveFigures, LoadPlan, Progress, RowTag};
+use crate::bench::{Display, DriveView, Reporter};
+use crate::load::LiveFigures;
 use crate::results::summary::show_us;
 
 /// How progress is shown.
@@ -20,17 +20,14 @@ pub enum View {
     Lines,
 }
 
-/// A running display.
-pub struct Display {
-    task: tokio::task::JoinHandle<()>,
-    stop: tokio::sync::oneshot::Sender<()>,
-}
+impl Reporter for View {
+    fn drive(&self, drive: DriveView) -> Option<Display> {
+        show_progress(*self, drive)
+    }
 
-impl Display {
-    /// Draw the last state and stop.
-    pub async fn finish(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
+    fn notice(&self, text: &str) {
+        // Even `--quiet` shows notices: they say why a run stops or what was not saved.
+        eprintln!("{text}");
     }
 }
 
@@ -66,14 +63,14 @@ impl Snapshot {
 }
 
 /// Show the progress of one drive (one workload in one repetition).
-pub fn show_progress(
-    view: View,
-    tag: &RowTag,
-    runs: u32,
-    plan: &LoadPlan,
-    progress: Arc<Progress>,
-    live: Live,
-) -> Option<Display> {
+fn show_progress(view: View, drive: DriveView) -> Option<Display> {
+    let DriveView {
+        tag,
+        runs,
+        count,
+        progress,
+        live,
+    } = drive;
     let name = if runs > 1 {
         format!("{} (run {}/{runs})", tag.workload, tag.run + 1)
     } else {
@@ -103,7 +100,6 @@ pub fn show_progress(
         }
     };
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let count = plan.count;
     let task = match view {
         View::Quiet => return None,
         View::Bar => {
@@ -161,5 +157,5 @@ pub fn show_progress(
             }
         }),
     };
-    Some(Display { task, stop })
+    Some(Display::new(task, stop))
 }
