@@ -3,13 +3,17 @@
 # `owbench serve`: a small JSON document, no action), side by side with `wrk` on the
 # same endpoint in the same run, same connection count and duration.
 #   bash benches/loadgen-vs-wrk.sh [connections] [seconds]
+# OWBENCH=path/to/owbench runs that binary instead of building target/release/owbench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conns=${1:-16}
 secs=${2:-10}
 command -v wrk >/dev/null || { echo "needs wrk (Debian package wrk)" >&2; exit 1; }
-cargo build --release -q -p owbench
-bin=target/release/owbench
+bin=${OWBENCH:-}
+if [ -z "$bin" ]; then
+  cargo build --release -q -p owbench
+  bin=target/release/owbench
+fi
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$((20000 + RANDOM % 20000))
