@@ -19,8 +19,11 @@ pub struct Prepared<'s> {
     pub spec: &'s WorkloadSpec,
     /// Its name in rows and the summary (`label`, else the plugin's name).
     pub label: String,
-    /// Its manifest and component, when owbench deploys it.
+    /// Its plugin's manifest and component, when owbench deploys it or reduces its
+    /// results with the plugin's `reduce`.
     pub component: Option<(Manifest, Vec<u8>)>,
+    /// Whether owbench deploys it (else the target already runs it).
+    pub deploy: bool,
 }
 
 /// Resolve, name and check every workload of `spec`, then make the data sets they read.
@@ -31,7 +34,10 @@ pub fn prepare<'s>(
 ) -> anyhow::Result<Vec<Prepared<'s>>> {
     let mut prepared: Vec<Prepared> = Vec::new();
     for w in &spec.workloads {
-        let component = if w.deploy && !matches!(spec.target, TargetSpec::Http { .. }) {
+        let deploy = w.deploy && !matches!(spec.target, TargetSpec::Http { .. });
+        // The plugin is read now (a typo fails before anything starts) when it is
+        // deployed or when its `reduce` merges the partial results of a data set.
+        let component = if deploy || w.dataset.is_some() {
             Some(owbench_plugin::catalog::component(&workloads::resolve(
                 &w.name,
                 plugin_dirs,
@@ -53,6 +59,7 @@ pub fn prepare<'s>(
             spec: w,
             label,
             component,
+            deploy,
         });
     }
     let labels: Vec<String> = prepared.iter().map(|p| p.label.clone()).collect();

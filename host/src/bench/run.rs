@@ -23,7 +23,6 @@ use crate::results::history::History;
 use crate::results::summary::{Ending, Machine, Meta, MetaFile, Status, Summary, WorkloadMeta};
 use crate::results::threshold::Threshold;
 use crate::results::{self, ROWS_FILE};
-use crate::workloads;
 use owbench_plugin::PluginEngine;
 
 /// Where a finished experiment put its results.
@@ -75,7 +74,6 @@ pub async fn run(
             target.as_ref(),
             &engine,
             objects.as_ref(),
-            plugin_dirs,
             spec,
             &mut meta,
         )
@@ -169,7 +167,6 @@ async fn deploy(
     target: &dyn BenchTarget,
     engine: &PluginEngine,
     objects: Option<&ObjectServer>,
-    plugin_dirs: &[PathBuf],
     spec: &Spec,
     meta: &mut MetaFile,
 ) -> anyhow::Result<Vec<Drive>> {
@@ -178,6 +175,7 @@ async fn deploy(
         spec: w,
         label,
         component,
+        deploy,
     } in workloads
     {
         let action = w
@@ -185,25 +183,13 @@ async fn deploy(
             .clone()
             .unwrap_or_else(|| format!("owbench-{label}"));
         let params = prepare::resolve_params(w, objects);
-        let reduction = match &w.dataset {
-            Some(set) => {
-                // The component read for deployment, else the plugin of that name.
-                let read;
-                let (manifest, bytes) = match component {
-                    Some(c) => c,
-                    None => {
-                        read = owbench_plugin::catalog::component(&workloads::resolve(
-                            &w.name,
-                            plugin_dirs,
-                        )?)?;
-                        &read
-                    }
-                };
+        let reduction = match (&w.dataset, component) {
+            (Some(set), Some((manifest, bytes))) => {
                 Reduction::of(engine, (manifest.clone(), bytes), set.partitions()).await?
             }
-            None => None,
+            _ => None,
         };
-        if let Some((manifest, component)) = component {
+        if *deploy && let Some((manifest, component)) = component {
             target
                 .deploy(Deployment {
                     action: &action,
@@ -240,6 +226,7 @@ async fn deploy(
             load: serde_json::to_value(&plan.model)?,
             component_sha256: component
                 .as_ref()
+                .filter(|_| *deploy)
                 .map(|(_, b)| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b))),
         });
         drives.push(Drive {

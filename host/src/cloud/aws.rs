@@ -13,7 +13,7 @@
 //! AWS's own hosts.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -54,10 +54,11 @@ fn user_credentials() -> Result<Credentials, String> {
     let home = owbench_plugin::dirs::home();
     let file = |var_name: &str, in_home: &str| {
         var(var_name)
-            .map(PathBuf::from)
+            .map(|p| owbench_plugin::dirs::expand_home(Path::new(&p)))
             .or_else(|| home.as_ref().map(|h| h.join(in_home)))
     };
     let mut files = Vec::new();
+    let mut looked = Vec::new();
     for (path, kind) in [
         (
             file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
@@ -66,11 +67,15 @@ fn user_credentials() -> Result<Credentials, String> {
         (file("AWS_CONFIG_FILE", ".aws/config"), SharedFile::Config),
     ] {
         let Some(path) = path else { continue };
+        looked.push(path.display().to_string());
         match std::fs::read_to_string(&path) {
             Ok(text) => files.push((path, text, kind)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         }
+    }
+    if files.is_empty() {
+        return Err(format!("{HOW_TO_SET} (no {})", looked.join(" or ")));
     }
     let profile = var("AWS_PROFILE").unwrap_or_else(|| "default".into());
     let files: Vec<_> = files
@@ -97,12 +102,19 @@ fn profile_credentials(
 ) -> Result<Credentials, String> {
     let mut sections = Vec::new();
     for (path, text, kind) in files {
-        let ini = ini::Ini::load_from_str(text)
+        // The SDKs' grammar: no quotes or escapes, and comments after a section header
+        // or after whitespace in a value.
+        let options = ini::ParseOption {
+            enabled_quote: false,
+            enabled_escape: false,
+            ..ini::ParseOption::default()
+        };
+        let ini = ini::Ini::load_from_str_opt(&strip_comments(text), options)
             .map_err(|e| format!("{} is not an AWS shared file: {e}", path.display()))?;
         let names = match kind {
             SharedFile::Credentials => vec![profile.to_owned()],
             SharedFile::Config if profile == "default" => {
-                vec!["default".to_owned(), "profile default".to_owned()]
+                vec!["profile default".to_owned(), "default".to_owned()]
             }
             SharedFile::Config => vec![format!("profile {profile}")],
         };
@@ -113,8 +125,13 @@ fn profile_credentials(
         );
     }
     if sections.is_empty() {
+        let paths: Vec<String> = files
+            .iter()
+            .map(|(p, _, _)| p.display().to_string())
+            .collect();
         return Err(format!(
-            "{HOW_TO_SET} (no profile `{profile}` in the shared files)"
+            "{HOW_TO_SET} (no profile `{profile}` in {})",
+            paths.join(" or ")
         ));
     }
     let get = |key: &str| {
@@ -130,6 +147,7 @@ fn profile_credentials(
         "sso_start_url",
         "role_arn",
         "credential_process",
+        "login_session",
     ] {
         if get(key).is_some() {
             return Err(format!(
@@ -149,6 +167,29 @@ fn profile_credentials(
             "{HOW_TO_SET} (profile `{profile}` has no aws_access_key_id and aws_secret_access_key)"
         )),
     }
+}
+
+/// `text` without the comments the AWS SDKs allow beyond whole-line ones: anything after
+/// a section header's `]`, and a `#` or `;` after whitespace in a property line.
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let kept = if trimmed.starts_with('[') {
+            trimmed.find(']').map_or(trimmed, |end| &trimmed[..=end])
+        } else if trimmed.starts_with(['#', ';']) {
+            ""
+        } else {
+            let cut = line
+                .char_indices()
+                .find(|&(i, c)| (c == '#' || c == ';') && line[..i].ends_with(char::is_whitespace))
+                .map_or(line.len(), |(i, _)| i);
+            line[..cut].trim_end()
+        };
+        out.push_str(kept);
+        out.push('\n');
+    }
+    out
 }
 
 /// Signs with the user's AWS credentials.
@@ -417,6 +458,23 @@ mod tests {
             keys(&[], "default")
                 .unwrap_err()
                 .contains("no profile `default`")
+        );
+    }
+
+    #[test]
+    fn comments_after_headers_and_values_are_not_part_of_them() {
+        let text = "[default] # mine\naws_access_key_id = AKID ; rotated in May\n\
+                    aws_secret_access_key = s#not-a-comment\n# a whole line\n";
+        let files = [(Path::new("/c"), text, SharedFile::Credentials)];
+        let credentials = profile_credentials(&files, "default").unwrap();
+        assert_eq!(credentials.access_key_id(), "AKID");
+        assert_eq!(credentials.secret_access_key(), "s#not-a-comment");
+        // `[profile default]` wins over `[default]` in the config file, as in the SDKs.
+        let config = "[default]\naws_access_key_id = A\naws_secret_access_key = s\n\
+                      [profile default]\naws_access_key_id = B\naws_secret_access_key = s\n";
+        assert_eq!(
+            keys(&[(config, SharedFile::Config)], "default").unwrap().0,
+            "B"
         );
     }
 
