@@ -96,7 +96,11 @@ async fn list(engine_args: &EngineArgs, as_json: bool) -> anyhow::Result<()> {
             row["description"].as_str().unwrap_or_default(),
         );
     }
-    let left_out = catalog::left_out(World::Workload);
+    // Built-ins this build left out, unless a plugin directory provides them.
+    let left_out: Vec<_> = catalog::left_out(World::Workload)
+        .iter()
+        .filter(|l| !rows.iter().any(|r| r["name"] == l.name))
+        .collect();
     if !left_out.is_empty() {
         let names: Vec<&str> = left_out.iter().map(|l| l.name).collect();
         let features: std::collections::BTreeSet<&str> =
