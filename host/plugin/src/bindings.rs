@@ -51,3 +51,19 @@ pub mod reducing {
         },
     });
 }
+
+/// The `installer` world (a first draft; the installers issue refines it).
+pub mod installer {
+    wasmtime::component::bindgen!({
+        world: "installer",
+        path: "../../wit",
+        exports: { default: async },
+        with: {
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "owbench:plugin/host": super::owbench::plugin::host,
+            "owbench:plugin/types": super::owbench::plugin::types,
+        },
+    });
+}

@@ -15,8 +15,12 @@ use wasmtime::{
 };
 
 use crate::PluginError;
+use crate::installer::Installer;
+use crate::loader::linker;
 use crate::manifest::World;
+use crate::provider::Provider;
 use crate::state::CallState;
+use crate::workload::Workload;
 
 /// How the engine is set up; one per process.
 #[derive(Debug, Clone)]
@@ -57,6 +61,8 @@ pub struct PluginEngine {
     workload_linker: Linker<CallState>,
     /// What provider plugins may import: the same plus `signer`.
     provider_linker: Linker<CallState>,
+    /// What installer plugins may import: what every world gets.
+    installer_linker: Linker<CallState>,
     config: EngineConfig,
 }
 
@@ -91,16 +97,12 @@ impl PluginEngine {
         let engine = Engine::new(&wasm)?;
         spawn_epoch_ticker(&engine, config.epoch_tick);
 
-        let workload_linker = base_linker(&engine)?;
-        let mut provider_linker = base_linker(&engine)?;
-        crate::bindings::provider::owbench::plugin::signer::add_to_linker::<_, HasSelf<_>>(
-            &mut provider_linker,
-            |s| s,
-        )?;
+        let base = base_linker(&engine)?;
         Ok(PluginEngine {
+            workload_linker: linker::<Workload>(&base)?,
+            provider_linker: linker::<Provider>(&base)?,
+            installer_linker: linker::<Installer>(&base)?,
             engine,
-            workload_linker,
-            provider_linker,
             config,
         })
     }
@@ -128,7 +130,8 @@ impl PluginEngine {
     pub(crate) fn linker(&self, world: World) -> &Linker<CallState> {
         match world {
             World::Provider => &self.provider_linker,
-            World::Workload | World::ReducingWorkload | World::Installer => &self.workload_linker,
+            World::Workload | World::ReducingWorkload => &self.workload_linker,
+            World::Installer => &self.installer_linker,
         }
     }
 }

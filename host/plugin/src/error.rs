@@ -166,6 +166,40 @@ impl PluginError {
     }
 }
 
+/// Why a call to a provider's or installer's export (one that returns
+/// `result<_, plugin-error>`) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The plugin refused or failed the operation (for a provider: the cloud did).
+    #[error("{plugin}: {message}")]
+    Refused {
+        /// The plugin.
+        plugin: String,
+        /// What failed, naming the step and the resource.
+        message: String,
+        /// Whether the same call may succeed later.
+        retryable: bool,
+        /// The provider's error code, if it gave one.
+        code: Option<String>,
+    },
+    /// The plugin misbehaved or was stopped (trap, timeout, memory, a refused host).
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+}
+
+impl CallError {
+    /// Whether the same call may succeed later (throttling, eventual consistency).
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            CallError::Refused {
+                retryable: true,
+                ..
+            }
+        )
+    }
+}
+
 /// First non-empty line of an error's text, for one-line messages.
 pub(crate) fn first_line(text: &str) -> String {
     text.lines()

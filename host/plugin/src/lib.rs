@@ -4,7 +4,9 @@
 //! - [`manifest`]: `plugin.toml`, what a plugin is and may do.
 //! - [`catalog`]: built-in plugins and plugin directories, one resolve for every world.
 //! - [`engine`]: one wasmtime engine per process (compile once, fresh store per call).
-//! - [`workload`], [`provider`]: loading and calling the plugins of each world.
+//! - [`Plugin`]: the loader written once for every world (compile, type-check,
+//!   `describe()`, identity, stores with limits).
+//! - [`workload`], [`provider`], [`installer`]: each world's bindings and calls.
 //! - [`policy`]: which hosts a plugin may reach, and the host-side request signer.
 //! - [`error`]: why loading or calling a plugin failed, one line each.
 //! - [`dirs`]: where owbench keeps files (XDG directories, `~`).
@@ -32,6 +34,7 @@ pub mod catalog;
 pub mod dirs;
 pub mod engine;
 pub mod error;
+pub mod installer;
 mod loader;
 pub mod manifest;
 mod output;
@@ -41,7 +44,9 @@ mod state;
 pub mod workload;
 
 pub use engine::{EngineConfig, PluginEngine};
-pub use error::PluginError;
-pub use provider::{ProviderError, ProviderPlugin};
+pub use error::{CallError, PluginError};
+pub use installer::InstallerPlugin;
+pub use loader::{Plugin, PluginWorld};
+pub use provider::ProviderPlugin;
 pub use state::{LogLine, Metric};
 pub use workload::{CallLimits, CallOutcome, WarmInstance, WorkloadInfo, WorkloadPlugin};

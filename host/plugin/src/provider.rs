@@ -6,58 +6,48 @@
 use std::sync::Arc;
 
 use wasmtime::Store;
+use wasmtime::component::{HasSelf, Linker};
 
-use super::bindings::owbench::plugin::types;
-use super::bindings::provider::owbench::plugin::signer;
-use super::bindings::provider::{Provider, ProviderPre};
-use super::loader::{check_identity, classify, describe_store, new_store, pre_instantiate};
-use super::policy::{HostRule, OutboundPolicy, PolicyHooks, RequestSigner};
-use super::state::CallState;
-use super::workload::CallLimits;
-use super::{PluginEngine, PluginError};
+use crate::bindings::provider::owbench::plugin::signer;
+use crate::bindings::provider::{Provider as Bindings, ProviderPre};
+use crate::error::CallError;
+use crate::loader::{Plugin, PluginWorld, bindgen_world_methods, sealed};
 use crate::manifest::{Manifest, World};
+use crate::policy::{HostRule, RequestSigner};
+use crate::state::CallState;
+use crate::{PluginEngine, PluginError};
 
-pub use super::bindings::owbench::plugin::types::KeyValue;
-pub use super::bindings::provider::{Node, NodeRequest, PowerAction, ProviderInfo, Shape, Target};
+pub use crate::bindings::owbench::plugin::types::KeyValue;
+pub use crate::bindings::provider::{Node, NodeRequest, PowerAction, ProviderInfo, Shape, Target};
 
-/// Why a provider call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ProviderError {
-    /// The cloud (or the plugin's checks) refused or failed the operation.
-    #[error("{plugin}: {message}")]
-    Cloud {
-        /// The plugin.
-        plugin: String,
-        /// What failed, naming the step and the resource.
-        message: String,
-        /// Whether the same call may succeed later.
-        retryable: bool,
-        /// The provider's error code, if it gave one.
-        code: Option<String>,
-    },
-    /// The plugin misbehaved or was stopped (trap, timeout, memory, a refused host).
-    #[error(transparent)]
-    Plugin(#[from] PluginError),
-}
+/// The `provider` world: cloud plugins, the only world that links `signer`.
+pub struct Provider;
 
-impl ProviderError {
-    /// Whether the same call may succeed later (throttling, eventual consistency).
-    pub fn retryable(&self) -> bool {
-        matches!(
-            self,
-            ProviderError::Cloud {
-                retryable: true,
-                ..
-            }
-        )
+impl PluginWorld for Provider {}
+
+impl sealed::Bindings for Provider {
+    const WORLD: World = World::Provider;
+    type Pre = ProviderPre<CallState>;
+    type Instance = Bindings;
+    type Info = ProviderInfo;
+
+    bindgen_world_methods!(ProviderPre);
+
+    async fn describe(
+        instance: &Self::Instance,
+        store: &mut Store<CallState>,
+    ) -> wasmtime::Result<Result<Self::Info, String>> {
+        Ok(Ok(instance.call_describe(store).await?))
+    }
+
+    fn link(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+        signer::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
     }
 }
 
-/// A loaded provider plugin.
+/// A loaded provider plugin, with the signer that re-signs its requests.
 pub struct ProviderPlugin {
-    manifest: Manifest,
-    info: ProviderInfo,
-    pre: ProviderPre<CallState>,
+    plugin: Plugin<Provider>,
     signer: Option<Arc<dyn RequestSigner>>,
     extra_hosts: Vec<HostRule>,
 }
@@ -72,20 +62,8 @@ impl ProviderPlugin {
         bytes: &[u8],
         signer: Option<Arc<dyn RequestSigner>>,
     ) -> Result<ProviderPlugin, PluginError> {
-        let plugin = manifest.name.clone();
-        let pre = pre_instantiate(engine, &manifest, World::Provider, bytes, ProviderPre::new)?;
-        let (mut store, limits) = describe_store(engine, &manifest);
-        let info = async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            instance.call_describe(&mut store).await
-        }
-        .await
-        .map_err(|e| classify(&plugin, e, store.data(), limits, ""))?;
-        check_identity(&manifest, &info.name, &info.version)?;
         Ok(ProviderPlugin {
-            manifest,
-            info,
-            pre,
+            plugin: Plugin::load(engine, manifest, bytes).await?,
             signer,
             extra_hosts: Vec::new(),
         })
@@ -93,12 +71,12 @@ impl ProviderPlugin {
 
     /// The plugin's manifest.
     pub fn manifest(&self) -> &Manifest {
-        &self.manifest
+        self.plugin.manifest()
     }
 
     /// What the plugin says about itself.
     pub fn info(&self) -> &ProviderInfo {
-        &self.info
+        self.plugin.info()
     }
 
     /// Also allow requests to the origin of `url` (an endpoint the user chose, such as a
@@ -125,64 +103,9 @@ impl ProviderPlugin {
     async fn start(
         &self,
         engine: &PluginEngine,
-    ) -> Result<(Store<CallState>, Provider), ProviderError> {
-        let rules: Vec<HostRule> = self
-            .manifest
-            .allowed_outbound_hosts
-            .iter()
-            .chain(&self.extra_hosts)
-            .cloned()
-            .collect();
-        let mut hooks = PolicyHooks::new(OutboundPolicy::resolve(&rules, None));
-        hooks.signer = self.signer.clone();
-        // No environment, no preopened directory: a provider needs neither.
-        let wasi = wasmtime_wasi::WasiCtx::builder().build();
-        let limits = self.limits();
-        let state = CallState::new(wasi, hooks, limits.memory as usize);
-        let mut store = new_store(engine, state, limits);
-        match self.pre.instantiate_async(&mut store).await {
-            Ok(instance) => Ok((store, instance)),
-            Err(e) => Err(classify(&self.manifest.name, e, store.data(), limits, "").into()),
-        }
-    }
-
-    fn limits(&self) -> CallLimits {
-        CallLimits {
-            memory: self.manifest.memory_limit,
-            timeout: self.manifest.timeout,
-        }
-    }
-
-    /// The outcome of one export call.
-    fn finish<T>(
-        &self,
-        store: &Store<CallState>,
-        result: wasmtime::Result<Result<T, types::PluginError>>,
-    ) -> Result<T, ProviderError> {
-        let plugin = self.manifest.name.clone();
-        let denied = store
-            .data()
-            .hooks
-            .denied
-            .lock()
-            .expect("denied list poisoned")
-            .first()
-            .cloned();
-        match result {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(_)) if denied.is_some() => Err(PluginError::Denied {
-                plugin,
-                request: denied.unwrap_or_default(),
-            }
-            .into()),
-            Ok(Err(e)) => Err(ProviderError::Cloud {
-                plugin,
-                message: e.message,
-                retryable: e.retryable,
-                code: e.code,
-            }),
-            Err(e) => Err(classify(&plugin, e, store.data(), self.limits(), "").into()),
-        }
+    ) -> Result<(Store<CallState>, Bindings), CallError> {
+        let signer = self.signer.clone();
+        Ok(self.plugin.start(engine, &self.extra_hosts, signer).await?)
     }
 
     /// Create nodes (see the world's `create-nodes`).
@@ -191,10 +114,10 @@ impl ProviderPlugin {
         engine: &PluginEngine,
         target: &Target,
         request: &NodeRequest,
-    ) -> Result<Vec<Node>, ProviderError> {
+    ) -> Result<Vec<Node>, CallError> {
         let (mut store, p) = self.start(engine).await?;
         let r = p.call_create_nodes(&mut store, target, request).await;
-        self.finish(&store, r)
+        self.plugin.finish(&store, r)
     }
 
     /// Describe nodes by id.
@@ -203,10 +126,10 @@ impl ProviderPlugin {
         engine: &PluginEngine,
         target: &Target,
         ids: &[String],
-    ) -> Result<Vec<Node>, ProviderError> {
+    ) -> Result<Vec<Node>, CallError> {
         let (mut store, p) = self.start(engine).await?;
         let r = p.call_describe_nodes(&mut store, target, ids).await;
-        self.finish(&store, r)
+        self.plugin.finish(&store, r)
     }
 
     /// The live nodes carrying every tag in `tags`.
@@ -215,10 +138,10 @@ impl ProviderPlugin {
         engine: &PluginEngine,
         target: &Target,
         tags: &[KeyValue],
-    ) -> Result<Vec<Node>, ProviderError> {
+    ) -> Result<Vec<Node>, CallError> {
         let (mut store, p) = self.start(engine).await?;
         let r = p.call_list_nodes(&mut store, target, tags).await;
-        self.finish(&store, r)
+        self.plugin.finish(&store, r)
     }
 
     /// Start or stop nodes.
@@ -228,10 +151,10 @@ impl ProviderPlugin {
         target: &Target,
         ids: &[String],
         action: PowerAction,
-    ) -> Result<(), ProviderError> {
+    ) -> Result<(), CallError> {
         let (mut store, p) = self.start(engine).await?;
         let r = p.call_power(&mut store, target, ids, action).await;
-        self.finish(&store, r)
+        self.plugin.finish(&store, r)
     }
 
     /// Terminate nodes.
@@ -240,10 +163,10 @@ impl ProviderPlugin {
         engine: &PluginEngine,
         target: &Target,
         ids: &[String],
-    ) -> Result<(), ProviderError> {
+    ) -> Result<(), CallError> {
         let (mut store, p) = self.start(engine).await?;
         let r = p.call_terminate_nodes(&mut store, target, ids).await;
-        self.finish(&store, r)
+        self.plugin.finish(&store, r)
     }
 
     /// Delete the other resources carrying every tag; what was deleted.
@@ -252,10 +175,10 @@ impl ProviderPlugin {
         engine: &PluginEngine,
         target: &Target,
         tags: &[KeyValue],
-    ) -> Result<Vec<String>, ProviderError> {
+    ) -> Result<Vec<String>, CallError> {
         let (mut store, p) = self.start(engine).await?;
         let r = p.call_delete_tagged(&mut store, target, tags).await;
-        self.finish(&store, r)
+        self.plugin.finish(&store, r)
     }
 
     /// Store an object.
@@ -266,12 +189,12 @@ impl ProviderPlugin {
         bucket: &str,
         key: &str,
         data: &[u8],
-    ) -> Result<(), ProviderError> {
+    ) -> Result<(), CallError> {
         let (mut store, p) = self.start(engine).await?;
         let r = p
             .call_put_object(&mut store, target, bucket, key, data)
             .await;
-        self.finish(&store, r)
+        self.plugin.finish(&store, r)
     }
 
     /// A time-limited download URL of an object.
@@ -282,12 +205,12 @@ impl ProviderPlugin {
         bucket: &str,
         key: &str,
         expires_secs: u32,
-    ) -> Result<String, ProviderError> {
+    ) -> Result<String, CallError> {
         let (mut store, p) = self.start(engine).await?;
         let r = p
             .call_object_url(&mut store, target, bucket, key, expires_secs)
             .await;
-        self.finish(&store, r)
+        self.plugin.finish(&store, r)
     }
 }
 

@@ -71,8 +71,9 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// The data of one call's store.
-pub(crate) struct CallState {
+/// The data of one call's store (public only because the sealed world trait names it;
+/// not exported).
+pub struct CallState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) http: WasiHttpCtx,

@@ -6,15 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use wasmtime::Store;
 use wasmtime_wasi::FsPerms;
 
 use super::bindings::owbench::plugin::types;
 use super::bindings::reducing::ReducingWorkloadPre;
-use super::bindings::{Workload, WorkloadPre};
+use super::bindings::{Workload as Bindings, WorkloadPre};
 use super::error::first_line;
-use super::loader::{self, classify, describe_store, new_store, pre_instantiate};
+use super::loader::{Plugin, PluginWorld, bindgen_world_methods, classify, new_store, sealed};
 use super::output::CapturePipe;
 use super::policy::{HostRule, OutboundPolicy, PolicyHooks};
 use super::state::{CallState, LogLine, Metric};
@@ -73,14 +72,48 @@ pub struct CallOutcome {
     pub peak_memory: u64,
 }
 
+/// The `workload` world (and `reducing-workload`, which adds `reduce`).
+pub struct Workload;
+
+impl PluginWorld for Workload {}
+
+impl sealed::Bindings for Workload {
+    const WORLD: World = World::Workload;
+    type Pre = WorkloadPre<CallState>;
+    type Instance = Bindings;
+    type Info = WorkloadInfo;
+
+    bindgen_world_methods!(WorkloadPre);
+
+    async fn describe(
+        instance: &Self::Instance,
+        store: &mut Store<CallState>,
+    ) -> wasmtime::Result<Result<Self::Info, String>> {
+        let described = instance.call_describe(store).await?;
+        let Some(default_params) =
+            serde_json::from_str::<serde_json::Value>(&described.default_params)
+                .ok()
+                .filter(|v| v.is_object())
+        else {
+            return Ok(Err(
+                "returned default-params that are not a JSON object".into()
+            ));
+        };
+        Ok(Ok(WorkloadInfo {
+            name: described.name,
+            version: described.version,
+            category: category_name(described.category),
+            description: described.description,
+            default_params,
+        }))
+    }
+}
+
 /// A loaded workload plugin, ready to be called.
 pub struct WorkloadPlugin {
-    manifest: Manifest,
-    info: WorkloadInfo,
-    pre: WorkloadPre<CallState>,
+    plugin: Plugin<Workload>,
     /// The same component typed as a `reducing-workload`, when its manifest says it is one.
     reducer: Option<ReducingWorkloadPre<CallState>>,
-    sha256: String,
 }
 
 impl WorkloadPlugin {
@@ -124,13 +157,13 @@ impl WorkloadPlugin {
         bytes: &[u8],
         check_identity: bool,
     ) -> Result<WorkloadPlugin, PluginError> {
-        let plugin = manifest.name.clone();
-        let pre = pre_instantiate(engine, &manifest, World::Workload, bytes, WorkloadPre::new)?;
+        let plugin = Plugin::<Workload>::load_as(engine, manifest, bytes, check_identity).await?;
+        let manifest = plugin.manifest();
         let reducer = match manifest.world {
             World::ReducingWorkload => Some(
-                ReducingWorkloadPre::new(pre.instance_pre().clone()).map_err(|e| {
+                ReducingWorkloadPre::new(plugin.pre().instance_pre().clone()).map_err(|e| {
                     PluginError::WorldMismatch {
-                        plugin: plugin.clone(),
+                        plugin: manifest.name.clone(),
                         world: World::ReducingWorkload.to_string(),
                         reason: first_line(&format!("{e:#}")),
                     }
@@ -138,50 +171,17 @@ impl WorkloadPlugin {
             ),
             _ => None,
         };
-        let (mut store, limits) = describe_store(engine, &manifest);
-        let described = async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            instance.call_describe(&mut store).await
-        }
-        .await
-        .map_err(|e| classify(&plugin, e, store.data(), limits, ""))?;
-
-        if check_identity {
-            loader::check_identity(&manifest, &described.name, &described.version)?;
-        }
-        let default_params = serde_json::from_str::<serde_json::Value>(&described.default_params)
-            .ok()
-            .filter(|v| v.is_object())
-            .ok_or_else(|| PluginError::WorldMismatch {
-                plugin: plugin.clone(),
-                world: World::Workload.to_string(),
-                reason: "describe() returned default-params that are not a JSON object".into(),
-            })?;
-        let info = WorkloadInfo {
-            name: described.name,
-            version: described.version,
-            category: category_name(described.category),
-            description: described.description,
-            default_params,
-        };
-        let sha256 = hex::encode(Sha256::digest(bytes));
-        Ok(WorkloadPlugin {
-            manifest,
-            info,
-            pre,
-            reducer,
-            sha256,
-        })
+        Ok(WorkloadPlugin { plugin, reducer })
     }
 
     /// The plugin's manifest.
     pub fn manifest(&self) -> &Manifest {
-        &self.manifest
+        self.plugin.manifest()
     }
 
     /// What the plugin says about itself.
     pub fn info(&self) -> &WorkloadInfo {
-        &self.info
+        self.plugin.info()
     }
 
     /// Whether the plugin merges partial results ([`WorkloadPlugin::reduce`]).
@@ -197,12 +197,12 @@ impl WorkloadPlugin {
         engine: &PluginEngine,
         partials: &[String],
     ) -> Result<String, PluginError> {
-        let plugin = &self.manifest.name;
+        let plugin = &self.manifest().name;
         let Some(reducer) = &self.reducer else {
             return Err(PluginError::WorldMismatch {
                 plugin: plugin.clone(),
                 world: World::ReducingWorkload.to_string(),
-                reason: format!("its plugin.toml declares `{}`", self.manifest.world),
+                reason: format!("its plugin.toml declares `{}`", self.manifest().world),
             });
         };
         let limits = self.default_limits();
@@ -224,15 +224,12 @@ impl WorkloadPlugin {
 
     /// SHA-256 of the component bytes (hex), for run metadata.
     pub fn sha256(&self) -> &str {
-        &self.sha256
+        self.plugin.sha256()
     }
 
     /// The manifest's limits.
     pub fn default_limits(&self) -> CallLimits {
-        CallLimits {
-            memory: self.manifest.memory_limit,
-            timeout: self.manifest.timeout,
-        }
+        self.plugin.limits()
     }
 
     /// Create a store and instantiate from the pre-instantiated component, returning the
@@ -244,9 +241,9 @@ impl WorkloadPlugin {
     ) -> Result<impl Sized + use<>, PluginError> {
         let limits = self.default_limits();
         let mut store = new_store(engine, CallState::minimal(limits.memory as usize), limits);
-        match self.pre.instantiate_async(&mut store).await {
+        match self.plugin.pre().instantiate_async(&mut store).await {
             Ok(instance) => Ok((store, instance)),
-            Err(e) => Err(classify(&self.manifest.name, e, store.data(), limits, "")),
+            Err(e) => Err(classify(&self.manifest().name, e, store.data(), limits, "")),
         }
     }
 
@@ -258,7 +255,7 @@ impl WorkloadPlugin {
         engine: &PluginEngine,
         memory_limit: u64,
     ) -> Result<WarmInstance, PluginError> {
-        let plugin = &self.manifest.name;
+        let plugin = &self.manifest().name;
         let host_error = |what: &str, e: std::io::Error| PluginError::Host {
             plugin: plugin.clone(),
             reason: format!("cannot {what} the scratch directory: {e}"),
@@ -289,10 +286,10 @@ impl WorkloadPlugin {
         };
         let started = Instant::now();
         let mut store = new_store(engine, state, limits);
-        match self.pre.instantiate_async(&mut store).await {
+        match self.plugin.pre().instantiate_async(&mut store).await {
             Ok(instance) => Ok(WarmInstance {
                 plugin: plugin.clone(),
-                rules: self.manifest.allowed_outbound_hosts.clone(),
+                rules: self.manifest().allowed_outbound_hosts.clone(),
                 store,
                 instance,
                 stdout,
@@ -323,7 +320,7 @@ impl WorkloadPlugin {
     ) -> CallOutcome {
         if let Err(reason) = parse_params(params) {
             return CallOutcome::failed(PluginError::InvalidParams {
-                plugin: self.manifest.name.clone(),
+                plugin: self.manifest().name.clone(),
                 reason,
             });
         }
@@ -343,7 +340,7 @@ pub struct WarmInstance {
     plugin: String,
     rules: Vec<HostRule>,
     store: Store<CallState>,
-    instance: Workload,
+    instance: Bindings,
     stdout: CapturePipe,
     stderr: CapturePipe,
     denied: Arc<Mutex<Vec<String>>>,

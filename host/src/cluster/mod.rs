@@ -17,7 +17,7 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable as _};
 
 use owbench_plugin::provider::{KeyValue, Node, NodeRequest, ProviderInfo, Target};
-use owbench_plugin::{PluginEngine, ProviderError, ProviderPlugin};
+use owbench_plugin::{CallError, PluginEngine, ProviderPlugin};
 use spec::ClusterSpec;
 use state::{ClusterState, NodeRecord, StateStore, Status};
 
@@ -50,10 +50,10 @@ impl Default for Backoff {
 impl Backoff {
     /// Run `call` until it succeeds, fails for good, or runs out of attempts; each retry
     /// is logged as a warning naming `what`.
-    pub async fn retry<T, F, Fut>(&self, what: &str, call: F) -> Result<T, ProviderError>
+    pub async fn retry<T, F, Fut>(&self, what: &str, call: F) -> Result<T, CallError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, ProviderError>>,
+        Fut: Future<Output = Result<T, CallError>>,
     {
         let policy = ExponentialBuilder::default()
             .with_min_delay(self.base)
@@ -62,7 +62,7 @@ impl Backoff {
             .with_jitter();
         call.retry(policy)
             .sleep(tokio::time::sleep)
-            .when(ProviderError::retryable)
+            .when(CallError::retryable)
             .notify(|e, delay| {
                 tracing::warn!("{what}: {e} (retrying in {:.1} s)", delay.as_secs_f64());
             })
@@ -356,7 +356,7 @@ pub async fn status(
     engine: &PluginEngine,
     provider: &ProviderPlugin,
     state: &mut ClusterState,
-) -> Result<Vec<Node>, ProviderError> {
+) -> Result<Vec<Node>, CallError> {
     let target = target(&state.spec);
     let ids: Vec<String> = state.nodes.iter().map(|n| n.id.clone()).collect();
     let described = provider.describe_nodes(engine, &target, &ids).await?;

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
-use owbench_plugin::PluginError;
+use owbench_plugin::catalog;
+use owbench_plugin::{CallError, InstallerPlugin, PluginError, ProviderPlugin};
 
 use crate::helpers::*;
 
@@ -60,6 +61,64 @@ async fn a_component_of_another_world_is_refused() {
     assert!(
         text.contains("does not implement `owbench:plugin/workload@0.1.0`"),
         "{text}"
+    );
+}
+
+/// The component and manifest of the `wrong-world` fixture (an installer), its manifest
+/// declaring `world`.
+fn wrong_world(world: &str) -> (owbench_plugin::manifest::Manifest, Vec<u8>) {
+    let manifest = misbehave_manifest(world, "").replace("misbehave", "wrong-world");
+    let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::WRONG_WORLD));
+    catalog::component(&catalog::Source::Dir(dir.path().to_path_buf())).unwrap()
+}
+
+#[tokio::test]
+async fn an_installer_loads_and_is_called_through_the_one_loader() {
+    let engine = engine();
+    let (manifest, bytes) = wrong_world("installer@0.1.0");
+    let installer = InstallerPlugin::load(&engine, manifest, &bytes)
+        .await
+        .unwrap();
+    assert_eq!(installer.info().name, "wrong-world");
+    assert_eq!(installer.info().min_nodes, 1);
+    let e = installer
+        .cloud_init(&engine, "standalone", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CallError::Refused { message, retryable: false, .. } if message == "fixture"),
+        "{e}"
+    );
+    assert_eq!(e.to_string(), "wrong-world: fixture");
+
+    // The same component declared a provider is refused by the provider's bindings.
+    let (manifest, bytes) = wrong_world("provider@0.1.0");
+    let e = ProviderPlugin::load(&engine, manifest, &bytes, None)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(e, PluginError::WorldMismatch { .. }), "{e}");
+    assert!(
+        one_line(&e).contains("does not implement `owbench:plugin/provider@0.1.0`"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_workload_is_not_an_installer() {
+    let engine = engine();
+    let manifest = misbehave_manifest("installer@0.1.0", "");
+    let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::MISBEHAVE));
+    let (manifest, bytes) =
+        catalog::component(&catalog::Source::Dir(dir.path().to_path_buf())).unwrap();
+    let e = InstallerPlugin::load(&engine, manifest, &bytes)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(e, PluginError::WorldMismatch { .. }), "{e}");
+    assert!(
+        one_line(&e).contains("owbench:plugin/installer@0.1.0"),
+        "{e}"
     );
 }
 
