@@ -4,7 +4,7 @@ use bigdata::data::partition_file;
 use owbench::objects::ObjectServer;
 use serde_json::{Value, json};
 
-use crate::helpers::{engine, failure, load_builtin, native_result};
+use crate::helpers::{engine, failure, load_builtin};
 
 /// Load the generated tables into SQLite with the benchmark's schema.
 fn sqlite_of(dir: &Path, partitions: u32) -> rusqlite::Connection {
@@ -95,6 +95,7 @@ fn sqlite_answer(db: &rusqlite::Connection, query: u64, arg: &Value) -> Value {
     }
 }
 
+#[cfg(feature = "native")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bigdata_answers_equal_sqlite_running_the_benchmark_sql() {
     let tmp = tempfile::tempdir().unwrap();
@@ -133,7 +134,7 @@ async fn bigdata_answers_equal_sqlite_running_the_benchmark_sql() {
                 .unwrap_or_else(|e| panic!("query {query} partition {i}: {e}"));
             let partial: Value = serde_json::from_str(&text).unwrap();
             // The native build of the same kernel agrees, partition by partition.
-            let native = native_result("bigdata", params.to_string()).await;
+            let native = crate::helpers::native_result("bigdata", params.to_string()).await;
             for key in ["rows", "groups"] {
                 assert_eq!(partial[key], native[key], "query {query} partition {i}");
             }

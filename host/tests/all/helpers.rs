@@ -160,6 +160,7 @@ pub async fn wasm_result(name: &str, params: serde_json::Value) -> serde_json::V
 }
 
 /// The result of the native build of workload `name` (run off the async threads).
+#[cfg(feature = "native")]
 pub async fn native_result(name: &'static str, params: String) -> serde_json::Value {
     let text = tokio::task::spawn_blocking(move || {
         owbench::workloads::run_native(name, &params)

@@ -1,4 +1,7 @@
-//! owbench's integration tests: one binary, a module per area.
+//! owbench's integration tests: one binary, a module per area. The cross-checks of the
+//! native builds, the heavy workloads and the provider plugins need their features
+//! (`cargo test --all-features`, as `ci/test.sh` runs them); without them those
+//! modules and tests are left out of the build.
 
 /// Shared helpers: engines, fixture plugin directories.
 mod helpers;
@@ -28,16 +31,24 @@ mod browser;
 mod bigdata;
 
 /// `ml-inference`: tract in the component checked against onnxruntime on the same images.
+#[cfg(all(feature = "native", feature = "heavy-workloads"))]
 mod ml_inference;
 
 /// `genomics-align`: reads aligned in the component checked against bowtie2 on the same
 /// reference and reads.
+#[cfg(all(feature = "native", feature = "heavy-workloads"))]
 mod genomics;
+
+/// The `owbench cluster` scenarios every provider passes, run against each test cloud.
+#[cfg(feature = "providers")]
+mod cloud_suite;
 
 /// Provider plugins against moto (AWS) with request authentication on: host re-signing,
 /// the EC2 and S3 lifecycle, `owbench cluster` with safe teardown, no secret in a plugin.
+#[cfg(feature = "providers")]
 mod providers;
 
 /// The OCI provider against the project's loopback OCI API server, which verifies every
 /// signature; the host's OCI signature against the official `oci` SDK's, byte for byte.
+#[cfg(feature = "providers")]
 mod oci;

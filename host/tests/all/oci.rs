@@ -5,11 +5,12 @@ use std::sync::Arc;
 use owbench::cloud::oci::OciSigner;
 use owbench_plugin::policy::RequestSigner;
 use owbench_plugin::provider::{NodeRequest, PowerAction, Target};
-use owbench_plugin::{ProviderError, ProviderPlugin};
+use owbench_plugin::{CallError, ProviderPlugin};
 use serde_json::{Value, json};
 
+use crate::cloud_suite::{self, Expected, TestCloud, cluster_id};
 use crate::helpers::{engine, python_with, spawn_server};
-use crate::providers::{builtin_provider, cluster_id, cluster_in, tag, text};
+use crate::providers::{builtin_provider, cluster_in, tag, text};
 
 const TENANCY: &str = "ocid1.tenancy.oc1..aaaaowbenchtest";
 const USER: &str = "ocid1.user.oc1..aaaaowbenchtest";
@@ -304,9 +305,9 @@ async fn oci(
     builtin_provider(engine, "oci", &server.endpoint, signer).await
 }
 
-fn code(e: &ProviderError) -> Option<&str> {
+fn code(e: &CallError) -> Option<&str> {
     match e {
-        ProviderError::Cloud { code, .. } => code.as_deref(),
+        CallError::Refused { code, .. } => code.as_deref(),
         _ => None,
     }
 }
@@ -525,8 +526,76 @@ count = 2
     path
 }
 
+/// The loopback OCI API server as a test cloud of the shared provider scenarios, with
+/// `~/.oci/config` in `home`.
+struct OciCloud {
+    home: tempfile::TempDir,
+    key: ApiKey,
+    server: OciServer,
+}
+
+impl OciCloud {
+    /// A home with `~/.oci/config` for a fresh API key, and a test server that knows it.
+    fn start() -> OciCloud {
+        let home = tempfile::tempdir().unwrap();
+        let key = ApiKey::make(home.path(), "api");
+        let server = OciServer::start(&key);
+        std::fs::create_dir_all(home.path().join(".oci")).unwrap();
+        std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
+        OciCloud { home, key, server }
+    }
+}
+
+impl TestCloud for OciCloud {
+    fn spec(&self, invoker_image: Option<&str>) -> PathBuf {
+        let image = invoker_image.unwrap_or(&self.server.image);
+        spec_file(self.home.path(), &self.server, image)
+    }
+
+    fn cluster(&self, args: &[&str]) -> std::process::Output {
+        cluster(self.home.path(), args)
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.home.path().join("state")
+    }
+
+    async fn live(&self, id: &str) -> usize {
+        self.server.live(id).await
+    }
+
+    async fn add_stray(&self, id: &str) {
+        let engine = engine();
+        let plugin = oci(&engine, &self.server, Some(self.key.signer())).await;
+        let stray = NodeRequest {
+            name: format!("{id}-stray"),
+            shape: "VM.Standard2.1".into(),
+            image: self.server.image.clone(),
+            count: 1,
+            tags: vec![tag("owbench-cluster", id)],
+            user_data: String::new(),
+            ssh_public_key: String::new(),
+            open_ports: vec![],
+        };
+        plugin
+            .create_nodes(&engine, &self.server.target(), &stray)
+            .await
+            .unwrap();
+    }
+
+    fn expected(&self) -> Expected {
+        Expected {
+            // 0.0638 + 2 × 0.062, from the plugin's price list.
+            plan: "3 nodes on oci in us-phoenix-1: 0.1878 USD per hour",
+            missing_image: "ocid1.image.oc1.phx.doesnotexist",
+            missing_image_code: "NotAuthorizedOrNotFound",
+            rule: "ingress rule tcp/443",
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oci_cluster_up_status_down_through_throttling_and_after_a_failure() {
+async fn a_missing_or_bad_oci_config_gets_one_line_before_anything_is_created() {
     let home = tempfile::tempdir().unwrap();
     let key = ApiKey::make(home.path(), "api");
     let server = OciServer::start(&key);
@@ -541,7 +610,6 @@ async fn oci_cluster_up_status_down_through_throttling_and_after_a_failure() {
         stderr.contains(".oci/config") && stderr.contains("oci setup config"),
         "{stderr}"
     );
-    assert!(server.instances().await.is_empty());
     // A key file that is not a key: one line naming it.
     std::fs::create_dir_all(home.path().join(".oci")).unwrap();
     let bad = key
@@ -555,77 +623,29 @@ async fn oci_cluster_up_status_down_through_throttling_and_after_a_failure() {
         stderr.contains("no unencrypted PEM private key"),
         "{stderr}"
     );
-    std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
-
-    let plan = cluster(home.path(), &["up", spec.to_str().unwrap(), "--dry-run"]);
-    assert!(plan.status.success(), "{}", text(&plan.stderr));
-    // 0.0638 + 2 × 0.062, from the plugin's price list.
-    assert!(
-        text(&plan.stdout).contains("3 nodes on oci in us-phoenix-1: 0.1878 USD per hour"),
-        "{}",
-        text(&plan.stdout)
-    );
-
-    // Throttled for the first requests: `up` retries with backoff and gets there.
-    server.throttle(3).await;
-    let up = cluster(home.path(), &["up", spec.to_str().unwrap()]);
-    assert!(up.status.success(), "{}", text(&up.stderr));
-    let id = cluster_id(&text(&up.stderr));
-    assert_eq!(server.live(&id).await, 3);
-    let status = cluster(home.path(), &["status", &id]);
-    assert!(status.status.success(), "{}", text(&status.stderr));
-    assert_eq!(
-        text(&status.stdout).matches(" running ").count(),
-        3,
-        "{}",
-        text(&status.stdout)
-    );
-    let down = cluster(home.path(), &["down", &id]);
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    let out = text(&down.stdout);
-    assert!(out.contains("3 node(s) terminated"), "{out}");
-    assert!(out.contains("ingress rule tcp/443"), "{out}");
-    assert_eq!(server.live(&id).await, 0);
-
-    // The invokers' image does not exist: LaunchInstance fails after the controller exists.
-    let spec = spec_file(home.path(), &server, "ocid1.image.oc1.phx.doesnotexist");
-    let up = cluster(home.path(), &["up", spec.to_str().unwrap()]);
-    assert_eq!(up.status.code(), Some(1));
-    let stderr = text(&up.stderr);
-    let id = cluster_id(&stderr);
-    let error = stderr.lines().last().unwrap();
-    assert!(
-        error.starts_with("error: creating role `invoker`"),
-        "{stderr}"
-    );
-    assert!(error.contains("NotAuthorizedOrNotFound"), "{stderr}");
-    assert_eq!(server.live(&id).await, 1);
-    let down = cluster(home.path(), &["down", &id]);
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    assert_eq!(server.live(&id).await, 0, "zero instances left");
-    let again = cluster(home.path(), &["down", &id]);
-    assert!(again.status.success(), "{}", text(&again.stderr));
-    assert!(text(&again.stdout).contains("0 node(s) terminated"));
+    assert!(server.instances().await.is_empty());
 }
 
-/// A home with `~/.oci/config` for a fresh API key, and a test server that knows it.
-fn configured_home() -> (tempfile::TempDir, OciServer) {
-    let home = tempfile::tempdir().unwrap();
-    let key = ApiKey::make(home.path(), "api");
-    let server = OciServer::start(&key);
-    std::fs::create_dir_all(home.path().join(".oci")).unwrap();
-    std::fs::write(home.path().join(".oci/config"), key.config()).unwrap();
-    (home, server)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oci_cluster_up_status_down_through_throttling() {
+    let cloud = OciCloud::start();
+    // Throttled for the first requests: `up` retries with backoff and gets there.
+    cloud.server.throttle(3).await;
+    cloud_suite::up_status_list_down(&cloud).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_in_the_middle_of_oci_up_leaves_state_that_down_cleans_completely() {
+    let cloud = OciCloud::start();
+    cloud_suite::a_failed_up_leaves_state_that_down_cleans_completely(&cloud).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quota_error_fails_up_at_once_and_down_cleans_what_was_made() {
-    let (home, server) = configured_home();
+    let cloud = OciCloud::start();
+    let (home, server) = (&cloud.home, &cloud.server);
     // Three Always Free micro instances where the limit is two.
-    let spec = spec_file(home.path(), &server, &server.image)
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let spec = cloud.spec(None).to_str().unwrap().to_owned();
     let text_of_spec = std::fs::read_to_string(&spec)
         .unwrap()
         .replace("VM.Standard.E5.Flex", "VM.Standard.E2.1.Micro")
@@ -661,8 +681,9 @@ async fn a_quota_error_fails_up_at_once_and_down_cleans_what_was_made() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn down_with_the_spec_sweeps_by_tag_when_the_state_file_is_gone() {
-    let (home, server) = configured_home();
-    let spec = spec_file(home.path(), &server, &server.image);
+    let cloud = OciCloud::start();
+    let (home, server) = (&cloud.home, &cloud.server);
+    let spec = cloud.spec(None);
     let up = cluster(home.path(), &["up", spec.to_str().unwrap()]);
     assert!(up.status.success(), "{}", text(&up.stderr));
     let id = cluster_id(&text(&up.stderr));
@@ -700,8 +721,9 @@ async fn down_with_the_spec_sweeps_by_tag_when_the_state_file_is_gone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_in_the_middle_of_up_leaves_state_that_down_cleans_completely() {
-    let (home, server) = configured_home();
-    let spec = spec_file(home.path(), &server, &server.image);
+    let cloud = OciCloud::start();
+    let (home, server) = (&cloud.home, &cloud.server);
+    let spec = cloud.spec(None);
     server.slow_launches(1500).await;
     let state_dir = home.path().join("state");
     let child = Command::new(env!("CARGO_BIN_EXE_owbench"))

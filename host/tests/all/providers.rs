@@ -7,9 +7,10 @@ use owbench::cloud::aws::AwsSigner;
 use owbench_plugin::manifest::Manifest;
 use owbench_plugin::policy::RequestSigner;
 use owbench_plugin::provider::{KeyValue, NodeRequest, Target};
-use owbench_plugin::{ProviderError, ProviderPlugin};
+use owbench_plugin::{CallError, ProviderPlugin};
 use serde_json::Value;
 
+use crate::cloud_suite::{self, Expected, TestCloud};
 use crate::helpers::{engine, python_with, spawn_server};
 
 /// moto's AWS server on loopback with request authentication on (started by this test
@@ -111,7 +112,7 @@ async fn the_aws_plugin_works_against_moto_only_when_the_host_re_signs() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, ProviderError::Cloud { code: Some(c), .. } if c == "AuthFailure"),
+        matches!(&e, CallError::Refused { code: Some(c), .. } if c == "AuthFailure"),
         "{e}"
     );
     // Re-signed with a wrong secret: refused too.
@@ -253,10 +254,26 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A spec of two roles against moto; the invokers use `invoker_image`.
-fn spec_file(dir: &Path, moto: &Moto, invoker_image: &str) -> std::path::PathBuf {
-    let spec = format!(
-        r#"name = "ow-test"
+/// moto as a test cloud of the shared provider scenarios.
+struct AwsCloud {
+    moto: Moto,
+    dir: tempfile::TempDir,
+}
+
+impl AwsCloud {
+    fn start() -> AwsCloud {
+        AwsCloud {
+            moto: Moto::start(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
+impl TestCloud for AwsCloud {
+    fn spec(&self, invoker_image: Option<&str>) -> std::path::PathBuf {
+        let moto = &self.moto;
+        let spec = format!(
+            r#"name = "ow-test"
 provider = "aws-ec2"
 region = "us-east-1"
 endpoint = "{endpoint}"
@@ -273,137 +290,71 @@ shape = "c7i.xlarge"
 image = "{invoker_image}"
 count = 2
 "#,
-        endpoint = moto.endpoint,
-        image = moto.image
-    );
-    let path = dir.join("cluster.toml");
-    std::fs::write(&path, spec).unwrap();
-    path
-}
+            endpoint = moto.endpoint,
+            image = moto.image,
+            invoker_image = invoker_image.unwrap_or(&moto.image),
+        );
+        let path = self.dir.path().join("cluster.toml");
+        std::fs::write(&path, spec).unwrap();
+        path
+    }
 
-/// The cluster's id, from the `cluster ID: state in PATH` line `up` prints.
-pub fn cluster_id(stderr: &str) -> String {
-    stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("cluster ")?.split(':').next())
-        .unwrap_or_else(|| panic!("no cluster id in: {stderr}"))
-        .to_owned()
-}
+    fn cluster(&self, args: &[&str]) -> std::process::Output {
+        let aws = (self.moto.key_id.as_str(), self.moto.secret.as_str());
+        cluster(&self.state_dir(), Some(aws), args)
+    }
 
-/// Live instances carrying the cluster's tag, as moto sees them.
-async fn live(moto: &Moto, id: &str) -> usize {
-    let engine = engine();
-    let aws = aws_ec2(&engine, moto, Some(moto.signer())).await;
-    aws.list_nodes(&engine, &moto.target(), &[tag("owbench-cluster", id)])
-        .await
-        .unwrap()
-        .len()
+    fn state_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("state")
+    }
+
+    async fn live(&self, id: &str) -> usize {
+        let engine = engine();
+        let aws = aws_ec2(&engine, &self.moto, Some(self.moto.signer())).await;
+        let tags = [tag("owbench-cluster", id)];
+        let nodes = aws.list_nodes(&engine, &self.moto.target(), &tags).await;
+        nodes.unwrap().len()
+    }
+
+    async fn add_stray(&self, id: &str) {
+        let engine = engine();
+        let aws = aws_ec2(&engine, &self.moto, Some(self.moto.signer())).await;
+        let stray = NodeRequest {
+            name: format!("{id}-stray"),
+            shape: "t3.medium".into(),
+            image: self.moto.image.clone(),
+            count: 1,
+            tags: vec![tag("owbench-cluster", id)],
+            user_data: String::new(),
+            ssh_public_key: String::new(),
+            open_ports: vec![],
+        };
+        aws.create_nodes(&engine, &self.moto.target(), &stray)
+            .await
+            .unwrap();
+    }
+
+    fn expected(&self) -> Expected {
+        Expected {
+            // 0.1008 + 2 × 0.1785, from the plugin's price list.
+            plan: "3 nodes on aws-ec2 in us-east-1: 0.4578 USD per hour",
+            missing_image: "ami-00000000deadbeef0",
+            missing_image_code: "InvalidAMIID",
+            rule: "security-group sg-",
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_up_status_down_against_moto() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let spec = spec_file(dir.path(), &moto, &moto.image);
-    let aws = Some((moto.key_id.as_str(), moto.secret.as_str()));
-
-    let plan = cluster(&state, aws, &["up", spec.to_str().unwrap(), "--dry-run"]);
-    assert!(plan.status.success(), "{}", text(&plan.stderr));
-    let out = text(&plan.stdout);
-    // 0.1008 + 2 × 0.1785, from the plugin's price list.
-    assert!(
-        out.contains("3 nodes on aws-ec2 in us-east-1: 0.4578 USD per hour"),
-        "{out}"
-    );
-    assert!(!state.exists(), "a dry run writes no state");
-
-    let up = cluster(&state, aws, &["up", spec.to_str().unwrap()]);
-    assert!(up.status.success(), "{}", text(&up.stderr));
-    let id = cluster_id(&text(&up.stderr));
-    assert_eq!(live(&moto, &id).await, 3);
-
-    let status = cluster(&state, aws, &["status", &id]);
-    assert!(status.status.success(), "{}", text(&status.stderr));
-    let out = text(&status.stdout);
-    assert_eq!(out.matches(" running ").count(), 3, "{out}");
-    assert!(
-        out.contains("invoker") && out.contains("controller"),
-        "{out}"
-    );
-
-    let list = cluster(&state, aws, &["list"]);
-    assert!(text(&list.stdout).contains(&id));
-
-    let down = cluster(&state, aws, &["down", &id]);
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    let out = text(&down.stdout);
-    assert!(out.contains("3 node(s) terminated"), "{out}");
-    assert!(out.contains("security-group sg-"), "{out}");
-    assert_eq!(live(&moto, &id).await, 0);
-    // Again: nothing left, still fine.
-    let again = cluster(&state, aws, &["down", &id]);
-    assert!(again.status.success(), "{}", text(&again.stderr));
-    assert!(text(&again.stdout).contains("0 node(s) terminated"));
+    let cloud = AwsCloud::start();
+    cloud_suite::up_status_list_down(&cloud).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_in_the_middle_of_up_leaves_state_that_down_cleans_completely() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    // The invokers' image does not exist: RunInstances fails after the controller exists.
-    let spec = spec_file(dir.path(), &moto, "ami-00000000deadbeef0");
-    let aws = Some((moto.key_id.as_str(), moto.secret.as_str()));
-
-    let up = cluster(&state, aws, &["up", spec.to_str().unwrap()]);
-    assert_eq!(up.status.code(), Some(1));
-    let stderr = text(&up.stderr);
-    let id = cluster_id(&stderr);
-    let error = stderr.lines().last().unwrap();
-    assert!(
-        error.starts_with("error: creating role `invoker`"),
-        "{stderr}"
-    );
-    assert!(error.contains("InvalidAMIID"), "{stderr}");
-    assert!(
-        error.contains(&format!("owbench cluster down {id}")),
-        "{stderr}"
-    );
-    let saved: Value =
-        serde_json::from_str(&std::fs::read_to_string(state.join(format!("{id}.json"))).unwrap())
-            .unwrap();
-    assert_eq!(saved["status"], "failed");
-    assert_eq!(saved["nodes"].as_array().unwrap().len(), 1, "{saved}");
-    assert_eq!(live(&moto, &id).await, 1);
-
-    // A node the state never recorded (its create call's answer was lost) but tagged.
-    let engine = engine();
-    let aws_plugin = aws_ec2(&engine, &moto, Some(moto.signer())).await;
-    let stray = NodeRequest {
-        name: format!("{id}-stray"),
-        shape: "t3.medium".into(),
-        image: moto.image.clone(),
-        count: 1,
-        tags: vec![tag("owbench-cluster", &id)],
-        user_data: String::new(),
-        ssh_public_key: String::new(),
-        open_ports: vec![],
-    };
-    aws_plugin
-        .create_nodes(&engine, &moto.target(), &stray)
-        .await
-        .unwrap();
-    assert_eq!(live(&moto, &id).await, 2);
-
-    let down = cluster(&state, aws, &["down", &id]);
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    let out = text(&down.stdout);
-    assert!(
-        out.contains("2 node(s) terminated (1 found only by tag)"),
-        "{out}"
-    );
-    assert_eq!(live(&moto, &id).await, 0, "zero instances left");
+    let cloud = AwsCloud::start();
+    cloud_suite::a_failed_up_leaves_state_that_down_cleans_completely(&cloud).await;
 }
 
 #[test]

@@ -1,0 +1,134 @@
+//! The `owbench cluster` scenarios every provider plugin passes, written once and run
+//! against each test cloud: moto for `aws-ec2`, the loopback OCI API server for `oci`.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::providers::text;
+
+/// What a cloud's answers look like in the scenarios.
+pub struct Expected {
+    /// The `--dry-run` line: node count, provider, region and price per hour.
+    pub plan: &'static str,
+    /// An image id that does not exist there.
+    pub missing_image: &'static str,
+    /// The provider's error code for it.
+    pub missing_image_code: &'static str,
+    /// What `down` prints for the firewall rule `up` made.
+    pub rule: &'static str,
+}
+
+/// A test cloud with `owbench cluster` configured to use it.
+pub trait TestCloud {
+    /// A spec file for a controller and two invokers, the invokers using
+    /// `invoker_image` (`None`: the cloud's image).
+    fn spec(&self, invoker_image: Option<&str>) -> PathBuf;
+    /// `owbench cluster ARGS`, with this cloud's credentials and state directory.
+    fn cluster(&self, args: &[&str]) -> Output;
+    /// Where `owbench cluster` keeps its state files.
+    fn state_dir(&self) -> PathBuf;
+    /// Live nodes tagged with cluster `id`, as the cloud sees them.
+    async fn live(&self, id: &str) -> usize;
+    /// Make a node tagged with cluster `id` that no state file records (a create call
+    /// whose answer was lost).
+    async fn add_stray(&self, id: &str);
+    /// What the cloud answers.
+    fn expected(&self) -> Expected;
+}
+
+/// Plan, `up`, `status`, `list`, `down` (and `down` again): three nodes made, seen
+/// running, and all gone with their firewall rule.
+pub async fn up_status_list_down(cloud: &impl TestCloud) {
+    let expected = cloud.expected();
+    let spec = cloud.spec(None);
+    let spec = spec.to_str().unwrap();
+
+    let plan = cloud.cluster(&["up", spec, "--dry-run"]);
+    assert!(plan.status.success(), "{}", text(&plan.stderr));
+    let out = text(&plan.stdout);
+    assert!(out.contains(expected.plan), "{out}");
+    assert!(!cloud.state_dir().exists(), "a dry run writes no state");
+
+    let up = cloud.cluster(&["up", spec]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let id = cluster_id(&text(&up.stderr));
+    assert_eq!(cloud.live(&id).await, 3);
+
+    let status = cloud.cluster(&["status", &id]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let out = text(&status.stdout);
+    assert_eq!(out.matches(" running ").count(), 3, "{out}");
+    assert!(
+        out.contains("invoker") && out.contains("controller"),
+        "{out}"
+    );
+    let list = cloud.cluster(&["list"]);
+    assert!(text(&list.stdout).contains(&id), "{}", text(&list.stdout));
+
+    let down = cloud.cluster(&["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let out = text(&down.stdout);
+    assert!(out.contains("3 node(s) terminated"), "{out}");
+    assert!(out.contains(expected.rule), "{out}");
+    assert_eq!(cloud.live(&id).await, 0);
+    let again = cloud.cluster(&["down", &id]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(text(&again.stdout).contains("0 node(s) terminated"));
+}
+
+/// `up` fails after the controller exists (the invokers' image does not): one line
+/// naming the role, the cloud's code and the `down` command; state `failed` with the
+/// one node; `down` also finds a node only its tag knows, and leaves zero.
+pub async fn a_failed_up_leaves_state_that_down_cleans_completely(cloud: &impl TestCloud) {
+    let expected = cloud.expected();
+    let spec = cloud.spec(Some(expected.missing_image));
+    let up = cloud.cluster(&["up", spec.to_str().unwrap()]);
+    assert_eq!(up.status.code(), Some(1));
+    let stderr = text(&up.stderr);
+    let id = cluster_id(&stderr);
+    let error = stderr.lines().last().unwrap();
+    assert!(
+        error.starts_with("error: creating role `invoker`"),
+        "{stderr}"
+    );
+    assert!(error.contains(expected.missing_image_code), "{stderr}");
+    assert!(
+        error.contains(&format!("owbench cluster down {id}")),
+        "{stderr}"
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(state_file(cloud, &id)).unwrap()).unwrap();
+    assert_eq!(saved["status"], "failed");
+    assert_eq!(saved["nodes"].as_array().unwrap().len(), 1, "{saved}");
+    assert_eq!(cloud.live(&id).await, 1);
+
+    cloud.add_stray(&id).await;
+    assert_eq!(cloud.live(&id).await, 2);
+    let down = cloud.cluster(&["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let out = text(&down.stdout);
+    assert!(
+        out.contains("2 node(s) terminated (1 found only by tag)"),
+        "{out}"
+    );
+    assert_eq!(cloud.live(&id).await, 0, "zero instances left");
+    let again = cloud.cluster(&["down", &id]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(text(&again.stdout).contains("0 node(s) terminated"));
+}
+
+/// The state file of cluster `id`.
+pub fn state_file(cloud: &impl TestCloud, id: &str) -> PathBuf {
+    cloud.state_dir().join(format!("{id}.json"))
+}
+
+/// The cluster's id, from the `cluster ID: state in PATH` line `up` prints.
+pub fn cluster_id(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("cluster ")?.split(':').next())
+        .unwrap_or_else(|| panic!("no cluster id in: {stderr}"))
+        .to_owned()
+}
