@@ -88,9 +88,9 @@ async fn up(
     cluster::check(&spec, provider.info())?;
     cluster::read_files(&spec)?;
     let lines = cluster::plan(&spec, provider.info());
-    println!(
-        "{:<14} {:>5}  {:<16} {:>6} {:>9} {:>10}",
-        "role", "nodes", "shape", "vCPUs", "memory", "USD/hour"
+    let mut table = super::table::new(
+        &["role", "nodes", "shape", "vCPUs", "memory", "USD/hour"],
+        &[1, 3, 4, 5],
     );
     let mut total = Some(0.0);
     for l in &lines {
@@ -102,12 +102,17 @@ async fn up(
             .per_hour
             .map(|p| format!("{p:.4}"))
             .unwrap_or_else(|| "?".into());
-        println!(
-            "{:<14} {:>5}  {:<16} {:>6} {:>9} {:>10}",
-            l.role, l.count, l.shape, cpus, mem, price
-        );
+        table.add_row(vec![
+            l.role.clone(),
+            l.count.to_string(),
+            l.shape.clone(),
+            cpus,
+            mem,
+            price,
+        ]);
         total = total.zip(l.per_hour).map(|(a, b)| a + b);
     }
+    super::table::print(&table);
     match total {
         Some(t) => println!(
             "{} nodes on {} in {}: {t:.4} USD per hour (on-demand list prices)",
@@ -156,21 +161,21 @@ async fn up(
 }
 
 fn print_nodes(state: &ClusterState) {
-    println!(
-        "{:<22} {:<12} {:<14} {:<12} {:<16} {:<16}",
-        "node", "role", "shape", "state", "public ip", "private ip"
+    let mut table = super::table::new(
+        &["node", "role", "shape", "state", "public ip", "private ip"],
+        &[],
     );
     for n in &state.nodes {
-        println!(
-            "{:<22} {:<12} {:<14} {:<12} {:<16} {:<16}",
-            n.id,
-            n.role,
-            n.shape,
-            n.state,
+        table.add_row(vec![
+            n.id.as_str(),
+            &n.role,
+            &n.shape,
+            &n.state,
             n.public_ip.as_deref().unwrap_or("-"),
-            n.private_ip.as_deref().unwrap_or("-")
-        );
+            n.private_ip.as_deref().unwrap_or("-"),
+        ]);
     }
+    super::table::print(&table);
 }
 
 async fn status(args: &EngineArgs, store: &StateStore, id: &str) -> anyhow::Result<()> {
@@ -251,20 +256,20 @@ fn list(store: &StateStore) -> anyhow::Result<()> {
         println!("no clusters");
         return Ok(());
     }
-    println!(
-        "{:<28} {:<10} {:<14} {:<12} {:>5}  created",
-        "id", "provider", "region", "status", "nodes"
+    let mut table = super::table::new(
+        &["id", "provider", "region", "status", "nodes", "created"],
+        &[4],
     );
     for s in states {
-        println!(
-            "{:<28} {:<10} {:<14} {:<12} {:>5}  {}",
-            s.id,
-            s.spec.provider,
-            s.spec.region,
-            s.status.as_str(),
-            s.nodes.len(),
-            s.created_at
-        );
+        table.add_row(vec![
+            s.id.clone(),
+            s.spec.provider.clone(),
+            s.spec.region.clone(),
+            s.status.as_str().to_owned(),
+            s.nodes.len().to_string(),
+            s.created_at.to_string(),
+        ]);
     }
+    super::table::print(&table);
     Ok(())
 }

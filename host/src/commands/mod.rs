@@ -8,6 +8,7 @@ pub mod progress;
 pub mod report;
 pub mod runs;
 pub mod serve;
+mod table;
 pub mod workload;
 
 use std::path::PathBuf;

@@ -24,9 +24,16 @@ impl RunsCommand {
                     eprintln!("no runs recorded in {}", history.path().display());
                     return Ok(());
                 }
-                println!(
-                    "{:>5}  {:<20}  {:<24}  {:<11}  {:>9}  results",
-                    "id", "started (UTC)", "name", "status", "duration"
+                let mut table = super::table::new(
+                    &[
+                        "id",
+                        "started (UTC)",
+                        "name",
+                        "status",
+                        "duration",
+                        "results",
+                    ],
+                    &[0, 4],
                 );
                 for r in runs {
                     let started = humantime::format_rfc3339_seconds(
@@ -41,16 +48,16 @@ impl RunsCommand {
                     } else {
                         r.status.as_str()
                     };
-                    println!(
-                        "{:>5}  {:<20}  {:<24}  {:<11}  {:>9}  {}",
-                        r.id,
+                    table.add_row(vec![
+                        r.id.to_string(),
                         started.to_string(),
                         r.name,
-                        status,
+                        status.to_owned(),
                         duration,
-                        r.dir.display()
-                    );
+                        r.dir.display().to_string(),
+                    ]);
                 }
+                super::table::print(&table);
                 Ok(())
             }
         }

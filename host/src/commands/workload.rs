@@ -82,20 +82,20 @@ async fn list(engine_args: &EngineArgs, as_json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!(
-        "{:<18} {:<8} {:<9} {:<7} DESCRIPTION",
-        "NAME", "VERSION", "CATEGORY", "NATIVE"
+    let mut table = super::table::new(
+        &["NAME", "VERSION", "CATEGORY", "NATIVE", "DESCRIPTION"],
+        &[],
     );
     for row in &rows {
-        println!(
-            "{:<18} {:<8} {:<9} {:<7} {}",
+        table.add_row(vec![
             row["name"].as_str().unwrap_or_default(),
             row["version"].as_str().unwrap_or_default(),
             row["category"].as_str().unwrap_or_default(),
             if row["native"] == true { "yes" } else { "no" },
             row["description"].as_str().unwrap_or_default(),
-        );
+        ]);
     }
+    super::table::print(&table);
     // Built-ins this build left out, unless a plugin directory provides them.
     let left_out: Vec<_> = catalog::left_out(World::Workload)
         .iter()
