@@ -8,8 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, RawPathParams, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
@@ -130,46 +131,56 @@ fn ok(body: &Value) -> ApiResult {
     Ok(json_response(StatusCode::OK, body))
 }
 
-/// The namespace the request's basic-auth key belongs to, checked against the path's.
-fn authenticate(
-    platform: &Platform,
-    headers: &HeaderMap,
-    path_ns: Option<&str>,
-) -> Result<String, ApiError> {
-    let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, m);
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(unauthorized(
-            "The resource requires authentication, which was not supplied with the request",
-        ));
-    };
-    let credentials = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-        .and_then(|b| String::from_utf8(b).ok());
-    let namespace = credentials.and_then(|c| {
-        platform
-            .config
-            .keys
-            .iter()
-            .find(|(_, key)| *key == c)
-            .map(|(ns, _)| ns.clone())
-    });
-    let Some(namespace) = namespace else {
-        return Err(unauthorized("The supplied authentication is invalid"));
-    };
-    match path_ns {
-        None | Some("_") => Ok(namespace),
-        Some(ns) if ns == namespace => Ok(namespace),
-        Some(ns) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("The supplied authentication is not authorized to access '{ns}'."),
-        )),
+/// The namespace the request's basic-auth key belongs to, checked against the path's
+/// `{ns}` when the route has one (`_` means the caller's own). Every route but the
+/// API's self-description takes this extractor.
+struct Caller(String);
+
+impl FromRequestParts<Arc<Platform>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        platform: &Arc<Platform>,
+    ) -> Result<Caller, ApiError> {
+        let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, m);
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(unauthorized(
+                "The resource requires authentication, which was not supplied with the request",
+            ));
+        };
+        let credentials = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok());
+        let namespace = credentials.and_then(|c| {
+            platform
+                .config
+                .keys
+                .iter()
+                .find(|(_, key)| *key == c)
+                .map(|(ns, _)| ns.clone())
+        });
+        let Some(namespace) = namespace else {
+            return Err(unauthorized("The supplied authentication is invalid"));
+        };
+        let path = RawPathParams::from_request_parts(parts, platform)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        match path.iter().find(|(key, _)| *key == "ns").map(|(_, ns)| ns) {
+            None | Some("_") => Ok(Caller(namespace)),
+            Some(ns) if ns == namespace => Ok(Caller(namespace)),
+            Some(ns) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("The supplied authentication is not authorized to access '{ns}'."),
+            )),
+        }
     }
 }
 
@@ -246,13 +257,11 @@ async fn api_info() -> ApiResult {
     }))
 }
 
-async fn namespaces(State(p): Shared, headers: HeaderMap) -> ApiResult {
-    let ns = authenticate(&p, &headers, None)?;
+async fn namespaces(Caller(ns): Caller) -> ApiResult {
     ok(&json!([ns]))
 }
 
-async fn limits(State(p): Shared, Path(ns): Path<String>, headers: HeaderMap) -> ApiResult {
-    authenticate(&p, &headers, Some(&ns))?;
+async fn limits(State(p): Shared, _: Caller) -> ApiResult {
     let (per_minute, concurrent) = p.throttles.limits();
     ok(&json!({
         "invocationsPerMinute": per_minute,
@@ -267,13 +276,7 @@ async fn limits(State(p): Shared, Path(ns): Path<String>, headers: HeaderMap) ->
     }))
 }
 
-async fn list_actions(
-    State(p): Shared,
-    Path(ns): Path<String>,
-    Query(params): Params,
-    headers: HeaderMap,
-) -> ApiResult {
-    let ns = authenticate(&p, &headers, Some(&ns))?;
+async fn list_actions(State(p): Shared, Caller(ns): Caller, Query(params): Params) -> ApiResult {
     let (limit, skip) = paging(&params)?;
     let mut mine: Vec<Arc<ActionEntry>> = p
         .actions
@@ -301,11 +304,10 @@ async fn list_actions(
 
 async fn get_action(
     State(p): Shared,
-    Path((ns, name)): Path<(String, String)>,
+    Caller(ns): Caller,
+    Path((_, name)): Path<(String, String)>,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let ns = authenticate(&p, &headers, Some(&ns))?;
     let action = p.action(&ns, &name).ok_or_else(ApiError::not_found)?;
     let with_code = params.get("code").map(|v| v != "false").unwrap_or(true);
     ok(&action.to_api(with_code))
@@ -313,12 +315,11 @@ async fn get_action(
 
 async fn put_action(
     State(p): Shared,
-    Path((ns, name)): Path<(String, String)>,
+    Caller(ns): Caller,
+    Path((_, name)): Path<(String, String)>,
     Query(params): Params,
-    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let ns = authenticate(&p, &headers, Some(&ns))?;
     check_name(&name)?;
     let overwrite = flag(&params, "overwrite")?;
     let put: ActionPut = if body.iter().all(u8::is_ascii_whitespace) {
@@ -359,10 +360,9 @@ async fn put_action(
 
 async fn delete_action(
     State(p): Shared,
-    Path((ns, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    Caller(ns): Caller,
+    Path((_, name)): Path<(String, String)>,
 ) -> ApiResult {
-    let ns = authenticate(&p, &headers, Some(&ns))?;
     let removed = p
         .actions
         .write()
@@ -400,14 +400,13 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 
 async fn invoke(
     State(p): Shared,
-    Path((ns, name)): Path<(String, String)>,
+    Caller(ns): Caller,
+    Path((_, name)): Path<(String, String)>,
     Query(params): Params,
-    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
     let received_at = Instant::now();
     let received_wall = SystemTime::now();
-    let ns = authenticate(&p, &headers, Some(&ns))?;
     let blocking = flag(&params, "blocking")?;
     let result_only = flag(&params, "result")?;
     let wait = match number(&params, "timeout")? {
@@ -498,11 +497,9 @@ async fn invoke(
 
 async fn list_activations(
     State(p): Shared,
-    Path(ns): Path<String>,
+    Caller(ns): Caller,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> ApiResult {
-    let ns = authenticate(&p, &headers, Some(&ns))?;
     let (limit, skip) = paging(&params)?;
     let docs = flag(&params, "docs")?;
     let count = flag(&params, "count")?;
@@ -546,20 +543,18 @@ async fn list_activations(
 
 async fn get_activation(
     State(p): Shared,
-    Path((ns, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Caller(ns): Caller,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let ns = authenticate(&p, &headers, Some(&ns))?;
     let record = find_activation(&p, &ns, &id)?;
     ok(&serde_json::to_value(&record).map_err(ApiError::internal)?)
 }
 
 async fn activation_part(
     State(p): Shared,
-    Path((ns, id, part)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Caller(ns): Caller,
+    Path((_, id, part)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let ns = authenticate(&p, &headers, Some(&ns))?;
     let record = find_activation(&p, &ns, &id)?;
     match part.as_str() {
         "logs" => ok(&json!({"logs": record.logs})),
