@@ -118,6 +118,7 @@ pub fn npm_package(spec: &str) -> PathBuf {
 
 /// The Python of a virtual environment with `packages` from PyPI, made once in the
 /// target directory (`name` names it).
+#[cfg_attr(not(feature = "providers"), allow(dead_code))]
 pub fn python_with(name: &str, packages: &[&str]) -> PathBuf {
     static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = MADE.lock().unwrap_or_else(|e| e.into_inner());
@@ -188,6 +189,7 @@ pub async fn failure(
 
 /// Start a test server: `python script args`, which prints one JSON line describing
 /// itself and serves until its stdin closes. The child and that line.
+#[cfg_attr(not(feature = "providers"), allow(dead_code))]
 pub fn spawn_server(
     python: &std::path::Path,
     script: &str,
