@@ -1,6 +1,6 @@
 //! The plugin engine: one wasmtime [`Engine`] per process, shared by every plugin.
 //!
-//! Each plugin is compiled once (through wasmtime's on-disk compilation cache) and
+//! Each plugin is compiled once (then memory-mapped from the on-disk [cache](crate::cache)) and
 //! pre-instantiated once ([`InstancePre`](wasmtime::component::InstancePre)); every call
 //! gets a fresh [`Store`](wasmtime::Store) with its own limits, WASI context and scratch
 //! directory, so nothing leaks from one call to the next. Wall-clock timeouts use epoch
@@ -10,11 +10,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{
-    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::PluginError;
+use crate::cache::ComponentCache;
 use crate::installer::Installer;
 use crate::loader::linker;
 use crate::manifest::World;
@@ -63,6 +62,7 @@ pub struct PluginEngine {
     provider_linker: Linker<CallState>,
     /// What installer plugins may import: what every world gets.
     installer_linker: Linker<CallState>,
+    cache: Option<ComponentCache>,
     config: EngineConfig,
 }
 
@@ -77,11 +77,6 @@ impl PluginEngine {
             // and a larger host stack for async calls.
             .max_wasm_stack(1 << 20)
             .async_stack_size(4 << 20);
-        if let Some(dir) = &config.cache_dir {
-            let mut cache = CacheConfig::new();
-            cache.with_directory(dir);
-            wasm.cache(Some(Cache::new(cache)?));
-        }
         if config.pooling {
             let mut pool = PoolingAllocationConfig::default();
             pool.total_component_instances(config.max_instances)
@@ -102,17 +97,29 @@ impl PluginEngine {
             workload_linker: linker::<Workload>(&base)?,
             provider_linker: linker::<Provider>(&base)?,
             installer_linker: linker::<Installer>(&base)?,
+            cache: config.cache_dir.as_deref().map(ComponentCache::new),
             engine,
             config,
         })
     }
 
-    /// Compile (or fetch from the cache) a component; `plugin` names it in errors.
+    /// Compile (or map from the cache) a component; `plugin` names it in errors.
     pub fn compile(&self, plugin: &str, bytes: &[u8]) -> Result<Component, PluginError> {
-        Component::new(&self.engine, bytes).map_err(|e| PluginError::Compile {
+        if let Some(component) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.load(&self.engine, bytes))
+        {
+            return Ok(component);
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| PluginError::Compile {
             plugin: plugin.to_owned(),
             reason: crate::error::first_line(&format!("{e:#}")),
-        })
+        })?;
+        if let Some(cache) = &self.cache {
+            cache.store(&self.engine, bytes, &component);
+        }
+        Ok(component)
     }
 
     /// The wasmtime engine.

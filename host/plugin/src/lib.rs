@@ -30,6 +30,7 @@
 //! ```
 
 mod bindings;
+mod cache;
 pub mod catalog;
 pub mod dirs;
 pub mod engine;
