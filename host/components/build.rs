@@ -1,6 +1,6 @@
-//! Builds every first-party guest (built-in workloads, test fixtures and, with the
-//! `providers` feature, the provider plugins; heavy workloads only with the
-//! `heavy-workloads` feature) for
+//! Builds every first-party guest (built-in workloads; with the `fixtures` feature the
+//! test fixtures; with the `providers` feature the provider plugins; heavy workloads only
+//! with the `heavy-workloads` feature) for
 //! `wasm32-wasip2` with nested `cargo build`s, so that `cargo build`/`cargo test` of the
 //! host needs no extra step. The components land in `target/guests` (shared by all host profiles) and are
 //! embedded or referenced from the generated `components.rs`.
@@ -63,12 +63,15 @@ fn main() {
         .iter()
         .map(|b| (b.name.clone(), "heavy-workloads"))
         .collect();
-    // Workloads are benchmarked: full optimisation, one codegen unit, LTO. Fixtures come
-    // along (they share most dependencies).
+    // Workloads are benchmarked: full optimisation, one codegen unit, LTO. Test fixtures
+    // come along (they share most dependencies), only for builds with tests (the
+    // `fixtures` feature, which `owbench`'s dev-dependency turns on).
+    let fixtures_wanted = env::var_os("CARGO_FEATURE_FIXTURES").is_some();
+    let fixture_list: &[(&str, &str, &str)] = if fixtures_wanted { FIXTURES } else { &[] };
     let benchmarked: Vec<&str> = workloads
         .iter()
         .map(|(p, _)| *p)
-        .chain(FIXTURES.iter().map(|(p, _, _)| *p))
+        .chain(fixture_list.iter().map(|(p, _, _)| *p))
         .collect();
     let mut benchmarked = guest_build(&root, &target_dir, "release", &benchmarked);
     benchmarked
@@ -123,7 +126,7 @@ fn main() {
         &providers_left_out,
     );
     let mut fixtures = String::new();
-    for (_, stem, name) in FIXTURES {
+    for (_, stem, name) in fixture_list {
         let wasm = artifacts.join(format!("{stem}.wasm"));
         writeln!(fixtures, "/// Path of the `{stem}` test fixture component.").unwrap();
         writeln!(fixtures, "pub const {name}: &str = {:?};", path(&wasm)).unwrap();

@@ -21,7 +21,8 @@ pub struct LeftOut {
     pub feature: &'static str,
 }
 
-/// Test fixture components (paths to `.wasm` files).
+/// Test fixture components (paths to `.wasm` files), built with the `fixtures` feature.
+#[cfg(feature = "fixtures")]
 pub mod fixtures {
     include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 }

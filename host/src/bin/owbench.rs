@@ -9,6 +9,9 @@ use owbench::commands::{
     workload::WorkloadCommand,
 };
 use owbench::results::threshold::{EXIT_THRESHOLD, ThresholdsFailed};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Benchmark serverless platforms (Apache OpenWhisk first) with WebAssembly plugins.
 #[derive(Debug, Parser)]
@@ -94,18 +97,24 @@ fn init_logs(verbose: u8) {
         .chain(OURS.iter().map(|c| format!("{c}={ours}")))
         .collect::<Vec<_>>()
         .join(",");
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // `RUST_LOG` takes `target=level` directives (`Targets`: no span or field filters,
+    // which owbench does not use, and no regex engine in the build).
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(text) if !text.trim().is_empty() => text.parse::<Targets>().unwrap_or_else(|e| {
+            eprintln!("warning: ignoring RUST_LOG `{text}` ({e}): give target=level directives, such as `warn,owbench=debug`");
+            default.parse().expect("the default log directives parse")
+        }),
+        _ => default.parse().expect("the default log directives parse"),
+    };
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
         .with_ansi(
             std::env::var_os("NO_COLOR").is_none()
                 && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        )
-        .init();
+        );
+    tracing_subscriber::registry().with(fmt).with(filter).init();
 }
 
 /// Print the error and its causes on one line; a closed stdout (`| head`) is not a

@@ -12,18 +12,24 @@
 //! keeps its partition of `rankings` in memory; default 64) and `timeout_ms`.
 
 pub mod data;
+#[cfg(feature = "kernel")]
 pub mod query;
 pub mod reduce;
 
+#[cfg(feature = "kernel")]
 use std::time::Instant;
 
+#[cfg(feature = "kernel")]
 use owbench_workload::{Category, Ctx, Error, Info, Params, Value, Workload, json};
 
+#[cfg(feature = "kernel")]
 use query::{Query, Scan, Table};
 
 /// The workload type exported as a component.
+#[cfg(feature = "kernel")]
 pub struct Bigdata;
 
+#[cfg(feature = "kernel")]
 impl Workload for Bigdata {
     fn info() -> Info {
         Info {
@@ -68,4 +74,5 @@ impl Workload for Bigdata {
     }
 }
 
+#[cfg(feature = "kernel")]
 owbench_workload::export_workload!(Bigdata);
