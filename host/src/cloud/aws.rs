@@ -118,11 +118,14 @@ fn profile_credentials(
             }
             SharedFile::Config => vec![format!("profile {profile}")],
         };
-        sections.extend(
-            names
-                .iter()
-                .filter_map(|name| ini.section(Some(name.as_str())).cloned()),
-        );
+        // `[profile  lab]` and `[ profile lab ]` name profile `lab` too, as in the SDKs.
+        sections.extend(names.iter().filter_map(|name| {
+            ini.iter()
+                .find(|(section, _)| {
+                    section.is_some_and(|s| s.split_whitespace().eq(name.split(' ')))
+                })
+                .map(|(_, properties)| properties.clone())
+        }));
     }
     if sections.is_empty() {
         let paths: Vec<String> = files
@@ -433,6 +436,12 @@ mod tests {
             SharedFile::Config,
         )];
         assert!(keys(&bare, "lab").unwrap_err().contains("no profile `lab`"));
+        // Extra whitespace in a header does not change the profile it names.
+        let spaced = [(
+            "[ profile \t lab ]\naws_access_key_id = AKSP\naws_secret_access_key = s\n",
+            SharedFile::Config,
+        )];
+        assert_eq!(keys(&spaced, "lab").unwrap().0, "AKSP");
     }
 
     #[test]
