@@ -1,10 +1,10 @@
 //! Compiled components on disk: a component is compiled once per engine configuration,
 //! then memory-mapped from `<cache dir>/<key>.cwasm` by every later process.
 //!
-//! The key is the SHA-256 of the component's bytes and of the engine's compatibility
-//! hash (target, compiler flags, tunables, features and wasmtime's version), so a file is
-//! only ever read back by an engine that could have written it; wasmtime checks the
-//! header again when it loads one. Files are written to a temporary name and renamed, so
+//! A file is named by the SHA-256 of the component's bytes (which the loader computes
+//! anyway) and of the engine's compatibility hash (target, compiler flags, tunables,
+//! features and wasmtime's version), so it is only ever read back by an engine that could
+//! have written it; wasmtime checks the header again when it loads one. Files are written to a temporary name and renamed, so
 //! a reader never sees half a file. Least recently written files go first once the
 //! cache is larger than [`MAX_BYTES`].
 //!
@@ -21,32 +21,34 @@ use wasmtime::component::Component;
 /// Size past which the oldest compiled components are removed.
 const MAX_BYTES: u64 = 2 << 30;
 
-/// A directory of compiled components.
+/// A directory of compiled components for one engine.
 #[derive(Debug, Clone)]
 pub(crate) struct ComponentCache {
     dir: PathBuf,
+    /// The engine's compatibility hash (hex), part of every file name.
+    engine: String,
 }
 
 impl ComponentCache {
-    /// The cache in `dir` (created when the first component is stored).
-    pub(crate) fn new(dir: &Path) -> ComponentCache {
+    /// The cache of `engine`'s compiled components in `dir` (created when the first
+    /// component is stored).
+    pub(crate) fn new(dir: &Path, engine: &Engine) -> ComponentCache {
+        let mut hash = ShaHasher(Sha256::new());
+        engine.precompile_compatibility_hash().hash(&mut hash);
         ComponentCache {
             dir: dir.to_path_buf(),
+            engine: hex::encode(&hash.0.finalize()[..16]),
         }
     }
 
-    /// Where the compiled form of `bytes` for `engine` lives.
-    fn path(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
-        let mut key = ShaHasher(Sha256::new());
-        key.write(bytes);
-        engine.precompile_compatibility_hash().hash(&mut key);
-        self.dir
-            .join(format!("{}.cwasm", hex::encode(key.0.finalize())))
+    /// Where the compiled form of the component whose SHA-256 is `sha256` (hex) lives.
+    fn path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}-{}.cwasm", self.engine))
     }
 
-    /// The compiled component of `bytes`, if this cache holds it.
-    pub(crate) fn load(&self, engine: &Engine, bytes: &[u8]) -> Option<Component> {
-        let path = self.path(engine, bytes);
+    /// The compiled component whose bytes have SHA-256 `sha256`, if this cache holds it.
+    pub(crate) fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
+        let path = self.path(sha256);
         if !path.is_file() {
             return None;
         }
@@ -68,8 +70,8 @@ impl ComponentCache {
 
     /// Keep the compiled `component` of `bytes`; failing to is not an error (the next
     /// process compiles again).
-    pub(crate) fn store(&self, engine: &Engine, bytes: &[u8], component: &Component) {
-        if let Err(e) = self.try_store(engine, bytes, component) {
+    pub(crate) fn store(&self, sha256: &str, component: &Component) {
+        if let Err(e) = self.try_store(sha256, component) {
             tracing::debug!(
                 "cannot cache a compiled component in {}: {e:#}",
                 self.dir.display()
@@ -77,17 +79,12 @@ impl ComponentCache {
         }
     }
 
-    fn try_store(
-        &self,
-        engine: &Engine,
-        bytes: &[u8],
-        component: &Component,
-    ) -> anyhow::Result<()> {
+    fn try_store(&self, sha256: &str, component: &Component) -> anyhow::Result<()> {
         let serialized = component.serialize()?;
         std::fs::create_dir_all(&self.dir)?;
         let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
         std::io::Write::write_all(&mut file, &serialized)?;
-        file.persist(self.path(engine, bytes))?;
+        file.persist(self.path(sha256))?;
         self.trim(MAX_BYTES)?;
         Ok(())
     }
@@ -145,23 +142,27 @@ mod tests {
     #[test]
     fn a_stored_component_loads_and_other_bytes_miss() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = ComponentCache::new(&dir.path().join("c"));
         let engine = Engine::default();
-        assert!(cache.load(&engine, EMPTY).is_none());
+        let cache = ComponentCache::new(&dir.path().join("c"), &engine);
+        let sha = hex::encode(Sha256::digest(EMPTY));
+        assert!(cache.load(&engine, &sha).is_none());
         let component = Component::new(&engine, EMPTY).unwrap();
-        cache.store(&engine, EMPTY, &component);
-        assert!(cache.load(&engine, EMPTY).is_some());
+        cache.store(&sha, &component);
+        assert!(cache.load(&engine, &sha).is_some());
         // A damaged file is ignored, not trusted.
-        std::fs::write(cache.path(&engine, EMPTY), b"not a compiled component").unwrap();
-        assert!(cache.load(&engine, EMPTY).is_none());
-        // Other bytes (or another engine configuration) have another key.
-        assert_ne!(cache.path(&engine, EMPTY), cache.path(&engine, b"\0asm"));
+        std::fs::write(cache.path(&sha), b"not a compiled component").unwrap();
+        assert!(cache.load(&engine, &sha).is_none());
+        // Another engine configuration has another key.
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let other = ComponentCache::new(&dir.path().join("c"), &Engine::new(&config).unwrap());
+        assert_ne!(cache.path(&sha), other.path(&sha));
     }
 
     #[test]
     fn the_oldest_files_go_first_past_the_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = ComponentCache::new(dir.path());
+        let cache = ComponentCache::new(dir.path(), &Engine::default());
         for (i, name) in ["a", "b", "c"].iter().enumerate() {
             let path = dir.path().join(format!("{name}.cwasm"));
             std::fs::write(&path, [0u8; 100]).unwrap();

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -97,7 +98,10 @@ impl PluginEngine {
             workload_linker: linker::<Workload>(&base)?,
             provider_linker: linker::<Provider>(&base)?,
             installer_linker: linker::<Installer>(&base)?,
-            cache: config.cache_dir.as_deref().map(ComponentCache::new),
+            cache: config
+                .cache_dir
+                .as_deref()
+                .map(|dir| ComponentCache::new(dir, &engine)),
             engine,
             config,
         })
@@ -105,10 +109,20 @@ impl PluginEngine {
 
     /// Compile (or map from the cache) a component; `plugin` names it in errors.
     pub fn compile(&self, plugin: &str, bytes: &[u8]) -> Result<Component, PluginError> {
+        self.compile_digested(plugin, bytes, &hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// [`PluginEngine::compile`] of `bytes` whose SHA-256 (hex) the caller already has.
+    pub(crate) fn compile_digested(
+        &self,
+        plugin: &str,
+        bytes: &[u8],
+        sha256: &str,
+    ) -> Result<Component, PluginError> {
         if let Some(component) = self
             .cache
             .as_ref()
-            .and_then(|c| c.load(&self.engine, bytes))
+            .and_then(|c| c.load(&self.engine, sha256))
         {
             return Ok(component);
         }
@@ -117,7 +131,7 @@ impl PluginEngine {
             reason: crate::error::first_line(&format!("{e:#}")),
         })?;
         if let Some(cache) = &self.cache {
-            cache.store(&self.engine, bytes, &component);
+            cache.store(sha256, &component);
         }
         Ok(component)
     }

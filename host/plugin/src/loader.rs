@@ -135,7 +135,8 @@ impl<W: PluginWorld> Plugin<W> {
                 plugin: plugin.clone(),
                 source,
             })?;
-        let component = engine.compile(&plugin, bytes)?;
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let component = engine.compile_digested(&plugin, bytes, &sha256)?;
         let pre = engine
             .linker(W::WORLD)
             .instantiate_pre(&component)
@@ -167,7 +168,7 @@ impl<W: PluginWorld> Plugin<W> {
             }
         }
         Ok(Plugin {
-            sha256: hex::encode(Sha256::digest(bytes)),
+            sha256,
             manifest,
             info,
             pre,
