@@ -8,7 +8,8 @@ use anyhow::Context as _;
 
 use crate::cloud::aws::AwsSigner;
 use crate::cloud::oci::OciSigner;
-use owbench_plugin::catalog::{self, component};
+use owbench_components::BUILTINS;
+use owbench_plugin::catalog::component;
 use owbench_plugin::manifest::{Credentials, World};
 use owbench_plugin::policy::RequestSigner;
 use owbench_plugin::{PluginEngine, ProviderPlugin};
@@ -27,7 +28,7 @@ pub async fn load(
     name: &str,
     search: &[PathBuf],
 ) -> anyhow::Result<ProviderPlugin> {
-    let source = catalog::resolve(name, World::Provider, search)?;
+    let source = BUILTINS.resolve(name, World::Provider, search)?;
     let (manifest, bytes) = component(&source)?;
     let signer = match manifest.credentials {
         Some(kind) => Some(

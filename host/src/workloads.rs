@@ -6,24 +6,25 @@ use std::time::{Duration, Instant};
 
 use owbench_workload::{Ctx, Level};
 
-use owbench_plugin::catalog::{self, Source, component};
+use owbench_components::BUILTINS;
+use owbench_plugin::catalog::{Source, component};
 use owbench_plugin::manifest::World;
 use owbench_plugin::{LogLine, Metric, PluginEngine, PluginError, WorkloadPlugin};
 
 /// Names of the seed workloads built into the binary.
 pub fn builtin_names() -> Vec<String> {
-    catalog::builtin_names(World::Workload)
+    BUILTINS.names(World::Workload)
 }
 
 /// Find a workload: a path to a plugin directory, a built-in name, or a plugin
 /// directory named `name` under one of `search`.
 pub fn resolve(name: &str, search: &[PathBuf]) -> Result<Source, PluginError> {
-    catalog::resolve(name, World::Workload, search)
+    BUILTINS.resolve(name, World::Workload, search)
 }
 
 /// Every workload: the built-ins, then the plugin directories under `search`.
 pub fn discover(search: &[PathBuf]) -> Vec<Source> {
-    catalog::discover(World::Workload, search)
+    BUILTINS.discover(World::Workload, search)
 }
 
 /// Read the manifest and component of `source`, then load it into `engine`.

@@ -3,23 +3,15 @@
 //! heavy ones with the `heavy-workloads` feature), the provider plugins (with the
 //! `providers` feature) and the host's test fixtures (by path).
 
-/// A plugin component (workload or provider) shipped inside the `owbench` binary.
-#[derive(Debug, Clone, Copy)]
-pub struct Builtin {
-    /// Its `plugin.toml`.
-    pub manifest: &'static str,
-    /// The component.
-    pub wasm: &'static [u8],
-}
+pub use owbench_plugin::catalog::{Builtin, Builtins, LeftOut};
 
-/// A built-in plugin this build left out, and the cargo feature that builds it in.
-#[derive(Debug, Clone, Copy)]
-pub struct LeftOut {
-    /// The plugin's name.
-    pub name: &'static str,
-    /// The `owbench` cargo feature that builds it in (`heavy-workloads`, `providers`).
-    pub feature: &'static str,
-}
+/// Every plugin built into this binary, for the catalog's resolve.
+pub const BUILTINS: Builtins = Builtins {
+    workloads: WORKLOADS,
+    providers: PROVIDERS,
+    workloads_left_out: WORKLOADS_LEFT_OUT,
+    providers_left_out: PROVIDERS_LEFT_OUT,
+};
 
 /// Test fixture components (paths to `.wasm` files), built with the `fixtures` feature.
 #[cfg(feature = "fixtures")]

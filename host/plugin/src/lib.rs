@@ -2,7 +2,8 @@
 //! (the catalog), and the wasmtime engine that loads, sandboxes and calls it.
 //!
 //! - [`manifest`]: `plugin.toml`, what a plugin is and may do.
-//! - [`catalog`]: built-in plugins and plugin directories, one resolve for every world.
+//! - [`catalog`]: built-in plugins (a table the binary hands in) and plugin directories,
+//!   one resolve for every world.
 //! - [`engine`]: one wasmtime engine per process (compile once, fresh store per call).
 //! - [`Plugin`]: the loader written once for every world (compile, type-check,
 //!   `describe()`, identity, stores with limits).
@@ -16,12 +17,12 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use owbench_plugin::catalog::{self, Source};
+//! use owbench_plugin::catalog::{self, Builtins};
 //! use owbench_plugin::manifest::World;
 //! use owbench_plugin::{EngineConfig, PluginEngine, WorkloadPlugin};
 //!
 //! let engine = PluginEngine::new(EngineConfig::default())?;
-//! let source = catalog::resolve("noop", World::Workload, &[])?;
+//! let source = Builtins::NONE.resolve("./plugins/noop", World::Workload, &[])?;
 //! let (manifest, bytes) = catalog::component(&source)?;
 //! let plugin = WorkloadPlugin::load(&engine, manifest, &bytes).await?;
 //! let outcome = plugin.call(&engine, r#"{"hello": 1}"#, plugin.default_limits()).await;

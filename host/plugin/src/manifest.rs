@@ -368,12 +368,4 @@ mod tests {
             "`limits.memory_mb` must be between 1 and 4096"
         );
     }
-
-    #[test]
-    fn seed_workload_manifests_are_valid() {
-        for builtin in owbench_components::WORKLOADS {
-            let m = Manifest::parse(builtin.manifest).unwrap();
-            assert!(m.world.includes(World::Workload), "{}", m.name);
-        }
-    }
 }

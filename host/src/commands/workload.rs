@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::EngineArgs;
 use crate::workloads;
-use owbench_plugin::catalog::{self, Source};
+use owbench_plugin::catalog::Source;
 use owbench_plugin::manifest::World;
 
 /// `owbench workload ...`
@@ -97,7 +97,8 @@ async fn list(engine_args: &EngineArgs, as_json: bool) -> anyhow::Result<()> {
     }
     super::table::print(&table);
     // Built-ins this build left out, unless a plugin directory provides them.
-    let left_out: Vec<_> = catalog::left_out(World::Workload)
+    let left_out: Vec<_> = owbench_components::BUILTINS
+        .left_out(World::Workload)
         .iter()
         .filter(|l| !rows.iter().any(|r| r["name"] == l.name))
         .collect();
