@@ -2,6 +2,8 @@
 # Two owbench binaries on the hot-path specs, one after the other, spec by spec, in one
 # run on one machine (so the ratio holds even when the machine's speed changes):
 #   bash benches/side-by-side.sh OLD_BINARY NEW_BINARY [SPEC.toml...]
+# OLD_ARGS and NEW_ARGS add arguments to each binary's `bench` (one binary in two modes:
+#   NEW_ARGS="--containers process" bash benches/side-by-side.sh BIN BIN).
 # Default specs: noop-warm, noop-cold and noop-1m. Prints, per spec and workload, the
 # throughput, client p50, cold initTime p50 and the run's peak RSS of each binary.
 set -euo pipefail
@@ -17,8 +19,10 @@ for spec in "${specs[@]}"; do
   name=$(basename "$spec" .toml)
   for which in old new; do
     bin=${!which}
+    args_var=${which^^}_ARGS
+    read -r -a args <<<"${!args_var:-}"
     OWBENCH_DB="$work/$which.sqlite" /usr/bin/time -f "%M" -o "$work/$which-$name.rss" \
-      "$bin" bench "$spec" --quiet -o "$work/$which-$name" >/dev/null 2>"$work/$which-$name.log"
+      "$bin" bench "$spec" "${args[@]}" --quiet -o "$work/$which-$name" >/dev/null 2>"$work/$which-$name.log"
   done
 done
 python3 - "$work" "${specs[@]}" <<'PY'

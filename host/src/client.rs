@@ -1,5 +1,6 @@
 //! The OpenWhisk client: where the target is (`~/.wskprops`, environment, flags), deploying
-//! workloads as `wasm` actions, invoking them, fetching activation records, and
+//! workloads as actions (a `wasm` kind, or a `blackbox` action with owbench's runtime
+//! image), invoking them, fetching activation records, and
 //! classifying every outcome the way a benchmark needs to count it.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use base64::Engine as _;
-use owbench_openwhisk::action::WASM_KIND;
+use owbench_openwhisk::info::{Runner, SystemInfo};
 use owbench_openwhisk::wskprops::WskProps;
 use owbench_openwhisk::{
     ACTIVATION_ID_HEADER, ActionPut, Activation, ErrorBody, Exec, KeyValue, StatusCode,
@@ -175,11 +176,31 @@ impl Client {
         }
     }
 
-    /// Create or replace the action `name` running `component`.
+    /// What the target says about itself (`GET /`, no key needed). A deployment whose
+    /// `/` is not OpenWhisk's (a proxy in front of the API) gives an empty answer.
+    pub async fn system_info(&self) -> anyhow::Result<SystemInfo> {
+        let url = format!("{}/", self.target.apihost);
+        let response = self.http.get(&url).send().await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach OpenWhisk at {}: {}",
+                self.target.apihost,
+                root_cause(&e)
+            )
+        })?;
+        if !response.status().is_success() {
+            return Ok(SystemInfo::default());
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        Ok(serde_json::from_slice(&body).unwrap_or_default())
+    }
+
+    /// Create or replace the action `name` running `component` with `runner` (a `wasm`
+    /// kind, or a blackbox action with owbench's runtime image).
     pub async fn deploy(
         &self,
         name: &str,
         component: &[u8],
+        runner: &Runner,
         memory_mb: u64,
         timeout_ms: u64,
         annotations: Vec<KeyValue>,
@@ -189,8 +210,10 @@ impl Client {
         limits.insert("timeout".into(), timeout_ms.into());
         let body = ActionPut {
             exec: Some(Exec {
-                kind: Some(WASM_KIND.into()),
+                kind: Some(runner.kind().into()),
                 code: Some(base64::engine::general_purpose::STANDARD.encode(component)),
+                image: runner.image().map(Into::into),
+                binary: runner.image().map(|_| true),
                 ..Exec::default()
             }),
             limits: Some(limits),
@@ -207,8 +230,14 @@ impl Client {
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let body = response.bytes().await.unwrap_or_default();
+            let how = match runner {
+                Runner::Kind(kind) => format!("as kind `{kind}`"),
+                Runner::Blackbox(image) => format!(
+                    "as a blackbox action with image `{image}` (the target lists no `wasm` runtime)"
+                ),
+            };
             anyhow::bail!(
-                "deploying action `{name}` failed: HTTP {status}: {}",
+                "deploying action `{name}` {how} failed: HTTP {status}: {}",
                 error_text(&body)
             );
         }

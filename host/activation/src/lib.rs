@@ -45,13 +45,41 @@ impl Classified {
     }
 }
 
+/// One line an activation wrote, and to which stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// `stdout` or `stderr` (`host.log` lines at `warn` and `error` go to `stderr`).
+    pub stream: &'static str,
+    /// The text, without the newline.
+    pub text: String,
+}
+
+impl Line {
+    /// A line of `stream` (`stdout` or `stderr`).
+    pub fn new(stream: &'static str, text: impl Into<String>) -> Line {
+        Line {
+            stream,
+            text: text.into(),
+        }
+    }
+
+    fn is_truncation(&self) -> bool {
+        self.text.starts_with(TRUNCATED)
+    }
+
+    /// The line as OpenWhisk stores it in an activation record, stamped `at`.
+    pub fn stamped(&self, at: SystemTime) -> String {
+        log_line(at, self.stream, &self.text)
+    }
+}
+
 /// What one activation on a started instance produced.
 #[derive(Debug)]
 pub struct Ran {
     /// Status, result, and whether the run reached the time limit.
     pub outcome: Classified,
-    /// Log lines in OpenWhisk's form (`"<time> stdout: <line>"`), capped at the limit.
-    pub logs: Vec<String>,
+    /// The lines it wrote, capped at the log limit (a last line says when some were cut).
+    pub lines: Vec<Line>,
     /// Time spent in the workload's `run`.
     pub run: Duration,
     /// Whether the instance can take another activation (not after a trap, a timeout or
@@ -86,10 +114,10 @@ pub fn init_failure(reason: &str) -> Classified {
 pub async fn run(instance: &mut WarmInstance, params: &str, limits: &Limits) -> Ran {
     let timeout = timeout_of(limits);
     let outcome = instance.run(params, timeout).await;
-    let logs = capped_logs(&outcome, limits.logs << 20, SystemTime::now());
+    let lines = capped_lines(&outcome, limits.logs << 20);
     Ran {
         outcome: classify(&outcome, timeout),
-        logs,
+        lines,
         run: outcome.run,
         reusable: instance.is_reusable(),
     }
@@ -161,43 +189,64 @@ pub fn log_line(at: SystemTime, stream: &str, message: &str) -> String {
     format!("{time:<30} {stream}: {message}")
 }
 
-/// A call's stdout, stderr and `host.log` lines as OpenWhisk log lines stamped `at`,
-/// at most `limit` bytes of text; a last line says when some were cut.
-pub fn capped_logs(outcome: &CallOutcome, limit: u64, at: SystemTime) -> Vec<String> {
-    let limit = limit as usize;
-    let mut logs = Vec::new();
-    let mut bytes = 0;
-    let mut truncated = false;
+/// A call's stdout, stderr and `host.log` lines, at most `limit` bytes of text; a last
+/// line (on `stderr`) says when some were cut, in OpenWhisk's words.
+pub fn capped_lines(outcome: &CallOutcome, limit: u64) -> Vec<Line> {
     let lines = outcome
         .stdout
         .lines()
-        .map(|l| ("stdout", l.to_owned()))
-        .chain(outcome.stderr.lines().map(|l| ("stderr", l.to_owned())))
+        .map(|l| Line::new("stdout", l))
+        .chain(outcome.stderr.lines().map(|l| Line::new("stderr", l)))
         .chain(outcome.logs.iter().map(|l| {
             let stream = if matches!(l.level, "warn" | "error") {
                 "stderr"
             } else {
                 "stdout"
             };
-            (stream, format!("[{}] {}", l.level, l.message))
+            Line::new(stream, format!("[{}] {}", l.level, l.message))
         }));
-    for (stream, line) in lines {
-        bytes += line.len();
-        if bytes > limit {
-            truncated = true;
-            break;
-        }
-        logs.push(log_line(at, stream, &line));
-    }
-    if truncated || outcome.dropped_logs > 0 {
-        logs.push(log_line(
-            at,
+    let mut kept = cap(lines, limit);
+    if outcome.dropped_output > 0 {
+        kept.push(Line::new(
             "stderr",
-            &format!("Logs were truncated because the total bytes size exceeds the limit of {limit} bytes."),
+            format!(
+                "Logs were truncated: the action wrote {} bytes to stdout and stderr past the {} bytes kept of each.",
+                outcome.dropped_output,
+                owbench_plugin::workload::MAX_OUTPUT
+            ),
         ));
     }
-    logs
+    if outcome.dropped_logs > 0 && !kept.last().is_some_and(Line::is_truncation) {
+        kept.push(truncation(limit));
+    }
+    kept
 }
+
+/// At most `limit` bytes of text of `lines`; a last line (on `stderr`) says when some
+/// were cut, in OpenWhisk's words.
+pub fn cap(lines: impl IntoIterator<Item = Line>, limit: u64) -> Vec<Line> {
+    let mut kept = Vec::new();
+    let mut bytes = 0u64;
+    for line in lines {
+        bytes += line.text.len() as u64;
+        if bytes > limit {
+            kept.push(truncation(limit));
+            break;
+        }
+        kept.push(line);
+    }
+    kept
+}
+
+fn truncation(limit: u64) -> Line {
+    Line::new(
+        "stderr",
+        format!("{TRUNCATED} the total bytes size exceeds the limit of {limit} bytes."),
+    )
+}
+
+/// How OpenWhisk's line saying that logs were cut begins.
+const TRUNCATED: &str = "Logs were truncated because";
 
 #[cfg(test)]
 mod tests {
@@ -243,13 +292,20 @@ mod tests {
             stderr: "ccc\n".into(),
             ..CallOutcome::default()
         };
-        let at = std::time::UNIX_EPOCH;
-        let all = capped_logs(&outcome, 100, at);
+        let all = capped_lines(&outcome, 100);
         assert_eq!(all.len(), 3);
-        assert!(all[2].ends_with("stderr: ccc"), "{all:?}");
-        let cut = capped_logs(&outcome, 3, at);
+        assert_eq!((all[2].stream, all[2].text.as_str()), ("stderr", "ccc"));
+        assert!(
+            all[2]
+                .stamped(std::time::UNIX_EPOCH)
+                .ends_with("stderr: ccc")
+        );
+        let cut = capped_lines(&outcome, 3);
         assert_eq!(cut.len(), 3, "{cut:?}");
-        assert!(cut[1].ends_with("stdout: bb"));
-        assert!(cut[2].contains("exceeds the limit of 3 bytes"), "{cut:?}");
+        assert_eq!(cut[1].text, "bb");
+        assert!(
+            cut[2].text.contains("exceeds the limit of 3 bytes"),
+            "{cut:?}"
+        );
     }
 }

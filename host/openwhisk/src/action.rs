@@ -5,6 +5,23 @@ use serde_json::{Map, Value};
 
 /// The runtime kind of an owbench action: an `owbench:plugin/workload` component.
 pub const WASM_KIND: &str = "wasm";
+/// The runtime family of [`WASM_KIND`] in `GET /`.
+pub const WASM_FAMILY: &str = "wasm";
+/// The kind of an action that runs a container image of its own.
+pub const BLACKBOX_KIND: &str = "blackbox";
+/// The repository of owbench's action runtime image (`owbench runtime`), tagged with
+/// owbench's version.
+pub const RUNTIME_IMAGE: &str = "owbench/runtime";
+
+/// Whether `image` is owbench's action runtime image: any registry, any tag.
+pub fn is_runtime_image(image: &str) -> bool {
+    let without_tag = match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => image,
+    };
+    let without_digest = without_tag.split('@').next().unwrap_or(without_tag);
+    without_digest == RUNTIME_IMAGE || without_digest.ends_with(&format!("/{RUNTIME_IMAGE}"))
+}
 
 /// Annotation names set on actions.
 pub mod annotations {
@@ -32,6 +49,30 @@ impl KeyValue {
         KeyValue {
             key: key.into(),
             value: value.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod image_tests {
+    use super::is_runtime_image;
+
+    #[test]
+    fn the_runtime_image_is_known_by_its_repository() {
+        for image in [
+            "owbench/runtime",
+            "owbench/runtime:0.1.0",
+            "registry.example:5000/owbench/runtime:dev",
+            "owbench/runtime@sha256:0123",
+        ] {
+            assert!(is_runtime_image(image), "{image}");
+        }
+        for image in [
+            "openwhisk/dockerskeleton",
+            "owbench/runtimes:1",
+            "evil/owbench-runtime",
+        ] {
+            assert!(!is_runtime_image(image), "{image}");
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`action`]: action documents (`exec`, `limits`, annotations, parameters).
 //! - [`activation`]: activation records, status codes, timing annotations.
 //! - [`error`]: the `{"error", "code"}` body of a failed API call.
+//! - [`info`]: `GET /`, the runtimes a deployment lists, and how an owbench action runs there.
 //! - [`runtime`]: the action runtime's `/init` and `/run` payloads.
 //! - [`wskprops`]: the `wsk` CLI's `~/.wskprops` file.
 //!
@@ -27,6 +28,7 @@
 pub mod action;
 pub mod activation;
 pub mod error;
+pub mod info;
 pub mod runtime;
 pub mod wskprops;
 

@@ -82,19 +82,9 @@ impl RunRequest {
 
 /// How OpenWhisk classifies the result text of a run that answered (HTTP 200 from
 /// `/run`): an object with `error` is an application error, another object or an array
-/// a success, anything else (or a result over [`MAX_RESULT_BYTES`]) a developer error
-/// or an application error with OpenWhisk's own message.
+/// a success, anything else a developer error. The invoker also bounds the size:
+/// [`limit_result`].
 pub fn classify_result(text: &str) -> (StatusCode, Value) {
-    if text.len() > MAX_RESULT_BYTES {
-        let head: String = text.chars().take(1024).collect();
-        return (
-            StatusCode::ApplicationError,
-            json!({"error": format!(
-                "The action produced a response that exceeded the allowed length: {} > {MAX_RESULT_BYTES} bytes. The truncated response was: {head}",
-                text.len()
-            )}),
-        );
-    }
     match serde_json::from_str::<Value>(text) {
         Ok(v @ Value::Object(_)) if v.get("error").is_some() => (StatusCode::ApplicationError, v),
         Ok(v @ (Value::Object(_) | Value::Array(_))) => (StatusCode::Success, v),
@@ -103,6 +93,26 @@ pub fn classify_result(text: &str) -> (StatusCode, Value) {
             json!({"error": format!("The action did not produce a valid JSON or JSON Array response: {text}")}),
         ),
     }
+}
+
+/// The invoker's bound on a result: one over [`MAX_RESULT_BYTES`] (as compact JSON)
+/// becomes an application error with OpenWhisk's message; any other passes unchanged.
+pub fn limit_result(status: StatusCode, result: Value) -> (StatusCode, Value) {
+    if !matches!(status, StatusCode::Success | StatusCode::ApplicationError) {
+        return (status, result);
+    }
+    let text = result.to_string();
+    if text.len() <= MAX_RESULT_BYTES {
+        return (status, result);
+    }
+    let head: String = text.chars().take(1024).collect();
+    (
+        StatusCode::ApplicationError,
+        json!({"error": format!(
+            "The action produced a response that exceeded the allowed length: {} > {MAX_RESULT_BYTES} bytes. The truncated response was: {head}",
+            text.len()
+        )}),
+    )
 }
 
 #[cfg(test)]
@@ -136,6 +146,17 @@ mod tests {
         assert_eq!(status, StatusCode::DeveloperError);
         assert!(result["error"].as_str().unwrap().contains("valid JSON"));
         let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_RESULT_BYTES));
-        assert_eq!(classify_result(&big).0, StatusCode::ApplicationError);
+        let (status, result) = classify_result(&big);
+        assert_eq!(status, StatusCode::Success);
+        let (status, result) = limit_result(status, result);
+        assert_eq!(status, StatusCode::ApplicationError);
+        assert!(
+            result["error"]
+                .as_str()
+                .unwrap()
+                .contains("exceeded the allowed length")
+        );
+        let small = limit_result(StatusCode::Success, json!({"a": 1}));
+        assert_eq!(small, (StatusCode::Success, json!({"a": 1})));
     }
 }

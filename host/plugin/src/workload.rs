@@ -21,7 +21,7 @@ use super::{PluginEngine, PluginError};
 use crate::manifest::{Manifest, World};
 
 /// Most bytes of stdout (and of stderr) kept from one call.
-const MAX_OUTPUT: usize = 1 << 20;
+pub const MAX_OUTPUT: usize = 1 << 20;
 /// Time allowed for instantiation (running the component's start functions).
 const INSTANTIATE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -64,6 +64,8 @@ pub struct CallOutcome {
     pub stdout: String,
     /// Captured stderr (lossy UTF-8, at most 1 MiB).
     pub stderr: String,
+    /// Bytes of stdout and stderr past their 1 MiB, dropped.
+    pub dropped_output: usize,
     /// Time to create the store and instantiate from the pre-instantiated component.
     pub instantiate: Duration,
     /// Time spent in the `run` export.
@@ -397,10 +399,11 @@ impl WarmInstance {
         let result = self.instance.call_run(&mut self.store, params).await;
         outcome.run = ran.elapsed();
 
-        let (stdout, _) = self.stdout.take();
-        let (stderr, _) = self.stderr.take();
+        let (stdout, out_dropped) = self.stdout.take();
+        let (stderr, err_dropped) = self.stderr.take();
         outcome.stdout = stdout;
         outcome.stderr = stderr;
+        outcome.dropped_output = out_dropped + err_dropped;
         let first_denied = self
             .denied
             .lock()
@@ -455,6 +458,7 @@ impl Default for CallOutcome {
             result: Ok(String::new()),
             logs: Vec::new(),
             dropped_logs: 0,
+            dropped_output: 0,
             metrics: Vec::new(),
             stdout: String::new(),
             stderr: String::new(),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::load::LoadModel;
+use crate::platform::Containers;
 
 /// An experiment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +79,11 @@ pub enum TargetSpec {
         /// Seconds an idle instance is kept (0: every activation is a cold start).
         #[serde(default)]
         keep_alive_s: Option<u64>,
+        /// Where warm instances run: `in-process` (default), or `process` (one
+        /// `owbench runtime` process each, driven as OpenWhisk's invoker drives
+        /// containers).
+        #[serde(default)]
+        containers: Containers,
     },
     /// A real OpenWhisk; unset fields come from `__OW_*` or `~/.wskprops`.
     Openwhisk {
@@ -96,6 +102,11 @@ pub enum TargetSpec {
         /// A wskprops file other than `~/.wskprops`.
         #[serde(default)]
         wskprops: Option<PathBuf>,
+        /// owbench's action runtime image, for a deployment that lists no `wasm`
+        /// runtime: workloads are deployed as blackbox actions with it (default
+        /// `owbench/runtime:<owbench's version>`).
+        #[serde(default)]
+        runtime_image: Option<String>,
     },
     /// Any HTTP endpoint, `GET` (calibrates the load engine itself).
     Http {

@@ -13,6 +13,8 @@ use anyhow::Context as _;
 use backon::{ExponentialBuilder, Retryable as _};
 use bytes::Bytes;
 use owbench_openwhisk::KeyValue;
+use owbench_openwhisk::action::RUNTIME_IMAGE;
+use owbench_openwhisk::info::{Runner, SystemInfo};
 use owbench_plugin::PluginEngine;
 use owbench_plugin::manifest::Manifest;
 use serde_json::{Map, Value, json};
@@ -95,6 +97,7 @@ pub async fn start(
         TargetSpec::Embedded {
             user_memory_mb,
             keep_alive_s,
+            containers,
         } => {
             let mut config = PlatformConfig::new(scratch.join("platform.sqlite"));
             if let Some(mb) = user_memory_mb {
@@ -103,6 +106,7 @@ pub async fn start(
             if let Some(s) = keep_alive_s {
                 config.keep_alive = Duration::from_secs(*s);
             }
+            config.containers = *containers;
             let platform = Arc::new(Platform::new(config, engine)?);
             let server = serve(platform, "127.0.0.1:0".parse().expect("valid address")).await?;
             let target = Target {
@@ -125,6 +129,7 @@ pub async fn start(
             namespace,
             insecure,
             wskprops,
+            runtime_image,
         } => {
             let target = Target::resolve(
                 apihost.as_deref(),
@@ -133,9 +138,11 @@ pub async fn start(
                 *insecure,
                 wskprops.as_deref(),
             )?;
-            Ok(Box::new(
-                OpenWhisk::connect(target, "openwhisk", settings).await?,
-            ))
+            let mut openwhisk = OpenWhisk::connect(target, "openwhisk", settings).await?;
+            if let Some(image) = runtime_image {
+                openwhisk.runner = openwhisk.info.runner(image);
+            }
+            Ok(Box::new(openwhisk))
         }
         TargetSpec::Http { url } => Ok(Box::new(Http {
             url: url.clone(),
@@ -149,10 +156,20 @@ pub struct OpenWhisk {
     client: Client,
     kind: &'static str,
     settings: InvokeSettings,
+    /// What its `GET /` says.
+    info: SystemInfo,
+    /// How workloads run there: its `wasm` kind, or blackbox actions with our image.
+    runner: Runner,
+}
+
+/// owbench's action runtime image of this version.
+pub fn default_runtime_image() -> String {
+    format!("{RUNTIME_IMAGE}:{}", env!("CARGO_PKG_VERSION"))
 }
 
 impl OpenWhisk {
-    /// A client for `target`, checked: it answers and accepts the key.
+    /// A client for `target`, checked: it answers and accepts the key; how workloads
+    /// run there is read from its `GET /`.
     async fn connect(
         target: Target,
         kind: &'static str,
@@ -160,10 +177,14 @@ impl OpenWhisk {
     ) -> anyhow::Result<OpenWhisk> {
         let client = Client::new(target, settings.max_in_flight, settings.timeout)?;
         client.check().await?;
+        let info = client.system_info().await?;
+        let runner = info.runner(&default_runtime_image());
         Ok(OpenWhisk {
             client,
             kind,
             settings,
+            info,
+            runner,
         })
     }
 }
@@ -171,7 +192,12 @@ impl OpenWhisk {
 impl BenchTarget for OpenWhisk {
     fn describe(&self) -> Value {
         let t = self.client.target();
-        json!({"kind": self.kind, "apihost": t.apihost, "namespace": t.namespace})
+        let mut described = json!({"kind": self.kind, "apihost": t.apihost,
+            "namespace": t.namespace, "action_kind": self.runner.kind()});
+        if let Some(image) = self.runner.image() {
+            described["runtime_image"] = json!(image);
+        }
+        described
     }
 
     fn deploys(&self) -> bool {
@@ -196,7 +222,14 @@ impl BenchTarget for OpenWhisk {
                 .unwrap_or(d.manifest.timeout.as_millis() as u64)
                 .min(300_000);
             self.client
-                .deploy(d.action, d.component, memory, timeout, annotations)
+                .deploy(
+                    d.action,
+                    d.component,
+                    &self.runner,
+                    memory,
+                    timeout,
+                    annotations,
+                )
                 .await
         })
     }
@@ -231,7 +264,9 @@ pub struct Embedded {
 
 impl BenchTarget for Embedded {
     fn describe(&self) -> Value {
-        self.openwhisk.describe()
+        let mut described = self.openwhisk.describe();
+        described["containers"] = json!(self.server.platform.config().containers.as_str());
+        described
     }
 
     fn deploys(&self) -> bool {

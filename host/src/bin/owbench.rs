@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use owbench::commands::{
     EngineArgs, bench::BenchCommand, cluster::ClusterCommand, compare::CompareCommand,
-    data::DataCommand, report::ReportCommand, runs::RunsCommand, serve::ServeCommand,
-    workload::WorkloadCommand,
+    data::DataCommand, report::ReportCommand, runs::RunsCommand, runtime::RuntimeCommand,
+    serve::ServeCommand, workload::WorkloadCommand,
 };
 use owbench::results::threshold::{EXIT_THRESHOLD, ThresholdsFailed};
 use tracing_subscriber::filter::Targets;
@@ -47,6 +47,9 @@ enum Command {
     Data(DataCommand),
     /// Machines from a cloud provider plugin: up, status, down, list.
     Cluster(ClusterCommand),
+    /// OpenWhisk's action runtime (`/init`, `/run`) for owbench's components: the
+    /// entrypoint of the runtime image a stock OpenWhisk runs them with.
+    Runtime(RuntimeCommand),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
             Command::Compare(cmd) => cmd.run().await,
             Command::Data(cmd) => cmd.run().await,
             Command::Cluster(cmd) => cmd.run(&cli.engine).await,
+            Command::Runtime(cmd) => cmd.run(&cli.engine).await,
         }
     });
     match result {
@@ -82,11 +86,12 @@ fn main() -> ExitCode {
 /// Log lines go to stderr: owbench's warnings and errors by default, more with `-v`
 /// (`-vv` adds the libraries' own, such as the AWS SDK's), or what `RUST_LOG` says.
 fn init_logs(verbose: u8) {
-    const OURS: [&str; 4] = [
+    const OURS: [&str; 5] = [
         "owbench",
         "owbench_plugin",
         "owbench_activation",
         "owbench_openwhisk",
+        "owbench_runtime",
     ];
     let (ours, others) = match verbose {
         0 => ("warn", "off"),

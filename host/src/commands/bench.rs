@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use super::progress::View;
 use super::{EngineArgs, HistoryArgs};
+use crate::bench::spec::TargetSpec;
 use crate::bench::{self, DEFAULT_SPEC, Spec};
+use crate::platform::Containers;
 use crate::results::threshold::{self, Threshold};
 
 /// Run an experiment (with no spec: the seed's concurrency experiment on the embedded
@@ -25,6 +27,11 @@ pub struct BenchCommand {
     /// Invocations per workload (overrides the spec's `count`).
     #[arg(long)]
     count: Option<u64>,
+    /// Where the embedded platform runs warm instances (overrides the spec's
+    /// `target.containers`): `in-process`, or `process` (one `owbench runtime` process
+    /// each, driven as OpenWhisk's invoker drives containers).
+    #[arg(long, value_enum)]
+    containers: Option<Containers>,
     /// No progress bar or per-second log.
     #[arg(long)]
     quiet: bool,
@@ -68,6 +75,14 @@ impl BenchCommand {
             spec.count = Some(c);
             for w in &mut spec.workloads {
                 w.count = None;
+            }
+        }
+        if let Some(mode) = self.containers {
+            match &mut spec.target {
+                TargetSpec::Embedded { containers, .. } => *containers = mode,
+                _ => anyhow::bail!(
+                    "--containers applies to the embedded platform; this spec's target is not `embedded`"
+                ),
             }
         }
         let mut history = self.history.open()?;

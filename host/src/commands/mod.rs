@@ -7,6 +7,7 @@ pub mod data;
 pub mod progress;
 pub mod report;
 pub mod runs;
+pub mod runtime;
 pub mod serve;
 mod table;
 pub mod workload;

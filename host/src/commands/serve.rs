@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::EngineArgs;
-use crate::platform::{GUEST_KEY, Platform, PlatformConfig, serve};
+use crate::platform::{Containers, GUEST_KEY, Platform, PlatformConfig, serve};
 
 /// Options of the embedded platform, shared by `serve` and `bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -34,6 +34,10 @@ pub struct PlatformArgs {
     /// An accepted key, `NAMESPACE=UUID:KEY` (repeatable; default: the guest key).
     #[arg(long = "auth", value_name = "NAMESPACE=UUID:KEY")]
     pub keys: Vec<String>,
+    /// Where warm instances run: in this process, or one `owbench runtime` process
+    /// each, driven as OpenWhisk's invoker drives action containers.
+    #[arg(long, value_enum, default_value_t = Containers::InProcess)]
+    pub containers: Containers,
 }
 
 impl PlatformArgs {
@@ -45,6 +49,7 @@ impl PlatformArgs {
         config.user_memory_mb = self.user_memory_mb;
         config.keep_alive = Duration::from_secs(self.keep_alive_s);
         config.max_activations = self.max_activations;
+        config.containers = self.containers;
         if !self.keys.is_empty() {
             config.keys = self
                 .keys

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use owbench_openwhisk::action::{WASM_KIND, annotations as ann};
+use owbench_openwhisk::action::{
+    BLACKBOX_KIND, RUNTIME_IMAGE, WASM_KIND, annotations as ann, is_runtime_image,
+};
 use owbench_openwhisk::{ActionPut, KeyValue, Limits};
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
@@ -72,6 +74,11 @@ impl ActionEntry {
     /// The pool key of this action version.
     pub fn key(&self) -> String {
         format!("{}/{}@{}", self.namespace, self.name, self.version)
+    }
+
+    /// The action's kind (`wasm`, or `blackbox` with owbench's runtime image).
+    pub fn kind(&self) -> &str {
+        self.doc["exec"]["kind"].as_str().unwrap_or(KIND)
     }
 
     /// `namespace/name`.
@@ -181,11 +188,23 @@ pub fn build_doc(
             } else {
                 kind
             };
-            if kind != KIND {
-                return Err(format!(
-                    "The specified runtime '{kind}' is not supported by this platform. Valid values are: '{KIND}'."
-                ));
-            }
+            // A blackbox action with owbench's runtime image runs the same component,
+            // so that one spec deploys alike here and to a stock OpenWhisk.
+            let image = match (kind.as_str(), exec.image) {
+                (KIND, _) => None,
+                (BLACKBOX_KIND, Some(image)) if is_runtime_image(&image) => Some(image),
+                (BLACKBOX_KIND, image) => {
+                    return Err(format!(
+                        "This platform runs blackbox actions only with owbench's runtime image ({RUNTIME_IMAGE}), not '{}'.",
+                        image.unwrap_or_default()
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "The specified runtime '{kind}' is not supported by this platform. Valid values are: '{KIND}', '{BLACKBOX_KIND}' (with image {RUNTIME_IMAGE})."
+                    ));
+                }
+            };
             let code = exec.code.unwrap_or_default();
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(code.trim())
@@ -195,7 +214,10 @@ pub fn build_doc(
             if bytes.is_empty() {
                 return Err("exec.code must be the WebAssembly component, base64-encoded".into());
             }
-            let mut exec_doc = json!({"kind": KIND, "code": code.trim(), "binary": true});
+            let mut exec_doc = json!({"kind": kind, "code": code.trim(), "binary": true});
+            if let Some(image) = image {
+                exec_doc["image"] = json!(image);
+            }
             if let Some(main) = exec.main {
                 exec_doc["main"] = json!(main);
             }
@@ -220,7 +242,7 @@ pub fn build_doc(
     if previous.is_none() && !annotations.iter().any(|kv| kv.key == ann::PROVIDE_API_KEY) {
         annotations.push(KeyValue::new(ann::PROVIDE_API_KEY, false));
     }
-    annotations.push(KeyValue::new(ann::EXEC, KIND));
+    annotations.push(KeyValue::new(ann::EXEC, exec["kind"].clone()));
     let annotations_json = serde_json::to_value(&annotations).unwrap_or_default();
     outbound_rules(annotations_json.as_array().map(Vec::as_slice))?;
     let parameters = match (put.parameters, previous) {

@@ -17,6 +17,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::Platform;
+use owbench_openwhisk::action::{RUNTIME_IMAGE, WASM_KIND};
 use owbench_openwhisk::activation::is_activation_id;
 use owbench_openwhisk::{ACTIVATION_ID_HEADER, ActionPut, Activation, ErrorBody};
 
@@ -241,8 +242,8 @@ async fn info(State(p): Shared) -> ApiResult {
             "max_action_logs": 10u64 << 20,
         },
         "runtimes": {
-            "wasm": [{"kind": "wasm", "image": "owbench/wasmtime", "deprecated": false,
-                      "default": true, "attached": false, "requireMain": false}]
+            "wasm": [{"kind": WASM_KIND, "image": format!("{RUNTIME_IMAGE}:{}", env!("CARGO_PKG_VERSION")),
+                      "deprecated": false, "default": true, "attached": false, "requireMain": false}]
         }
     }))
 }

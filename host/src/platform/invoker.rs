@@ -8,11 +8,14 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Value, json};
 
 use super::Platform;
-use super::actions::{ActionEntry, KIND};
+use super::actions::ActionEntry;
+use super::container::Instance;
 use super::pool::{Container, Grant};
+use super::process::ProcessContext;
 use owbench_activation::{Classified, log_line};
 use owbench_openwhisk::activation::annotations as ann;
 use owbench_openwhisk::activation::epoch_ms;
+use owbench_openwhisk::runtime::limit_result;
 use owbench_openwhisk::{Activation, KeyValue, Response};
 
 /// When and by whom an invoke was received.
@@ -49,10 +52,7 @@ pub async fn run(
             // A cold start: compiling the component (the first time; cached after) and
             // instantiating it is the init time.
             let init_start = Instant::now();
-            let started = match action.plugin(&platform.engine).await {
-                Ok(plugin) => owbench_activation::start(&platform.engine, &plugin, &limits).await,
-                Err(reason) => Err(owbench_activation::init_failure(&reason)),
-            };
+            let started = Instance::start(platform, action, &limits).await;
             let init = init_start.elapsed();
             match started {
                 Ok(instance) => {
@@ -81,9 +81,21 @@ pub async fn run(
         }
     };
     let run_start = Instant::now();
-    let ran = owbench_activation::run(&mut container.instance, &params, &limits).await;
+    let context = ProcessContext {
+        action,
+        activation_id: &record.activation_id,
+    };
+    let mut ran = container.instance.run(&params, &limits, context).await;
+    // The invoker's bound on the size of a result.
+    let result = std::mem::take(&mut ran.outcome.result);
+    (ran.outcome.status, ran.outcome.result) = limit_result(ran.outcome.status, result);
     let run_end = Instant::now();
     platform.pool.release(container, ran.reusable);
+    let logs = ran
+        .lines
+        .iter()
+        .map(|l| l.stamped(wall_at(run_end)))
+        .collect();
     // On a cold start `start` is moved back by the init time, as OpenWhisk does.
     let start = run_start - init.unwrap_or_default();
     record.finish(Ended {
@@ -92,7 +104,7 @@ pub async fn run(
         init,
         run: run_end - run_start,
         outcome: ran.outcome,
-        logs: ran.logs,
+        logs,
     })
 }
 
@@ -124,7 +136,7 @@ impl Draft<'_> {
         let mut annotations = vec![
             KeyValue::new(ann::LIMITS, json!(action.limits)),
             KeyValue::new(ann::PATH, action.path()),
-            KeyValue::new(ann::KIND, KIND),
+            KeyValue::new(ann::KIND, action.kind()),
             KeyValue::new(ann::TIMEOUT, ended.outcome.timed_out),
         ];
         if let Some(init) = ended.init {

@@ -5,15 +5,19 @@
 //! - [`actions`]: action documents and their runnable entries.
 //! - [`invoker`]: one activation, from the pool to the record.
 //! - [`pool`]: warm instances, cold starts, keep-alive, waiting for memory.
+//! - [`container`]: what a warm instance is: in-process, or a runtime process
+//!   ([`process`]) driven as OpenWhisk's invoker drives a container.
 //! - [`throttle`]: namespace limits (invocations per minute, concurrent invocations).
 //! - [`store`]: SQLite persistence with a retention bound.
 //! - [`ids`]: activation and transaction ids.
 
 pub mod actions;
 pub mod api;
+pub mod container;
 pub mod ids;
 pub mod invoker;
 pub mod pool;
+pub mod process;
 pub mod store;
 pub mod throttle;
 
@@ -24,6 +28,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use actions::ActionEntry;
+pub use container::Containers;
 use owbench_plugin::PluginEngine;
 use pool::ContainerPool;
 use store::Store;
@@ -51,6 +56,10 @@ pub struct PlatformConfig {
     pub max_activations: u64,
     /// Longest a blocking invoke waits before answering 202.
     pub max_blocking_wait: Duration,
+    /// Where warm instances run: in this process, or one runtime process each.
+    pub containers: Containers,
+    /// The `owbench` binary process containers run (`None`: this executable).
+    pub runtime_program: Option<PathBuf>,
 }
 
 impl PlatformConfig {
@@ -69,6 +78,8 @@ impl PlatformConfig {
             keep_alive: Duration::from_secs(600),
             max_activations: 100_000,
             max_blocking_wait: Duration::from_secs(60),
+            containers: Containers::InProcess,
+            runtime_program: None,
         }
     }
 }
@@ -81,6 +92,8 @@ pub struct Platform {
     actions: RwLock<HashMap<(String, String), Arc<ActionEntry>>>,
     pool: ContainerPool,
     throttles: Throttles,
+    /// The program process containers run (`None`: instances run in this process).
+    runtime_program: Option<PathBuf>,
 }
 
 impl Platform {
@@ -101,7 +114,16 @@ impl Platform {
                 Err(e) => tracing::warn!("skipping a stored action: {e}"),
             }
         }
+        let runtime_program = match config.containers {
+            Containers::InProcess => None,
+            Containers::Process => Some(match &config.runtime_program {
+                Some(program) => program.clone(),
+                None => std::env::current_exe()
+                    .map_err(|e| anyhow::anyhow!("cannot find owbench's own executable: {e}"))?,
+            }),
+        };
         Ok(Platform {
+            runtime_program,
             pool: ContainerPool::new(config.user_memory_mb, config.keep_alive),
             throttles: Throttles::new(config.invocations_per_minute, config.concurrent_invocations),
             config,

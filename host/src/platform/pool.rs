@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use owbench_plugin::WarmInstance;
+use super::container::Instance;
 
 /// A warm instance of one action version.
 pub struct Container {
@@ -20,7 +20,7 @@ pub struct Container {
     /// Memory it holds out of the pool, MB.
     pub memory_mb: u64,
     /// The instance.
-    pub instance: WarmInstance,
+    pub instance: Instance,
 }
 
 /// What an activation gets from the pool.

@@ -110,6 +110,43 @@ fn the_default_experiment_accounts_for_every_invocation() {
 }
 
 #[test]
+fn the_default_experiment_runs_with_process_containers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("results");
+    // Each warm instance an `owbench runtime` process, driven over HTTP.
+    let o = owbench(&[
+        "bench",
+        "--quiet",
+        "--containers",
+        "process",
+        "--count",
+        "20",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = results(&out);
+    assert_eq!(rows(&dir).len(), 80);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    for w in summary["workloads"].as_array().unwrap() {
+        assert_eq!(w["outcomes"]["ok"], 20, "{w}");
+        assert!(w["cold_starts"].as_u64().unwrap() >= 1, "{w}");
+    }
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["target"]["containers"], "process", "{meta}");
+
+    // Not for other targets: one line that says so.
+    let spec = write_spec(
+        tmp.path(),
+        "name = \"x\"\ncount = 1\n[target]\nkind = \"http\"\nurl = \"http://127.0.0.1:1/\"\n[load]\nmodel = \"closed\"\nconcurrency = 1\n[[workload]]\nname = \"noop\"\ndeploy = false\n",
+    );
+    let o = owbench(&["bench", spec.to_str().unwrap(), "--containers", "process"]);
+    assert_one_line_error(&o, "--containers applies to the embedded platform");
+}
+
+#[test]
 fn a_malformed_spec_is_refused_with_line_and_column() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = write_spec(

@@ -118,7 +118,6 @@ pub fn npm_package(spec: &str) -> PathBuf {
 
 /// The Python of a virtual environment with `packages` from PyPI, made once in the
 /// target directory (`name` names it).
-#[cfg_attr(not(feature = "providers"), allow(dead_code))]
 pub fn python_with(name: &str, packages: &[&str]) -> PathBuf {
     static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = MADE.lock().unwrap_or_else(|e| e.into_inner());

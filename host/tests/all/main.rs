@@ -18,6 +18,10 @@ mod cli;
 /// The embedded OpenWhisk-compatible platform over its REST API.
 mod platform;
 
+/// `owbench runtime` driven as OpenWhisk's invoker drives an action container: `/init`,
+/// `/run`, the log sentinels, misbehaving components and bad requests.
+mod runtime;
+
 /// `owbench bench` end to end: the default experiment, bad specs and targets, Ctrl-C, kill.
 mod bench;
 
