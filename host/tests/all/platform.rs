@@ -530,3 +530,81 @@ async fn blackbox_actions_with_the_runtime_image_run_like_wasm_ones() {
     assert_eq!(annotation(&record, "kind"), Some(&json!("blackbox")));
     server.stop().await;
 }
+
+/// Process ids of this test process's `owbench runtime` children whose command line holds
+/// `args` (NUL-separated, as `/proc/<pid>/cmdline` keeps them).
+fn runtime_children_with(args: &str) -> Vec<u32> {
+    let me = std::process::id();
+    let pids = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok());
+    pids.filter(|pid| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The parent is the second field after the command name's `)`.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        parent == Some(me) && String::from_utf8_lossy(&cmdline).contains(args)
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_container_killed_mid_run_is_a_developer_error_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = platform_with(dir.path(), Containers::Process).await;
+    let api = Api::new(server.url());
+    let misbehave = std::fs::read(owbench_components::fixtures::MISBEHAVE).unwrap();
+    // 77 MB: a memory limit no other test's containers have, to find this one's process.
+    api.put(
+        "victim",
+        &misbehave,
+        json!({"limits": {"timeout": 60000, "memory": 77}}),
+        false,
+    )
+    .await;
+    let (status, _, _) = api
+        .invoke("victim", "blocking=true", json!({"mode": "ok"}))
+        .await;
+    assert_eq!(status, 200);
+    let mine = "--memory-mb\u{0}77\u{0}";
+    assert_eq!(runtime_children_with(mine).len(), 1, "one warm container");
+
+    // A run that would loop for a minute; its container is killed under it (or, on a slow
+    // machine, just before `/run` reaches it: the same developer error).
+    let kill = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for pid in runtime_children_with(mine) {
+            let killed = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(killed.success());
+        }
+    };
+    let ((status, _, body), ()) = tokio::join!(
+        api.invoke("victim", "blocking=true", json!({"mode": "loop"})),
+        kill
+    );
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["response"]["status"], "action developer error");
+    assert!(
+        body["response"]["result"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("exited unexpectedly"),
+        "{body}"
+    );
+
+    // The next activation gets a new process.
+    let (status, _, body) = api
+        .invoke("victim", "blocking=true", json!({"mode": "ok"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        annotation(&body, "initTime").is_some(),
+        "a cold start: {body}"
+    );
+    server.stop().await;
+}
