@@ -80,6 +80,8 @@ pub struct Ran {
     pub outcome: Classified,
     /// The lines it wrote, capped at the log limit (a last line says when some were cut).
     pub lines: Vec<Line>,
+    /// Bytes of the result as the action answered it (0 when it answered none).
+    pub result_len: usize,
     /// Time spent in the workload's `run`.
     pub run: Duration,
     /// Whether the instance can take another activation (not after a trap, a timeout or
@@ -118,6 +120,7 @@ pub async fn run(instance: &mut WarmInstance, params: &str, limits: &Limits) -> 
     Ran {
         outcome: classify(&outcome, timeout),
         lines,
+        result_len: outcome.result.as_ref().map_or(0, String::len),
         run: outcome.run,
         reusable: instance.is_reusable(),
     }
@@ -142,6 +145,18 @@ pub fn classify(outcome: &CallOutcome, timeout: Duration) -> Classified {
     }
 }
 
+/// An activation stopped at its time limit, in OpenWhisk's words.
+pub fn exceeded(timeout: Duration) -> Classified {
+    Classified {
+        status: StatusCode::DeveloperError,
+        result: json!({"error": format!(
+            "The action exceeded its time limits of {} milliseconds.",
+            timeout.as_millis()
+        )}),
+        timed_out: true,
+    }
+}
+
 /// OpenWhisk's classification of a call (or a start) that failed.
 pub fn classify_error(e: &PluginError, timeout: Duration) -> Classified {
     let (status, result) = match e {
@@ -156,16 +171,7 @@ pub fn classify_error(e: &PluginError, timeout: Duration) -> Classified {
             StatusCode::ApplicationError,
             json!({"error": e.to_string()}),
         ),
-        PluginError::Timeout { .. } => {
-            return Classified {
-                status: StatusCode::DeveloperError,
-                result: json!({"error": format!(
-                    "The action exceeded its time limits of {} milliseconds.",
-                    timeout.as_millis()
-                )}),
-                timed_out: true,
-            };
-        }
+        PluginError::Timeout { .. } => return exceeded(timeout),
         PluginError::MemoryLimit { .. } => (
             StatusCode::DeveloperError,
             json!({"error": "The action exhausted its memory and was aborted."}),

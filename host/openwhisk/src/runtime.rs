@@ -95,22 +95,32 @@ pub fn classify_result(text: &str) -> (StatusCode, Value) {
     }
 }
 
-/// The invoker's bound on a result: one over [`MAX_RESULT_BYTES`] (as compact JSON)
-/// becomes an application error with OpenWhisk's message; any other passes unchanged.
-pub fn limit_result(status: StatusCode, result: Value) -> (StatusCode, Value) {
-    if !matches!(status, StatusCode::Success | StatusCode::ApplicationError) {
+/// The result of a runtime's answer that is not 200 (from `/init` or `/run`), as the
+/// invoker takes it: the body's `error` when it is an object with one, otherwise
+/// `otherwise` followed by the body.
+pub fn failure_error(body: &str, otherwise: &str) -> Value {
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(mut fields)) if fields.contains_key("error") => {
+            json!({ "error": fields.remove("error") })
+        }
+        _ => json!({ "error": format!("{otherwise}{body}") }),
+    }
+}
+
+/// The invoker's bound on a result the action answered in `len` bytes: one over
+/// [`MAX_RESULT_BYTES`] becomes an application error with OpenWhisk's message; any other
+/// passes unchanged (and is not serialized again).
+pub fn limit_result(status: StatusCode, result: Value, len: usize) -> (StatusCode, Value) {
+    let answered = matches!(status, StatusCode::Success | StatusCode::ApplicationError);
+    if !answered || len <= MAX_RESULT_BYTES {
         return (status, result);
     }
     let text = result.to_string();
-    if text.len() <= MAX_RESULT_BYTES {
-        return (status, result);
-    }
     let head: String = text.chars().take(1024).collect();
     (
         StatusCode::ApplicationError,
         json!({"error": format!(
-            "The action produced a response that exceeded the allowed length: {} > {MAX_RESULT_BYTES} bytes. The truncated response was: {head}",
-            text.len()
+            "The action produced a response that exceeded the allowed length: {len} > {MAX_RESULT_BYTES} bytes. The truncated response was: {head}"
         )}),
     )
 }
@@ -148,7 +158,7 @@ mod tests {
         let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_RESULT_BYTES));
         let (status, result) = classify_result(&big);
         assert_eq!(status, StatusCode::Success);
-        let (status, result) = limit_result(status, result);
+        let (status, result) = limit_result(status, result, big.len());
         assert_eq!(status, StatusCode::ApplicationError);
         assert!(
             result["error"]
@@ -156,7 +166,15 @@ mod tests {
                 .unwrap()
                 .contains("exceeded the allowed length")
         );
-        let small = limit_result(StatusCode::Success, json!({"a": 1}));
+        let small = limit_result(StatusCode::Success, json!({"a": 1}), 7);
+        assert_eq!(
+            failure_error(r#"{"error": {"x": 1}}"#, "failed: "),
+            json!({"error": {"x": 1}})
+        );
+        assert_eq!(
+            failure_error("oops", "failed: "),
+            json!({"error": "failed: oops"})
+        );
         assert_eq!(small, (StatusCode::Success, json!({"a": 1})));
     }
 }

@@ -87,6 +87,7 @@ impl Action {
                     return Ran {
                         outcome,
                         lines: Vec::new(),
+                        result_len: 0,
                         run: Duration::ZERO,
                         reusable: false,
                     };

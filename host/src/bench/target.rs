@@ -14,7 +14,7 @@ use backon::{ExponentialBuilder, Retryable as _};
 use bytes::Bytes;
 use owbench_openwhisk::KeyValue;
 use owbench_openwhisk::action::RUNTIME_IMAGE;
-use owbench_openwhisk::info::{Runner, SystemInfo};
+use owbench_openwhisk::info::Runner;
 use owbench_plugin::PluginEngine;
 use owbench_plugin::manifest::Manifest;
 use serde_json::{Map, Value, json};
@@ -115,7 +115,7 @@ pub async fn start(
                 namespace: "_".into(),
                 insecure: false,
             };
-            match OpenWhisk::connect(target, "embedded", settings).await {
+            match OpenWhisk::connect(target, "embedded", settings, &default_runtime_image()).await {
                 Ok(openwhisk) => Ok(Box::new(Embedded { server, openwhisk })),
                 Err(e) => {
                     server.stop().await;
@@ -138,11 +138,10 @@ pub async fn start(
                 *insecure,
                 wskprops.as_deref(),
             )?;
-            let mut openwhisk = OpenWhisk::connect(target, "openwhisk", settings).await?;
-            if let Some(image) = runtime_image {
-                openwhisk.runner = openwhisk.info.runner(image);
-            }
-            Ok(Box::new(openwhisk))
+            let image = runtime_image.clone().unwrap_or_else(default_runtime_image);
+            Ok(Box::new(
+                OpenWhisk::connect(target, "openwhisk", settings, &image).await?,
+            ))
         }
         TargetSpec::Http { url } => Ok(Box::new(Http {
             url: url.clone(),
@@ -156,8 +155,6 @@ pub struct OpenWhisk {
     client: Client,
     kind: &'static str,
     settings: InvokeSettings,
-    /// What its `GET /` says.
-    info: SystemInfo,
     /// How workloads run there: its `wasm` kind, or blackbox actions with our image.
     runner: Runner,
 }
@@ -169,21 +166,20 @@ pub fn default_runtime_image() -> String {
 
 impl OpenWhisk {
     /// A client for `target`, checked: it answers and accepts the key; how workloads
-    /// run there is read from its `GET /`.
+    /// run there is read from its `GET /` (blackbox actions run `image`).
     async fn connect(
         target: Target,
         kind: &'static str,
         settings: InvokeSettings,
+        image: &str,
     ) -> anyhow::Result<OpenWhisk> {
         let client = Client::new(target, settings.max_in_flight, settings.timeout)?;
         client.check().await?;
-        let info = client.system_info().await?;
-        let runner = info.runner(&default_runtime_image());
+        let runner = client.system_info().await?.runner(image);
         Ok(OpenWhisk {
             client,
             kind,
             settings,
-            info,
             runner,
         })
     }
@@ -265,7 +261,7 @@ pub struct Embedded {
 impl BenchTarget for Embedded {
     fn describe(&self) -> Value {
         let mut described = self.openwhisk.describe();
-        described["containers"] = json!(self.server.platform.config().containers.as_str());
+        described["containers"] = json!(self.server.platform.config().containers);
         described
     }
 

@@ -23,16 +23,6 @@ pub enum Containers {
     Process,
 }
 
-impl Containers {
-    /// The name used in specs and flags.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Containers::InProcess => "in-process",
-            Containers::Process => "process",
-        }
-    }
-}
-
 /// A started instance of an action.
 pub enum Instance {
     /// A wasmtime instance in this process.

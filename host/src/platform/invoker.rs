@@ -88,7 +88,8 @@ pub async fn run(
     let mut ran = container.instance.run(&params, &limits, context).await;
     // The invoker's bound on the size of a result.
     let result = std::mem::take(&mut ran.outcome.result);
-    (ran.outcome.status, ran.outcome.result) = limit_result(ran.outcome.status, result);
+    (ran.outcome.status, ran.outcome.result) =
+        limit_result(ran.outcome.status, result, ran.result_len);
     let run_end = Instant::now();
     platform.pool.release(container, ran.reusable);
     let logs = ran

@@ -9,9 +9,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use owbench_activation::{Classified, Line, Ran, cap};
-use owbench_openwhisk::runtime::{LOG_SENTINEL, classify_result};
+use owbench_activation::{Classified, Line, Ran, cap, exceeded};
+use owbench_openwhisk::runtime::{LOG_SENTINEL, classify_result, failure_error};
 use owbench_openwhisk::{Limits, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -25,8 +24,6 @@ use super::actions::ActionEntry;
 const LOG_WAIT: Duration = Duration::from_secs(5);
 /// Time a `/run` may take past its deadline before the process is given up as hung.
 const GRACE: Duration = Duration::from_secs(1);
-/// Pause between `/init` attempts while the process does not answer yet.
-const RETRY: Duration = Duration::from_millis(2);
 
 /// The `/run` fields besides `value`: which activation this is.
 #[derive(Clone, Copy)]
@@ -113,74 +110,52 @@ impl RuntimeProcess {
         Ok(process)
     }
 
-    /// `POST /init` until the process listens, within the action's time limit.
+    /// `POST /init` (the process listens already: it announced its port), within what
+    /// is left of the action's time limit.
     async fn init(
         &mut self,
         action: &ActionEntry,
         started: Instant,
         timeout: Duration,
     ) -> Result<(), Classified> {
-        let body = Bytes::from(
-            json!({"value": {
-                "name": action.name,
-                "main": "main",
-                "binary": true,
-                "code": action.doc["exec"]["code"],
-                "env": {
-                    "__OW_NAMESPACE": action.namespace,
-                    "__OW_ACTION_NAME": format!("/{}", action.path()),
-                    "__OW_ACTION_VERSION": action.version,
-                },
-            }})
-            .to_string(),
-        );
-        let timed_out = || init_timeout(timeout);
-        loop {
-            let left = timeout.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                return Err(timed_out());
+        let body = json!({"value": {
+            "name": action.name,
+            "main": "main",
+            "binary": true,
+            "code": action.doc["exec"]["code"],
+            "env": {
+                "__OW_NAMESPACE": action.namespace,
+                "__OW_ACTION_NAME": format!("/{}", action.path()),
+                "__OW_ACTION_VERSION": action.version,
+            },
+        }});
+        let left = timeout.saturating_sub(started.elapsed());
+        let sent = self
+            .http
+            .post(format!("{}/init", self.url))
+            .json(&body)
+            .timeout(left)
+            .send()
+            .await;
+        let failed = |result| Classified {
+            status: StatusCode::DeveloperError,
+            result,
+            timed_out: false,
+        };
+        match sent {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => {
+                let text = response.text().await.unwrap_or_default();
+                Err(failed(failure_error(
+                    &text,
+                    "The action failed during initialization: ",
+                )))
             }
-            let sent = self
-                .http
-                .post(format!("{}/init", self.url))
-                .header("content-type", "application/json")
-                .body(body.clone())
-                .timeout(left)
-                .send()
-                .await;
-            match sent {
-                Ok(response) if response.status().is_success() => return Ok(()),
-                Ok(response) => {
-                    let text = response.text().await.unwrap_or_default();
-                    let error = match serde_json::from_str::<Value>(&text) {
-                        Ok(Value::Object(body)) if body.contains_key("error") => {
-                            body["error"].clone()
-                        }
-                        _ => json!(format!("The action failed during initialization: {text}")),
-                    };
-                    return Err(Classified {
-                        status: StatusCode::DeveloperError,
-                        result: json!({ "error": error }),
-                        timed_out: false,
-                    });
-                }
-                Err(e) if e.is_connect() => {
-                    if let Ok(Some(status)) = self.child.try_wait() {
-                        let said = self.stderr.try_recv().unwrap_or_default();
-                        return Err(owbench_activation::init_failure(&format!(
-                            "the runtime process exited ({status}) before it listened: {said}"
-                        )));
-                    }
-                    tokio::time::sleep(RETRY).await;
-                }
-                Err(e) if e.is_timeout() => return Err(timed_out()),
-                Err(e) => {
-                    return Err(owbench_activation::init_failure(&format!(
-                        "the runtime process did not answer /init: {}",
-                        crate::client::root_cause(&e)
-                    )));
-                }
-            }
+            Err(e) if e.is_timeout() => Err(init_timeout(timeout)),
+            Err(e) => Err(owbench_activation::init_failure(&format!(
+                "the runtime process did not answer /init: {}",
+                crate::client::root_cause(&e)
+            ))),
         }
     }
 
@@ -198,6 +173,7 @@ impl RuntimeProcess {
                         timed_out: false,
                     },
                     lines: Vec::new(),
+                    result_len: 0,
                     run: Duration::ZERO,
                     reusable: true,
                 };
@@ -236,14 +212,7 @@ impl RuntimeProcess {
             Err(e) => Err(e),
         };
         let run = started.elapsed();
-        let exceeded = || Classified {
-            status: StatusCode::DeveloperError,
-            result: json!({"error": format!(
-                "The action exceeded its time limits of {} milliseconds.",
-                timeout.as_millis()
-            )}),
-            timed_out: true,
-        };
+        let result_len = answered.as_ref().map_or(0, |(_, text)| text.len());
         let outcome = match answered {
             Ok((status, text)) if status.is_success() => {
                 let (status, result) = classify_result(&text);
@@ -255,21 +224,16 @@ impl RuntimeProcess {
             }
             // A runtime that stopped the call at its deadline (clocks may disagree by
             // a little: wall time for the deadline, monotonic time here).
-            Ok(_) if run + Duration::from_millis(2) >= timeout => exceeded(),
-            Ok((_, text)) => {
-                let error = match serde_json::from_str::<Value>(&text) {
-                    Ok(Value::Object(body)) if body.contains_key("error") => body["error"].clone(),
-                    _ => json!(format!(
-                        "The action did not produce a valid JSON or JSON Array response: {text}"
-                    )),
-                };
-                Classified {
-                    status: StatusCode::DeveloperError,
-                    result: json!({ "error": error }),
-                    timed_out: false,
-                }
-            }
-            Err(e) if e.is_timeout() => exceeded(),
+            Ok(_) if run + Duration::from_millis(2) >= timeout => exceeded(timeout),
+            Ok((_, text)) => Classified {
+                status: StatusCode::DeveloperError,
+                result: failure_error(
+                    &text,
+                    "The action did not produce a valid JSON or JSON Array response: ",
+                ),
+                timed_out: false,
+            },
+            Err(e) if e.is_timeout() => exceeded(timeout),
             Err(_) => Classified {
                 status: StatusCode::DeveloperError,
                 result: json!({"error": "The action did not produce a valid response and exited unexpectedly."}),
@@ -287,6 +251,7 @@ impl RuntimeProcess {
         Ran {
             outcome,
             lines,
+            result_len,
             run,
             reusable,
         }
