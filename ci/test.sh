@@ -42,7 +42,7 @@ cargo fmt --all -- --check
 
 # Lints and tests in one build. clippy-driver is rustc with clippy's lints added: as the
 # workspace's compiler wrapper it lints every target of every workspace member while the
-# release test build compiles it, and the guest build (`host/components/build.rs`, told by
+# release test build compiles it, and the guest build (`host/guests/build.rs`, told by
 # OWBENCH_LINT_GUESTS) lints every guest for wasm32-wasip2 the same way. A separate
 # `cargo clippy` would check every dependency again, natively and for wasm32 (wasmtime,
 # tract, the AWS SDK): a third of the run. Dependencies are built by rustc as always.
@@ -52,11 +52,28 @@ export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 export OWBENCH_LINT_GUESTS=1
 
+# The guest build (every workload, fixture and provider plugin for wasm32-wasip2; the AWS
+# SDK alone keeps one core busy for about 8 minutes) starts first, in the background, in
+# its own target directory: cargo would start it late, as the build script of a crate
+# near the top of the graph, and the test build would then wait for it at the end. The
+# test build's own run of that build script finds the guests in target/guests fresh
+# (same packages, features and flags), or waits on cargo's lock there while they finish.
+step "guest build (in the background)"
+mkdir -p target
+cargo build --locked --release -p owbench-guests --all-features \
+  --target-dir target/guest-prebuild >target/guest-prebuild.log 2>&1 &
+guests=$!
+trap 'kill "$guests" 2>/dev/null || true' EXIT
+
 # Tests build every feature: the native builds of the workloads (cross-checks,
 # wasm-vs-native benches), the provider plugins (`owbench cluster` against moto and the
 # OCI test server) and the test fixtures. The README's main job builds none of them.
 step "tests (lints denied as errors while building)"
 cargo test --locked --release --workspace --all-features
+if ! wait "$guests"; then
+  cat target/guest-prebuild.log
+  exit 1
+fi
 
 step "benches, once each as tests"
 cargo test --locked --release -p owbench --all-features --benches

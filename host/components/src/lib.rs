@@ -1,5 +1,5 @@
-//! The first-party WebAssembly components, built for `wasm32-wasip2` by this crate's build
-//! script: the built-in workloads (embedded, so the `owbench` binary is self-contained;
+//! The first-party WebAssembly components, built for `wasm32-wasip2` by `owbench-guests`'
+//! build script: the built-in workloads (embedded, so the `owbench` binary is self-contained;
 //! heavy ones with the `heavy-workloads` feature), the provider plugins (with the
 //! `providers` feature) and the host's test fixtures (by path).
 
@@ -16,7 +16,7 @@ pub const BUILTINS: Builtins = Builtins {
 /// Test fixture components (paths to `.wasm` files), built with the `fixtures` feature.
 #[cfg(feature = "fixtures")]
 pub mod fixtures {
-    include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+    include!(concat!(env!("OWBENCH_GUESTS_GENERATED"), "/fixtures.rs"));
 }
 
-include!(concat!(env!("OUT_DIR"), "/workloads.rs"));
+include!(concat!(env!("OWBENCH_GUESTS_GENERATED"), "/workloads.rs"));
