@@ -16,16 +16,23 @@ step() { printf '\n== [%d min %02d s] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) 
 
 # Packages the tests check against, from Debian: Chromium (the HTML report is opened in
 # it, driven by playwright-core from the npm registry, which the test installs itself),
-# and bowtie2 with its examples (genomics-align is checked against bowtie2 on its lambda
-# phage reads).
+# bowtie2 with its examples (genomics-align is checked against bowtie2 on its lambda
+# phage reads), cloud-init and shellcheck (the installers' user data and scripts).
 packages=()
 [ -x /usr/bin/chromium ] || packages+=(chromium chromium-driver)
 command -v bowtie2 >/dev/null || packages+=(bowtie2)
 [ -f /usr/share/doc/bowtie2/examples/reads/reads_1.fq.gz ] || packages+=(bowtie2-examples)
+# The validators of what the installers generate: cloud-init's schema check, shellcheck.
+command -v cloud-init >/dev/null || packages+=(cloud-init)
+command -v shellcheck >/dev/null || packages+=(shellcheck)
 if [ ${#packages[@]} -gt 0 ]; then
   step "apt-get install ${packages[*]}"
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  # cloud-init is here only for its schema check: it must never run at this machine's boot.
+  if [[ " ${packages[*]} " == *" cloud-init "* ]]; then
+    $sudo mkdir -p /etc/cloud && $sudo touch /etc/cloud/cloud-init.disabled
+  fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
@@ -52,28 +59,11 @@ export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 export OWBENCH_LINT_GUESTS=1
 
-# The guest build (every workload, fixture and provider plugin for wasm32-wasip2; the AWS
-# SDK alone keeps one core busy for about 8 minutes) starts first, in the background, in
-# its own target directory: cargo would start it late, as the build script of a crate
-# near the top of the graph, and the test build would then wait for it at the end. The
-# test build's own run of that build script finds the guests in target/guests fresh
-# (same packages, features and flags), or waits on cargo's lock there while they finish.
-step "guest build (in the background)"
-mkdir -p target
-cargo build --locked --release -p owbench-guests --all-features \
-  --target-dir target/guest-prebuild >target/guest-prebuild.log 2>&1 &
-guests=$!
-trap 'kill "$guests" 2>/dev/null || true' EXIT
-
 # Tests build every feature: the native builds of the workloads (cross-checks,
 # wasm-vs-native benches), the provider plugins (`owbench cluster` against moto and the
 # OCI test server) and the test fixtures. The README's main job builds none of them.
 step "tests (lints denied as errors while building)"
 cargo test --locked --release --workspace --all-features
-if ! wait "$guests"; then
-  cat target/guest-prebuild.log
-  exit 1
-fi
 
 step "benches, once each as tests"
 cargo test --locked --release -p owbench --all-features --benches

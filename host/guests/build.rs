@@ -1,5 +1,5 @@
 //! Builds every first-party guest (built-in workloads; with the `fixtures` feature the
-//! test fixtures; with the `providers` feature the provider plugins; heavy workloads only
+//! test fixtures; with the `providers` feature the provider and installer plugins; heavy workloads only
 //! with the `heavy-workloads` feature) for
 //! `wasm32-wasip2` with nested `cargo build`s, so that `cargo build`/`cargo test` of the
 //! host needs no extra step. The components land in `target/guests` (shared by all host profiles) and are
@@ -17,9 +17,19 @@ mod table;
 /// the `providers` feature: the AWS SDK alone takes minutes to compile.
 const PROVIDERS: &[(&str, &str)] = &[("aws-ec2", "aws_ec2"), ("oci", "oci")];
 
+/// Installer plugins under `plugins/`: (cargo package, artifact stem). Built with the
+/// provider plugins (the `providers` feature), which they need.
+const INSTALLERS: &[(&str, &str)] = &[
+    ("openwhisk-standalone", "openwhisk_standalone"),
+    ("owbench-serve", "owbench_serve"),
+];
+
 /// A built-in plugin left out of this build: (plugin name, the cargo feature that
 /// builds it in).
 type LeftOut = (String, &'static str);
+
+/// Plugins under `plugins/`: (cargo package, artifact stem).
+type Packages = &'static [(&'static str, &'static str)];
 
 /// Test fixtures: (cargo package, artifact stem, constant name). Referenced by path.
 const FIXTURES: &[(&str, &str, &str)] = &[
@@ -42,6 +52,8 @@ fn main() {
         "wit",
         "host/fixtures",
         "host/builtins/Cargo.toml",
+        // The runtime image's Dockerfile, which the `openwhisk-standalone` installer embeds.
+        "host/runtime/Dockerfile",
         "Cargo.lock",
         ".cargo/config.toml",
     ] {
@@ -79,21 +91,28 @@ fn main() {
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .env("CARGO_PROFILE_RELEASE_LTO", "true");
     run(benchmarked);
-    // Provider plugins are API glue around large SDKs (aws-sdk-ec2 alone takes minutes):
-    // the workspace's `plugin` profile optimises for size and builds in parallel.
-    let (providers, providers_left_out): (&[(&str, &str)], Vec<LeftOut>) =
-        if env::var_os("CARGO_FEATURE_PROVIDERS").is_some() {
-            let packages: Vec<&str> = PROVIDERS.iter().map(|(p, _)| *p).collect();
-            run(guest_build(&root, &target_dir, "plugin", &packages));
-            (PROVIDERS, Vec::new())
-        } else {
-            let names = PROVIDERS
-                .iter()
+    // Provider plugins are API glue around large SDKs (aws-sdk-ec2 alone takes minutes),
+    // installers write plans: the workspace's `plugin` profile optimises for size and
+    // builds in parallel.
+    let cloud = env::var_os("CARGO_FEATURE_PROVIDERS").is_some();
+    let (providers, installers, cloud_left_out): (Packages, Packages, _) = if cloud {
+        let packages: Vec<&str> = PROVIDERS
+            .iter()
+            .chain(INSTALLERS)
+            .map(|(p, _)| *p)
+            .collect();
+        run(guest_build(&root, &target_dir, "plugin", &packages));
+        (PROVIDERS, INSTALLERS, (Vec::new(), Vec::new()))
+    } else {
+        let left_out = |list: &[(&str, &str)]| -> Vec<LeftOut> {
+            list.iter()
                 .filter_map(|(p, _)| table::plugin_name(&root.join("plugins").join(p)))
                 .map(|name| (name, "providers"))
-                .collect();
-            (&[], names)
+                .collect()
         };
+        (&[], &[], (left_out(PROVIDERS), left_out(INSTALLERS)))
+    };
+    let (providers_left_out, installers_left_out) = cloud_left_out;
 
     let artifacts = target_dir.join("wasm32-wasip2/release");
     let plugin_artifacts = target_dir.join("wasm32-wasip2/plugin");
@@ -114,6 +133,14 @@ fn main() {
         providers,
         &plugin_artifacts,
     );
+    builtins(
+        &mut out,
+        "INSTALLERS",
+        "The installer plugins in this build",
+        &root.join("plugins"),
+        installers,
+        &plugin_artifacts,
+    );
     left_out_list(
         &mut out,
         "WORKLOADS_LEFT_OUT",
@@ -125,6 +152,12 @@ fn main() {
         "PROVIDERS_LEFT_OUT",
         "provider plugins",
         &providers_left_out,
+    );
+    left_out_list(
+        &mut out,
+        "INSTALLERS_LEFT_OUT",
+        "installer plugins",
+        &installers_left_out,
     );
     let mut fixtures = String::new();
     for (_, stem, name) in fixture_list {

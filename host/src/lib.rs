@@ -23,6 +23,7 @@ pub mod cloud;
 pub mod cluster;
 pub mod commands;
 pub mod datasets;
+pub mod installers;
 pub mod load;
 pub mod net;
 pub mod objects;

@@ -9,8 +9,10 @@ pub use owbench_plugin::catalog::{Builtin, Builtins, LeftOut};
 pub const BUILTINS: Builtins = Builtins {
     workloads: WORKLOADS,
     providers: PROVIDERS,
+    installers: INSTALLERS,
     workloads_left_out: WORKLOADS_LEFT_OUT,
     providers_left_out: PROVIDERS_LEFT_OUT,
+    installers_left_out: INSTALLERS_LEFT_OUT,
 };
 
 /// Test fixture components (paths to `.wasm` files), built with the `fixtures` feature.

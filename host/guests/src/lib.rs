@@ -4,6 +4,5 @@
 //! `fixtures`), into `target/guests`. The script also writes the Rust that embeds them,
 //! which `owbench-components` includes; this library is empty.
 //!
-//! The crate has no dependencies (only `toml` to build its build script), so a build
-//! can start it before anything else: `ci/test.sh` builds it in the background while the
-//! test build compiles the host.
+//! The crate has no dependencies (only `toml` to build its build script): building the
+//! guests alone is `cargo build -p owbench-guests --features ...`.

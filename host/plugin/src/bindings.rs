@@ -52,7 +52,7 @@ pub mod reducing {
     });
 }
 
-/// The `installer` world (a first draft; the installers issue refines it).
+/// The `installer` world: plans that turn a provider's machines into OpenWhisk.
 pub mod installer {
     wasmtime::component::bindgen!({
         world: "installer",
@@ -61,7 +61,6 @@ pub mod installer {
         with: {
             "wasi:io": wasmtime_wasi::p2::bindings::io,
             "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
-            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
             "owbench:plugin/host": super::owbench::plugin::host,
             "owbench:plugin/types": super::owbench::plugin::types,
         },

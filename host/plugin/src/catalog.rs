@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::PluginError;
 use crate::manifest::{Manifest, World};
 
-/// A plugin component (workload or provider) shipped inside the binary.
+/// A plugin component (workload, provider or installer) shipped inside the binary.
 #[derive(Debug, Clone, Copy)]
 pub struct Builtin {
     /// Its `plugin.toml`.
@@ -35,10 +35,14 @@ pub struct Builtins {
     pub workloads: &'static [Builtin],
     /// Built-in provider plugins.
     pub providers: &'static [Builtin],
+    /// Built-in installer plugins.
+    pub installers: &'static [Builtin],
     /// Built-in workloads this build left out.
     pub workloads_left_out: &'static [LeftOut],
     /// Built-in provider plugins this build left out.
     pub providers_left_out: &'static [LeftOut],
+    /// Built-in installer plugins this build left out.
+    pub installers_left_out: &'static [LeftOut],
 }
 
 /// Where a plugin comes from.
@@ -55,8 +59,10 @@ impl Builtins {
     pub const NONE: Builtins = Builtins {
         workloads: &[],
         providers: &[],
+        installers: &[],
         workloads_left_out: &[],
         providers_left_out: &[],
+        installers_left_out: &[],
     };
 
     /// The plugins of `world` built in.
@@ -64,7 +70,7 @@ impl Builtins {
         match world {
             World::Workload | World::ReducingWorkload => self.workloads,
             World::Provider => self.providers,
-            World::Installer => &[],
+            World::Installer => self.installers,
         }
     }
 
@@ -73,7 +79,7 @@ impl Builtins {
         match world {
             World::Workload | World::ReducingWorkload => self.workloads_left_out,
             World::Provider => self.providers_left_out,
-            World::Installer => &[],
+            World::Installer => self.installers_left_out,
         }
     }
 
@@ -210,11 +216,13 @@ mod tests {
         Builtins {
             workloads: Box::leak(workloads.into_boxed_slice()),
             providers: Box::leak(providers.into_boxed_slice()),
+            installers: &[],
             workloads_left_out: &[LeftOut {
                 name: "heavy-thing",
                 feature: "heavy-workloads",
             }],
             providers_left_out: &[],
+            installers_left_out: &[],
         }
     }
 

@@ -8,6 +8,7 @@
 //! that fail with a retryable error (throttling, a resource still in use) are retried
 //! with exponential backoff and jitter (`backon`).
 
+pub mod install;
 pub mod spec;
 pub mod state;
 
@@ -213,7 +214,7 @@ pub async fn up(
             tags: node_tags,
             user_data: user_data.clone(),
             ssh_public_key: ssh_key.clone(),
-            open_ports: state.spec.open_ports.clone(),
+            open_ports: state.spec.open_ports(),
         };
         let created = backoff
             .retry(&format!("create {}", request.name), || {

@@ -6,8 +6,14 @@
 //! region = "us-east-1"
 //! image = "ami-0abcdef1234567890"
 //! ssh_public_key = "~/.ssh/id_ed25519.pub"   # optional
-//! open_ports = [22, 443]                     # default [22]
+//! open_ports = [22, 443]                     # bare machines only; default [22]
 //! # endpoint = "http://127.0.0.1:5000"       # a local test server or private endpoint
+//! # allowed_cidrs = ["203.0.113.0/24"]       # who may reach the API and SSH (needed with an installer)
+//! # max_hours = 4                            # with an installer: nodes power off after this
+//!
+//! # [installer]                              # OpenWhisk on the nodes
+//! # name = "openwhisk-standalone"
+//! # concurrent-invocations = 5000            # the installer's own settings
 //!
 //! [[nodes]]
 //! role = "controller"
@@ -47,14 +53,55 @@ pub struct ClusterSpec {
     /// Cloud-init user data file for every node.
     #[serde(default)]
     pub user_data: Option<PathBuf>,
-    /// TCP ports opened to the world.
-    #[serde(default = "default_ports")]
-    pub open_ports: Vec<u16>,
+    /// TCP ports opened to the world, for bare machines (with an installer its plan
+    /// names the ports, open only to `allowed_cidrs`).
+    #[serde(default)]
+    pub open_ports: Option<Vec<u16>>,
+    /// The client networks (CIDRs) that may reach the API and SSH. No default: a spec
+    /// with an installer must list them, and the whole internet only as `0.0.0.0/0`
+    /// (or `::/0`) in those words.
+    #[serde(default)]
+    pub allowed_cidrs: Vec<String>,
+    /// With an installer: every node powers itself off this many hours after it boots,
+    /// so a forgotten cluster stops costing money.
+    #[serde(default = "default_max_hours")]
+    pub max_hours: f64,
+    /// The installer that puts OpenWhisk on the nodes, and its settings.
+    #[serde(default)]
+    pub installer: Option<InstallerSpec>,
     /// Provider-specific settings (e.g. OCI's `compartment-id`).
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
     /// Node groups.
     pub nodes: Vec<NodeGroup>,
+}
+
+/// `[installer]`: the installer plugin and its own settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstallerSpec {
+    /// The installer plugin, e.g. `openwhisk-standalone`.
+    pub name: String,
+    /// Its settings: every other key (strings, numbers or booleans).
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, toml::Value>,
+}
+
+impl InstallerSpec {
+    /// The settings as text, as the installer world passes them.
+    pub fn settings(&self) -> Result<Vec<(String, String)>, String> {
+        self.settings
+            .iter()
+            .map(|(key, value)| match value {
+                toml::Value::String(s) => Ok((key.clone(), s.clone())),
+                toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+                    Ok((key.clone(), value.to_string()))
+                }
+                _ => Err(format!(
+                    "[installer] `{key}` must be a string, a number or a boolean"
+                )),
+            })
+            .collect()
+    }
 }
 
 /// Nodes of one role.
@@ -73,8 +120,11 @@ pub struct NodeGroup {
     pub count: u32,
 }
 
-fn default_ports() -> Vec<u16> {
-    vec![22]
+/// The ports a spec without an installer opens when it names none.
+pub const DEFAULT_PORTS: [u16; 1] = [22];
+
+fn default_max_hours() -> f64 {
+    4.0
 }
 fn one() -> u32 {
     1
@@ -132,7 +182,50 @@ impl ClusterSpec {
                 ));
             }
         }
+        for cidr in &self.allowed_cidrs {
+            let net: ipnet::IpNet = cidr.parse().map_err(|_| {
+                format!("`allowed_cidrs`: {cidr:?} is not a CIDR (like \"203.0.113.0/24\")")
+            })?;
+            if net.trunc() != net {
+                return Err(format!(
+                    "`allowed_cidrs`: {cidr:?} has host bits set (the network is {})",
+                    net.trunc()
+                ));
+            }
+        }
+        if !(0.25..=720.0).contains(&self.max_hours) {
+            return Err(format!(
+                "`max_hours` must be from 0.25 to 720, got {}",
+                self.max_hours
+            ));
+        }
+        if let Some(installer) = &self.installer {
+            installer.settings()?;
+            if self.allowed_cidrs.is_empty() {
+                return Err(format!(
+                    "installer `{}` opens the API and SSH: list who may reach them in `allowed_cidrs` (e.g. [\"203.0.113.7/32\"]; \"0.0.0.0/0\" opens them to everyone)",
+                    installer.name
+                ));
+            }
+            if self.open_ports.is_some() {
+                return Err(format!(
+                    "`open_ports` is for bare machines: installer `{}` names the ports it opens",
+                    installer.name
+                ));
+            }
+            if self.user_data.is_some() {
+                return Err(format!(
+                    "`user_data` is for bare machines: installer `{}` writes the nodes' user data",
+                    installer.name
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The ports opened to the world for bare machines.
+    pub fn open_ports(&self) -> Vec<u16> {
+        self.open_ports.clone().unwrap_or(DEFAULT_PORTS.to_vec())
     }
 
     /// Nodes in all groups.
@@ -165,7 +258,8 @@ count = 2
     fn a_spec_parses_with_defaults() {
         let s = ClusterSpec::parse(SPEC).unwrap();
         assert_eq!(s.node_count(), 3);
-        assert_eq!(s.open_ports, [22]);
+        assert_eq!(s.open_ports(), [22]);
+        assert_eq!(s.max_hours, 4.0);
         assert_eq!(s.nodes[0].count, 1);
     }
 
@@ -179,5 +273,53 @@ count = 2
         assert!(e.contains("`name` must be"), "{e}");
         let e = ClusterSpec::parse(&SPEC.replace("invoker", "controller")).unwrap_err();
         assert!(e.contains("listed twice"), "{e}");
+    }
+
+    #[test]
+    fn an_installer_needs_allowed_cidrs_and_owns_ports_and_user_data() {
+        let with = |extra: &str, installer: &str| {
+            let spec = SPEC.replacen("[[nodes]]", &format!("{extra}\n[[nodes]]"), 1);
+            ClusterSpec::parse(&format!("{spec}\n[installer]\n{installer}\n"))
+        };
+        let ok = with(
+            "allowed_cidrs = [\"203.0.113.0/24\", \"2001:db8::/32\"]",
+            "name = \"openwhisk-standalone\"\nconcurrent-invocations = 2000\nimage = \"x\"",
+        )
+        .unwrap();
+        let installer = ok.installer.unwrap();
+        assert_eq!(
+            installer.settings().unwrap(),
+            [
+                ("concurrent-invocations".to_owned(), "2000".to_owned()),
+                ("image".to_owned(), "x".to_owned())
+            ]
+        );
+        let e = with("", "name = \"openwhisk-standalone\"").unwrap_err();
+        assert!(e.contains("allowed_cidrs"), "{e}");
+        let e = with("allowed_cidrs = [\"203.0.113.0/33\"]", "name = \"x\"").unwrap_err();
+        assert!(e.contains("is not a CIDR"), "{e}");
+        let e = with("allowed_cidrs = [\"203.0.113.7/24\"]", "name = \"x\"").unwrap_err();
+        assert!(
+            e.contains("host bits set (the network is 203.0.113.0/24)"),
+            "{e}"
+        );
+        let e = with(
+            "allowed_cidrs = [\"0.0.0.0/0\"]\nopen_ports = [443]",
+            "name = \"x\"",
+        )
+        .unwrap_err();
+        assert!(e.contains("`open_ports` is for bare machines"), "{e}");
+        let e = with(
+            "allowed_cidrs = [\"0.0.0.0/0\"]\nmax_hours = 0",
+            "name = \"x\"",
+        )
+        .unwrap_err();
+        assert!(e.contains("`max_hours` must be"), "{e}");
+        let e = with(
+            "allowed_cidrs = [\"0.0.0.0/0\"]",
+            "name = \"x\"\nlist = [1]",
+        )
+        .unwrap_err();
+        assert!(e.contains("[installer] `list`"), "{e}");
     }
 }

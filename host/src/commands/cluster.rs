@@ -3,10 +3,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cluster::install::{self, Values};
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{self, ClusterState, StateStore, Status};
 use crate::cluster::{self, Backoff};
 use crate::commands::EngineArgs;
+use owbench_plugin::installer::{
+    Audience, Cluster, InstallPlan, InstallerInfo, KeyValue, NodeGroup,
+};
 use owbench_plugin::{PluginEngine, ProviderPlugin};
 
 /// Manage clusters of machines made by a provider plugin.
@@ -25,9 +29,14 @@ enum ClusterAction {
     Up {
         /// The cluster spec (TOML).
         spec: PathBuf,
-        /// Print the plan and its cost per hour; create nothing.
+        /// Print the plan and its cost per hour; create nothing. With an installer, its
+        /// phases too (secrets, addresses and upload URLs shown as `<name>`).
         #[arg(long)]
         dry_run: bool,
+        /// With `--dry-run` and an installer: write each phase's user data to
+        /// `DIR/<role>.yaml` (to read, or to check with `cloud-init schema`).
+        #[arg(long, value_name = "DIR", requires = "dry_run")]
+        user_data_dir: Option<PathBuf>,
     },
     /// Show a cluster's nodes as the provider sees them now.
     Status {
@@ -54,7 +63,11 @@ impl ClusterCommand {
     pub async fn run(&self, args: &EngineArgs) -> anyhow::Result<()> {
         let store = StateStore::new(self.state_dir.clone().unwrap_or_else(state::default_dir));
         match &self.action {
-            ClusterAction::Up { spec, dry_run } => up(args, &store, spec, *dry_run).await,
+            ClusterAction::Up {
+                spec,
+                dry_run,
+                user_data_dir,
+            } => up(args, &store, spec, *dry_run, user_data_dir.as_deref()).await,
             ClusterAction::Status { id } => status(args, &store, id).await,
             ClusterAction::Down { id, spec } => down(args, &store, id, spec.as_deref()).await,
             ClusterAction::List => list(&store),
@@ -82,6 +95,7 @@ async fn up(
     store: &StateStore,
     path: &std::path::Path,
     dry_run: bool,
+    user_data_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let spec = ClusterSpec::load(path)?;
     let (engine, provider) = provider(args, &spec).await?;
@@ -114,6 +128,14 @@ async fn up(
     }
     super::table::print(&table);
     match total {
+        Some(t) if spec.installer.is_some() => println!(
+            "{} nodes on {} in {}: {t:.4} USD per hour (on-demand list prices), at most {:.2} USD before they power off after max_hours = {}",
+            spec.node_count(),
+            spec.provider,
+            spec.region,
+            t * spec.max_hours,
+            spec.max_hours
+        ),
         Some(t) => println!(
             "{} nodes on {} in {}: {t:.4} USD per hour (on-demand list prices)",
             spec.node_count(),
@@ -126,6 +148,38 @@ async fn up(
             spec.provider,
             spec.region
         ),
+    }
+    if let Some(installer) = &spec.installer {
+        let values = Values {
+            cluster_id: "<cluster-id>".into(),
+            ..Values::default()
+        };
+        let (info, plan) =
+            install_plan(args, &engine, &provider, &spec, &values.cluster_id).await?;
+        print_plan(&spec, &info, &plan, &values)?;
+        // Every phase's user data is made (and so checked) in a dry run too.
+        let mut documents = Vec::new();
+        for phase in &plan.phases {
+            let text = install::user_data(phase, &values, spec.max_hours).map_err(|e| {
+                anyhow::anyhow!("installer {}, phase `{}`: {e}", info.name, phase.role)
+            })?;
+            documents.push((format!("{}.yaml", phase.role), text));
+        }
+        if let Some(dir) = user_data_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+            for (name, text) in documents {
+                let file = dir.join(name);
+                std::fs::write(&file, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+            }
+        }
+        if !dry_run {
+            anyhow::bail!(
+                "installer {}: carrying out an installation plan is not in this version of `owbench cluster up` yet; `--dry-run` shows the plan",
+                installer.name
+            );
+        }
     }
     if dry_run {
         return Ok(());
@@ -158,6 +212,108 @@ async fn up(
             )
         }
     }
+}
+
+/// The spec's installer, loaded, and its plan for the spec's nodes, checked.
+async fn install_plan(
+    args: &EngineArgs,
+    engine: &PluginEngine,
+    provider: &ProviderPlugin,
+    spec: &ClusterSpec,
+    id: &str,
+) -> anyhow::Result<(InstallerInfo, InstallPlan)> {
+    let installer = spec.installer.as_ref().expect("a spec with an installer");
+    let plugin = crate::installers::load(engine, &installer.name, &args.plugin_dirs).await?;
+    let shapes = &provider.info().shapes;
+    let cluster = Cluster {
+        id: id.to_owned(),
+        provider: spec.provider.clone(),
+        groups: spec
+            .nodes
+            .iter()
+            .map(|g| {
+                let shape = shapes.iter().find(|s| s.name == g.shape);
+                NodeGroup {
+                    role: g.role.clone(),
+                    count: g.count,
+                    shape: g.shape.clone(),
+                    vcpus: shape.map(|s| s.vcpus),
+                    memory_mib: shape.map(|s| s.memory_mib),
+                }
+            })
+            .collect(),
+    };
+    let settings: Vec<KeyValue> = installer
+        .settings()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .into_iter()
+        .map(|(key, value)| KeyValue { key, value })
+        .collect();
+    let info = plugin.info().clone();
+    install::check_roles(spec, &info).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plan = plugin.plan(engine, &cluster, &settings).await?;
+    install::check_plan(spec, &info, &plan).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((info, plan))
+}
+
+/// Print an installer's phases, uploads, health check and outputs, placeholders filled
+/// from `values`.
+fn print_plan(
+    spec: &ClusterSpec,
+    info: &InstallerInfo,
+    plan: &InstallPlan,
+    values: &Values,
+) -> anyhow::Result<()> {
+    let fill = |text: &str| {
+        values
+            .fill(text)
+            .map_err(|e| anyhow::anyhow!("installer {}: {e}", info.name))
+    };
+    println!(
+        "installer {} {}: {}",
+        info.name, info.version, info.description
+    );
+    let mut table = super::table::new(&["phase", "role", "port", "open to", "for"], &[0, 2]);
+    for (i, phase) in plan.phases.iter().enumerate() {
+        for rule in &phase.ingress {
+            let to = match rule.audience {
+                Audience::Clients => spec.allowed_cidrs.join(", "),
+                Audience::Cluster => "the cluster's nodes".to_owned(),
+            };
+            table.add_row(vec![
+                (i + 1).to_string(),
+                phase.role.clone(),
+                rule.port.to_string(),
+                to,
+                rule.purpose.clone(),
+            ]);
+        }
+    }
+    super::table::print(&table);
+    if !plan.artifacts.is_empty() {
+        println!(
+            "uploads for the nodes: {} (this owbench binary)",
+            plan.artifacts.join(", ")
+        );
+    }
+    let check = &plan.health_check;
+    println!(
+        "ready when GET {} answers {}{} within {} s",
+        fill(&check.url)?,
+        check.expect_status,
+        if check.expect_body.is_empty() {
+            String::new()
+        } else {
+            format!(" with {:?}", check.expect_body)
+        },
+        check.timeout_secs
+    );
+    println!(
+        "then: API host {}, namespace {}",
+        fill(&plan.outputs.api_host)?,
+        fill(&plan.outputs.namespace)?
+    );
+    Ok(())
 }
 
 fn print_nodes(state: &ClusterState) {

