@@ -120,10 +120,30 @@ pub fn check_plan(
                 .map_err(|e| format!("installer {name}, health check or outputs: {e}"))?;
         }
     }
-    let url = &plan.health_check.url;
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
+    // Secrets go only to the nodes (user data) and into the key the host keeps.
+    for (what, text) in [
+        ("health check's URL", &plan.health_check.url),
+        ("API host", &outputs.api_host),
+        ("namespace", &outputs.namespace),
+    ] {
+        if placeholders(text)?.iter().any(|p| p.starts_with("secret:")) {
+            return Err(format!("installer {name}: the {what} names a secret"));
+        }
+    }
+    // The host checks only the cluster's own nodes, and sends the key only over TLS.
+    let check = &plan.health_check;
+    let url = &check.url;
+    let scheme_ok = url.starts_with("https://{{node:")
+        || (!check.authenticated && url.starts_with("http://{{node:"));
+    if !scheme_ok {
         return Err(format!(
-            "installer {name}: the health check's URL {url:?} is not http(s)"
+            "installer {name}: the health check's URL {url:?} must be https://{{{{node:ROLE:public-ip}}}}/... (http only without the key)"
+        ));
+    }
+    if spec.max_hours * 3600.0 <= f64::from(check.timeout_secs) {
+        return Err(format!(
+            "`max_hours` = {} powers the nodes off before installer {name}'s health check gives up ({} s)",
+            spec.max_hours, check.timeout_secs
         ));
     }
     Ok(())
@@ -305,6 +325,9 @@ pub fn user_data(phase: &Phase, values: &Values, max_hours: f64) -> Result<Strin
     let power_off = Value::Sequence(
         [
             "systemd-run",
+            // Without it, systemd-run waits for the timer's start, which waits for
+            // sysinit.target, which waits for cloud-init's stage running this: a hung boot.
+            "--no-block",
             "--unit=owbench-max-hours",
             &format!("--on-boot={minutes}min"),
             &format!(
@@ -432,6 +455,92 @@ mod tests {
         );
     }
 
+    fn spec_and_plan() -> (ClusterSpec, InstallerInfo, InstallPlan) {
+        use owbench_plugin::installer::{HealthCheck, Outputs, RoleInfo};
+        let spec = ClusterSpec::parse(
+            "name = \"c\"\nprovider = \"aws-ec2\"\nregion = \"r\"\nimage = \"i\"\nallowed_cidrs = [\"0.0.0.0/0\"]\n[installer]\nname = \"x\"\n[[nodes]]\nrole = \"a\"\nshape = \"s\"\n",
+        )
+        .unwrap();
+        let info = InstallerInfo {
+            name: "x".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            roles: vec![RoleInfo {
+                name: "a".into(),
+                min: 1,
+                max: 1,
+                description: String::new(),
+            }],
+        };
+        let plan = InstallPlan {
+            phases: vec![Phase {
+                role: "a".into(),
+                user_data: "#cloud-config\n{}\n".into(),
+                ingress: vec![],
+            }],
+            artifacts: vec![],
+            health_check: HealthCheck {
+                url: "https://{{node:a:public-ip}}/api/v1".into(),
+                authenticated: true,
+                expect_status: 200,
+                expect_body: String::new(),
+                timeout_secs: 600,
+            },
+            outputs: Outputs {
+                api_host: "https://{{node:a:public-ip}}".into(),
+                auth: "{{secret:guest-key}}".into(),
+                namespace: "guest".into(),
+            },
+        };
+        (spec, info, plan)
+    }
+
+    #[test]
+    fn a_plan_sends_secrets_only_to_its_nodes_and_checks_only_them() {
+        let (spec, info, plan) = spec_and_plan();
+        assert_eq!(check_roles(&spec, &info), Ok(()));
+        assert_eq!(check_plan(&spec, &info, &plan), Ok(()));
+        let with_url = |url: &str, authenticated: bool| {
+            let mut plan = plan.clone();
+            plan.health_check.url = url.into();
+            plan.health_check.authenticated = authenticated;
+            check_plan(&spec, &info, &plan)
+        };
+        assert!(
+            with_url("http://{{node:a:public-ip}}/", true)
+                .unwrap_err()
+                .contains("http only without the key")
+        );
+        assert!(with_url("http://{{node:a:public-ip}}/", false).is_ok());
+        assert!(with_url("https://example.com/", true).is_err());
+        assert!(
+            with_url("https://{{node:a:public-ip}}/{{secret:guest-key}}", true)
+                .unwrap_err()
+                .contains("names a secret")
+        );
+        let mut later = plan.clone();
+        later.phases[0].user_data = "#cloud-config\nx: \"{{node:a:public-ip}}\"\n".into();
+        assert!(
+            check_plan(&spec, &info, &later)
+                .unwrap_err()
+                .contains("not created before it")
+        );
+        let mut slow = plan.clone();
+        slow.health_check.timeout_secs = 4 * 3600;
+        assert!(
+            check_plan(&spec, &info, &slow)
+                .unwrap_err()
+                .contains("powers the nodes off")
+        );
+        let mut two = spec.clone();
+        two.nodes[0].count = 2;
+        assert!(
+            check_roles(&two, &info)
+                .unwrap_err()
+                .contains("needs 1 `a` node(s)")
+        );
+    }
+
     #[test]
     fn user_data_fills_inside_strings_and_adds_the_power_off() {
         let phase = Phase {
@@ -455,7 +564,8 @@ mod tests {
             "-----BEGIN\nkey: [x]\n'\""
         );
         assert_eq!(doc["bootcmd"][0][0], "systemd-run");
-        assert_eq!(doc["bootcmd"][0][2], "--on-boot=240min");
+        assert_eq!(doc["bootcmd"][0][1], "--no-block");
+        assert_eq!(doc["bootcmd"][0][3], "--on-boot=240min");
         assert_eq!(doc["bootcmd"][1][0], "echo");
 
         let bad = Phase {

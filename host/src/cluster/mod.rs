@@ -335,7 +335,7 @@ pub async fn down(
             for n in &mut state.nodes {
                 n.state = "terminated".into();
             }
-            state.status = Status::Deleted;
+            state.mark_deleted();
             state.error = None;
             store.save(state)?;
             Ok(report)

@@ -199,6 +199,12 @@ impl ClusterSpec {
                 self.max_hours
             ));
         }
+        if self.installer.is_none() && !self.allowed_cidrs.is_empty() {
+            return Err(
+                "`allowed_cidrs` limits the ports an [installer] opens; bare machines' `open_ports` are open to everyone"
+                    .into(),
+            );
+        }
         if let Some(installer) = &self.installer {
             installer.settings()?;
             if self.allowed_cidrs.is_empty() {
@@ -293,6 +299,16 @@ count = 2
                 ("concurrent-invocations".to_owned(), "2000".to_owned()),
                 ("image".to_owned(), "x".to_owned())
             ]
+        );
+        let bare = SPEC.replacen(
+            "[[nodes]]",
+            "allowed_cidrs = [\"203.0.113.0/24\"]\n[[nodes]]",
+            1,
+        );
+        let e = ClusterSpec::parse(&bare).unwrap_err();
+        assert!(
+            e.contains("bare machines' `open_ports` are open to everyone"),
+            "{e}"
         );
         let e = with("", "name = \"openwhisk-standalone\"").unwrap_err();
         assert!(e.contains("allowed_cidrs"), "{e}");

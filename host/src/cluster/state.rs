@@ -82,6 +82,13 @@ pub struct ClusterState {
     pub nodes: Vec<NodeRecord>,
     /// Why `up` or `down` failed, if it did.
     pub error: Option<String>,
+    /// What its nodes cost in USD per hour at the provider's list prices, when the
+    /// provider prices every shape (recorded by `up`).
+    #[serde(default)]
+    pub price_per_hour: Option<f64>,
+    /// When `down` removed everything (RFC 3339).
+    #[serde(default)]
+    pub deleted_at: Option<String>,
 }
 
 fn now() -> String {
@@ -119,7 +126,35 @@ impl ClusterState {
             updated_at: now(),
             nodes: Vec::new(),
             error: None,
+            price_per_hour: None,
+            deleted_at: None,
         }
+    }
+
+    /// How long it has existed: from `up` to `down`, or to `now`.
+    pub fn age(&self, now: std::time::SystemTime) -> Option<std::time::Duration> {
+        let start = humantime::parse_rfc3339(&self.created_at).ok()?;
+        let end = match &self.deleted_at {
+            Some(t) => humantime::parse_rfc3339(t).ok()?,
+            None => now,
+        };
+        Some(end.duration_since(start).unwrap_or_default())
+    }
+
+    /// What it has cost so far at list prices: its price per hour over its age, which
+    /// its nodes' power-off after `max_hours` bounds when an installer made it.
+    pub fn cost_so_far(&self, now: std::time::SystemTime) -> Option<f64> {
+        let mut hours = self.age(now)?.as_secs_f64() / 3600.0;
+        if self.spec.installer.is_some() {
+            hours = hours.min(self.spec.max_hours);
+        }
+        Some(self.price_per_hour? * hours)
+    }
+
+    /// Mark it removed now.
+    pub fn mark_deleted(&mut self) {
+        self.status = Status::Deleted;
+        self.deleted_at = Some(now());
     }
 }
 
@@ -151,7 +186,8 @@ impl StateStore {
         self.dir.join(format!("{id}.json"))
     }
 
-    /// Write `state` (stamped now) atomically.
+    /// Write `state` (stamped now) atomically, readable by its owner only (it holds the
+    /// cluster's secrets).
     pub fn save(&self, state: &mut ClusterState) -> anyhow::Result<()> {
         state.updated_at = now();
         std::fs::create_dir_all(&self.dir)
@@ -213,7 +249,16 @@ impl StateStore {
 
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let mut f = std::fs::File::create(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    // A file left behind by an interrupted save keeps its mode on open: set it.
+    #[cfg(unix)]
+    f.set_permissions(
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )?;
     f.write_all(bytes)?;
     f.sync_all()
 }
@@ -238,11 +283,46 @@ mod tests {
         );
         store.save(&mut state).unwrap();
         assert_eq!(store.load(&state.id).unwrap(), state);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(store.path(&state.id))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "only its owner reads a state file");
+        }
         assert_eq!(store.list().unwrap(), vec![state.clone()]);
         let e = store.load("nope").unwrap_err().to_string();
         assert!(e.contains("no cluster `nope`"), "{e}");
         std::fs::write(store.path("bad"), "{").unwrap();
         assert!(store.load("bad").is_err());
         assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn age_and_cost_run_from_up_to_down_and_stop_at_max_hours() {
+        let spec = ClusterSpec::parse(
+            "name = \"c\"\nprovider = \"aws-ec2\"\nregion = \"r\"\nimage = \"i\"\n[[nodes]]\nrole = \"a\"\nshape = \"s\"\n",
+        )
+        .unwrap();
+        let mut state = ClusterState::new(spec);
+        state.created_at = "2026-11-29T10:00:00Z".into();
+        let at = |t: &str| humantime::parse_rfc3339(t).unwrap();
+        let now = at("2026-11-29T16:00:00Z");
+        assert_eq!(state.age(now).unwrap().as_secs(), 6 * 3600);
+        assert_eq!(state.cost_so_far(now), None, "no price known");
+        state.price_per_hour = Some(0.5);
+        assert_eq!(state.cost_so_far(now), Some(3.0));
+        // An installer's nodes power off after max_hours (4 by default).
+        state.spec.installer = Some(crate::cluster::spec::InstallerSpec {
+            name: "x".into(),
+            settings: Default::default(),
+        });
+        assert_eq!(state.cost_so_far(now), Some(2.0));
+        state.spec.installer = None;
+        state.deleted_at = Some("2026-11-29T11:30:00Z".into());
+        assert_eq!(state.age(now).unwrap().as_secs(), 5400);
+        assert_eq!(state.cost_so_far(now), Some(0.75));
     }
 }

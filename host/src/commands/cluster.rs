@@ -54,7 +54,7 @@ enum ClusterAction {
         #[arg(long)]
         spec: Option<PathBuf>,
     },
-    /// List known clusters.
+    /// List known clusters, with their age and what they cost so far at list prices.
     List,
 }
 
@@ -185,6 +185,7 @@ async fn up(
         return Ok(());
     }
     let mut state = ClusterState::new(spec);
+    state.price_per_hour = total;
     eprintln!(
         "cluster {}: state in {}",
         state.id,
@@ -413,10 +414,30 @@ fn list(store: &StateStore) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut table = super::table::new(
-        &["id", "provider", "region", "status", "nodes", "created"],
-        &[4],
+        &[
+            "id",
+            "provider",
+            "region",
+            "status",
+            "nodes",
+            "created",
+            "age",
+            "USD so far",
+        ],
+        &[4, 6, 7],
     );
+    let now = std::time::SystemTime::now();
     for s in states {
+        let age = s.age(now).map_or_else(
+            || "?".to_owned(),
+            |a| {
+                humantime::format_duration(std::time::Duration::from_secs(a.as_secs() / 60 * 60))
+                    .to_string()
+            },
+        );
+        let cost = s
+            .cost_so_far(now)
+            .map_or_else(|| "?".to_owned(), |c| format!("{c:.2}"));
         table.add_row(vec![
             s.id.clone(),
             s.spec.provider.clone(),
@@ -424,6 +445,8 @@ fn list(store: &StateStore) -> anyhow::Result<()> {
             s.status.as_str().to_owned(),
             s.nodes.len().to_string(),
             s.created_at.to_string(),
+            age,
+            cost,
         ]);
     }
     super::table::print(&table);

@@ -31,8 +31,15 @@ pub struct PlatformArgs {
     /// Most activation records kept in the database.
     #[arg(long, default_value_t = 100_000)]
     pub max_activations: u64,
-    /// An accepted key, `NAMESPACE=UUID:KEY` (repeatable; default: the guest key).
-    #[arg(long = "auth", value_name = "NAMESPACE=UUID:KEY")]
+    /// An accepted key, `NAMESPACE=UUID:KEY` (repeatable, or comma-separated in
+    /// `OWBENCH_AUTH`, which keeps keys off the command line; default: the guest key).
+    #[arg(
+        long = "auth",
+        value_name = "NAMESPACE=UUID:KEY",
+        env = "OWBENCH_AUTH",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub keys: Vec<String>,
     /// Where warm instances run: in this process, or one `owbench runtime` process
     /// each, driven as OpenWhisk's invoker drives action containers.
@@ -113,8 +120,13 @@ impl ServeCommand {
             server.url(),
             db.display()
         );
+        let auth = if self.platform.keys.is_empty() {
+            GUEST_KEY
+        } else {
+            "<a key given with --auth>"
+        };
         eprintln!(
-            "  wsk property set --apihost '{}' --auth '{GUEST_KEY}'",
+            "  wsk property set --apihost '{}' --auth '{auth}'",
             server.url()
         );
         tokio::select! {

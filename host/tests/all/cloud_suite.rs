@@ -65,7 +65,15 @@ pub async fn up_status_list_down(cloud: &impl TestCloud) {
         "{out}"
     );
     let list = cloud.cluster(&["list"]);
-    assert!(text(&list.stdout).contains(&id), "{}", text(&list.stdout));
+    let out = text(&list.stdout);
+    let row = out
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("{out}"));
+    // Both test clouds price every shape of the spec: the cost so far is a figure.
+    assert!(out.contains("USD so far"), "{out}");
+    let cost = row.split_whitespace().last().unwrap();
+    assert!(cost.parse::<f64>().is_ok_and(|c| c >= 0.0), "{row}");
 
     let down = cloud.cluster(&["down", &id]);
     assert!(down.status.success(), "{}", text(&down.stderr));

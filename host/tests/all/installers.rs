@@ -48,17 +48,31 @@ fn passes(what: &str, out: Output) -> String {
     said
 }
 
-/// Every file of a cloud-config's `write_files`: (path, content).
+/// Every file of a cloud-config's `write_files`: (path, content), after checking that
+/// each file holding a secret or the binary's presigned URL is readable by root only.
 fn files(doc: &Value) -> Vec<(String, String)> {
     doc["write_files"]
         .as_sequence()
         .expect("write_files")
         .iter()
         .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_owned(),
-                f["content"].as_str().unwrap().to_owned(),
-            )
+            let path = f["path"].as_str().unwrap().to_owned();
+            let content = f["content"].as_str().unwrap().to_owned();
+            let mode = f["permissions"].as_str().unwrap();
+            let secret = [
+                "<secret:guest-key>",
+                "<secret:system-key>",
+                "<secret:tls-key>",
+            ]
+            .iter()
+            .any(|s| content.contains(s))
+                || content.contains("<artifact:owbench:url>");
+            assert!(
+                !secret || mode.ends_with("00"),
+                "{path} holds a secret and has mode {mode}"
+            );
+            assert_eq!(f["owner"], "root:root", "{path}");
+            (path, content)
         })
         .collect()
 }
@@ -151,6 +165,12 @@ fn check_plan(spec: &str, snapshot: &str, expect_dockerfiles: usize) {
             );
         }
     }
+    // A runtime manifest names the `wasm` kind with owbench's runtime image.
+    if let Some((_, manifest)) = written.iter().find(|(p, _)| p.ends_with("/runtimes.json")) {
+        let manifest: serde_json::Value = serde_json::from_str(manifest).unwrap();
+        assert_eq!(manifest["runtimes"]["wasm"][0]["kind"], "wasm");
+        assert_eq!(manifest["runtimes"]["wasm"][0]["image"]["name"], "runtime");
+    }
     // The download of owbench, the TLS front and the script of the steps at least.
     assert!(scripts >= 3, "{scripts} scripts");
     assert_eq!(dockerfiles, expect_dockerfiles);
@@ -178,7 +198,8 @@ fn check_plan(spec: &str, snapshot: &str, expect_dockerfiles: usize) {
     }
     // The host's power-off comes first on every boot.
     assert_eq!(doc["bootcmd"][0][0], "systemd-run");
-    assert_eq!(doc["bootcmd"][0][2], "--on-boot=240min");
+    assert_eq!(doc["bootcmd"][0][1], "--no-block");
+    assert_eq!(doc["bootcmd"][0][3], "--on-boot=240min");
 }
 
 #[test]

@@ -30,10 +30,11 @@ pub fn fill_template(template: &str, values: &[(&str, String)]) -> String {
 pub fn owbench_binary(config: &mut CloudConfig) {
     config
         .packages(&["curl"])
+        // Root only: it holds the presigned URL.
         .file(
             "/usr/local/lib/owbench/fetch-owbench.sh",
             FETCH_OWBENCH,
-            "0755",
+            "0700",
         )
         .run(&["/usr/local/lib/owbench/fetch-owbench.sh"]);
 }

@@ -27,8 +27,9 @@ const CONF: &str = include_str!("../files/standalone.conf");
 
 /// The standalone image (no release is tagged; a setting may pin another).
 const DEFAULT_IMAGE: &str = "openwhisk/standalone:nightly";
-/// Memory left to the OS, Docker, nginx and OpenWhisk's JVM.
-const RESERVED_MIB: u64 = 3 * 1024;
+/// Memory left to the OS, Docker, nginx and OpenWhisk's JVM (its heap is capped at 2 GiB
+/// in the unit).
+const RESERVED_MIB: u64 = 4 * 1024;
 
 struct Standalone;
 

@@ -43,7 +43,7 @@ impl Installer for Serve {
         config
             .file(
                 "/etc/owbench/serve.env",
-                "OWBENCH_GUEST=guest={{secret:guest-key}}\n",
+                "OWBENCH_AUTH=guest={{secret:guest-key}}\n",
                 "0600",
             )
             .file(
