@@ -109,25 +109,19 @@ pub fn check_plan(
         artifacts: &plan.artifacts,
     };
     let outputs = &plan.outputs;
-    for text in [
-        &plan.health_check.url,
-        &outputs.api_host,
-        &outputs.auth,
-        &outputs.namespace,
+    // Secrets go only to the nodes (user data) and into the key the host keeps.
+    for (what, text, secret_allowed) in [
+        ("health check's URL", &plan.health_check.url, false),
+        ("API host", &outputs.api_host, false),
+        ("key", &outputs.auth, true),
+        ("namespace", &outputs.namespace, false),
     ] {
         for p in placeholders(text)? {
             all.check(&p)
-                .map_err(|e| format!("installer {name}, health check or outputs: {e}"))?;
-        }
-    }
-    // Secrets go only to the nodes (user data) and into the key the host keeps.
-    for (what, text) in [
-        ("health check's URL", &plan.health_check.url),
-        ("API host", &outputs.api_host),
-        ("namespace", &outputs.namespace),
-    ] {
-        if placeholders(text)?.iter().any(|p| p.starts_with("secret:")) {
-            return Err(format!("installer {name}: the {what} names a secret"));
+                .map_err(|e| format!("installer {name}, the {what}: {e}"))?;
+            if !secret_allowed && p.starts_with("secret:") {
+                return Err(format!("installer {name}: the {what} names a secret"));
+            }
         }
     }
     // The host checks only the cluster's own nodes, and sends the key only over TLS.

@@ -127,20 +127,22 @@ async fn up(
         total = total.zip(l.per_hour).map(|(a, b)| a + b);
     }
     super::table::print(&table);
-    match total {
-        Some(t) if spec.installer.is_some() => println!(
-            "{} nodes on {} in {}: {t:.4} USD per hour (on-demand list prices), at most {:.2} USD before they power off after max_hours = {}",
-            spec.node_count(),
-            spec.provider,
-            spec.region,
+    // With an installer the nodes power themselves off after max_hours: the most it costs.
+    let bound = |t: f64| match spec.installer {
+        Some(_) => format!(
+            ", at most {:.2} USD before they power off after max_hours = {}",
             t * spec.max_hours,
             spec.max_hours
         ),
+        None => String::new(),
+    };
+    match total {
         Some(t) => println!(
-            "{} nodes on {} in {}: {t:.4} USD per hour (on-demand list prices)",
+            "{} nodes on {} in {}: {t:.4} USD per hour (on-demand list prices){}",
             spec.node_count(),
             spec.provider,
-            spec.region
+            spec.region,
+            bound(t)
         ),
         None => println!(
             "{} nodes on {} in {}: cost unknown (the provider does not price every shape)",
@@ -154,8 +156,7 @@ async fn up(
             cluster_id: "<cluster-id>".into(),
             ..Values::default()
         };
-        let (info, plan) =
-            install_plan(args, &engine, &provider, &spec, &values.cluster_id).await?;
+        let (info, plan) = install_plan(args, &engine, &spec, &lines, &values.cluster_id).await?;
         print_plan(&spec, &info, &plan, &values)?;
         // Every phase's user data is made (and so checked) in a dry run too.
         let mut documents = Vec::new();
@@ -215,32 +216,28 @@ async fn up(
     }
 }
 
-/// The spec's installer, loaded, and its plan for the spec's nodes, checked.
+/// The spec's installer, loaded, and its plan for the spec's nodes (`lines`: the
+/// provider's plan of them, with their shapes' sizes), checked.
 async fn install_plan(
     args: &EngineArgs,
     engine: &PluginEngine,
-    provider: &ProviderPlugin,
     spec: &ClusterSpec,
+    lines: &[cluster::PlanLine],
     id: &str,
 ) -> anyhow::Result<(InstallerInfo, InstallPlan)> {
     let installer = spec.installer.as_ref().expect("a spec with an installer");
     let plugin = crate::installers::load(engine, &installer.name, &args.plugin_dirs).await?;
-    let shapes = &provider.info().shapes;
     let cluster = Cluster {
         id: id.to_owned(),
         provider: spec.provider.clone(),
-        groups: spec
-            .nodes
+        groups: lines
             .iter()
-            .map(|g| {
-                let shape = shapes.iter().find(|s| s.name == g.shape);
-                NodeGroup {
-                    role: g.role.clone(),
-                    count: g.count,
-                    shape: g.shape.clone(),
-                    vcpus: shape.map(|s| s.vcpus),
-                    memory_mib: shape.map(|s| s.memory_mib),
-                }
+            .map(|l| NodeGroup {
+                role: l.role.clone(),
+                count: l.count,
+                shape: l.shape.clone(),
+                vcpus: l.size.map(|(cpus, _)| cpus),
+                memory_mib: l.size.map(|(_, mib)| mib),
             })
             .collect(),
     };
