@@ -15,7 +15,7 @@ pub use crate::bindings::installer::{
     Audience, Cluster, HealthCheck, IngressRule, InstallPlan, InstallerInfo, NodeGroup, Outputs,
     Phase, RoleInfo,
 };
-pub use crate::bindings::owbench::plugin::types::KeyValue;
+pub use crate::bindings::owbench::plugin::types::{KeyValue, Protocol};
 
 /// The `installer` world.
 pub struct Installer;

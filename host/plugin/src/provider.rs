@@ -18,7 +18,10 @@ use crate::state::CallState;
 use crate::{PluginEngine, PluginError};
 
 pub use crate::bindings::owbench::plugin::types::KeyValue;
-pub use crate::bindings::provider::{Node, NodeRequest, PowerAction, ProviderInfo, Shape, Target};
+pub use crate::bindings::owbench::plugin::types::Protocol;
+pub use crate::bindings::provider::{
+    IngressRule, Node, NodeRequest, PowerAction, ProviderInfo, Shape, Source, Target,
+};
 
 /// The `provider` world: cloud plugins, the only world that links `signer`.
 pub struct Provider;
@@ -106,6 +109,19 @@ impl ProviderPlugin {
     ) -> Result<(Store<CallState>, Bindings), CallError> {
         let signer = self.signer.clone();
         Ok(self.plugin.start(engine, &self.extra_hosts, signer).await?)
+    }
+
+    /// The image id of `image` (an alias or an id) for nodes of `shape`.
+    pub async fn resolve_image(
+        &self,
+        engine: &PluginEngine,
+        target: &Target,
+        image: &str,
+        shape: &str,
+    ) -> Result<String, CallError> {
+        let (mut store, p) = self.start(engine).await?;
+        let r = p.call_resolve_image(&mut store, target, image, shape).await;
+        self.plugin.finish(&store, r)
     }
 
     /// Create nodes (see the world's `create-nodes`).
@@ -210,6 +226,18 @@ impl ProviderPlugin {
         let r = p
             .call_object_url(&mut store, target, bucket, key, expires_secs)
             .await;
+        self.plugin.finish(&store, r)
+    }
+
+    /// Delete a bucket with its objects; what was deleted.
+    pub async fn delete_bucket(
+        &self,
+        engine: &PluginEngine,
+        target: &Target,
+        bucket: &str,
+    ) -> Result<Vec<String>, CallError> {
+        let (mut store, p) = self.start(engine).await?;
+        let r = p.call_delete_bucket(&mut store, target, bucket).await;
         self.plugin.finish(&store, r)
     }
 }

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable as _};
 
-use owbench_plugin::provider::{KeyValue, Node, NodeRequest, ProviderInfo, Target};
+use owbench_plugin::provider::{
+    IngressRule, KeyValue, Node, NodeRequest, Protocol, ProviderInfo, Source, Target,
+};
 use owbench_plugin::{CallError, PluginEngine, ProviderPlugin};
 use spec::ClusterSpec;
 use state::{ClusterState, NodeRecord, StateStore, Status};
@@ -154,6 +156,46 @@ pub fn check(spec: &ClusterSpec, info: &ProviderInfo) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Resolve each node group's image (an alias such as `ubuntu-24.04`, or an id) to the
+/// provider's id in the spec's region, and write it into the group, so the spec (and the
+/// state that records it) names ids only; each resolution as (role, image, id).
+pub async fn resolve_images(
+    engine: &PluginEngine,
+    provider: &ProviderPlugin,
+    spec: &mut ClusterSpec,
+    backoff: Backoff,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let target = target(spec);
+    let mut resolved = Vec::new();
+    for group in &mut spec.nodes {
+        let image = group.image.clone().unwrap_or_else(|| spec.image.clone());
+        let id = backoff
+            .retry(&format!("resolve image {image}"), || {
+                provider.resolve_image(engine, &target, &image, &group.shape)
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("role `{}`: image `{image}`: {e}", group.role))?;
+        resolved.push((group.role.clone(), image, id.clone()));
+        group.image = Some(id);
+    }
+    Ok(resolved)
+}
+
+/// The ingress of bare machines: each of the spec's open ports (TCP) to each source.
+pub fn bare_ingress(spec: &ClusterSpec) -> Vec<IngressRule> {
+    let sources = spec.sources();
+    spec.open_ports()
+        .into_iter()
+        .flat_map(|port| {
+            sources.iter().map(move |cidr| IngressRule {
+                protocol: Protocol::Tcp,
+                port,
+                source: Source::Cidr(cidr.clone()),
+            })
+        })
+        .collect()
+}
+
 /// The files a spec names, read: (SSH public key, user data).
 pub fn read_files(spec: &ClusterSpec) -> anyhow::Result<(String, String)> {
     let read = |path: &Option<std::path::PathBuf>, what: &str| -> anyhow::Result<String> {
@@ -214,7 +256,8 @@ pub async fn up(
             tags: node_tags,
             user_data: user_data.clone(),
             ssh_public_key: ssh_key.clone(),
-            open_ports: state.spec.open_ports(),
+            ingress: bare_ingress(&state.spec),
+            terminate_on_shutdown: state.spec.installer.is_some(),
         };
         let created = backoff
             .retry(&format!("create {}", request.name), || {

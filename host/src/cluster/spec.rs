@@ -4,11 +4,11 @@
 //! name = "ow-small"
 //! provider = "aws-ec2"
 //! region = "us-east-1"
-//! image = "ami-0abcdef1234567890"
+//! image = "ubuntu-24.04"                    # an alias the provider resolves, or an id (ami-...)
 //! ssh_public_key = "~/.ssh/id_ed25519.pub"   # optional
 //! open_ports = [22, 443]                     # bare machines only; default [22]
 //! # endpoint = "http://127.0.0.1:5000"       # a local test server or private endpoint
-//! # allowed_cidrs = ["203.0.113.0/24"]       # who may reach the API and SSH (needed with an installer)
+//! # allowed_cidrs = ["203.0.113.0/24"]       # who may reach the ports (needed with an installer)
 //! # max_hours = 4                            # with an installer: nodes power off after this
 //!
 //! # [installer]                              # OpenWhisk on the nodes
@@ -45,7 +45,8 @@ pub struct ClusterSpec {
     /// API endpoint instead of the provider's public one.
     #[serde(default)]
     pub endpoint: Option<String>,
-    /// Image id for every node.
+    /// Image for every node: an alias the provider resolves in the region (e.g.
+    /// `ubuntu-24.04`) or its id.
     pub image: String,
     /// SSH public key file installed on every node.
     #[serde(default)]
@@ -53,13 +54,13 @@ pub struct ClusterSpec {
     /// Cloud-init user data file for every node.
     #[serde(default)]
     pub user_data: Option<PathBuf>,
-    /// TCP ports opened to the world, for bare machines (with an installer its plan
-    /// names the ports, open only to `allowed_cidrs`).
+    /// TCP ports bare machines open, to `allowed_cidrs` (to everyone when it is empty);
+    /// with an installer its plan names the ports.
     #[serde(default)]
     pub open_ports: Option<Vec<u16>>,
-    /// The client networks (CIDRs) that may reach the API and SSH. No default: a spec
-    /// with an installer must list them, and the whole internet only as `0.0.0.0/0`
-    /// (or `::/0`) in those words.
+    /// The client networks (CIDRs) that may reach the opened ports. A spec with an
+    /// installer must list them, and the whole internet only as `0.0.0.0/0` (or `::/0`)
+    /// in those words.
     #[serde(default)]
     pub allowed_cidrs: Vec<String>,
     /// With an installer: every node powers itself off this many hours after it boots,
@@ -199,12 +200,6 @@ impl ClusterSpec {
                 self.max_hours
             ));
         }
-        if self.installer.is_none() && !self.allowed_cidrs.is_empty() {
-            return Err(
-                "`allowed_cidrs` limits the ports an [installer] opens; bare machines' `open_ports` are open to everyone"
-                    .into(),
-            );
-        }
         if let Some(installer) = &self.installer {
             installer.settings()?;
             if self.allowed_cidrs.is_empty() {
@@ -229,9 +224,19 @@ impl ClusterSpec {
         Ok(())
     }
 
-    /// The ports opened to the world for bare machines.
+    /// The TCP ports bare machines open.
     pub fn open_ports(&self) -> Vec<u16> {
         self.open_ports.clone().unwrap_or(DEFAULT_PORTS.to_vec())
+    }
+
+    /// Who may reach the ports: `allowed_cidrs`, or every IPv4 address (`0.0.0.0/0`) for
+    /// bare machines that list none.
+    pub fn sources(&self) -> Vec<String> {
+        if self.allowed_cidrs.is_empty() {
+            vec!["0.0.0.0/0".into()]
+        } else {
+            self.allowed_cidrs.clone()
+        }
     }
 
     /// Nodes in all groups.
@@ -305,11 +310,9 @@ count = 2
             "allowed_cidrs = [\"203.0.113.0/24\"]\n[[nodes]]",
             1,
         );
-        let e = ClusterSpec::parse(&bare).unwrap_err();
-        assert!(
-            e.contains("bare machines' `open_ports` are open to everyone"),
-            "{e}"
-        );
+        let bare = ClusterSpec::parse(&bare).unwrap();
+        assert_eq!(bare.sources(), ["203.0.113.0/24"]);
+        assert_eq!(ClusterSpec::parse(SPEC).unwrap().sources(), ["0.0.0.0/0"]);
         let e = with("", "name = \"openwhisk-standalone\"").unwrap_err();
         assert!(e.contains("allowed_cidrs"), "{e}");
         let e = with("allowed_cidrs = [\"203.0.113.0/33\"]", "name = \"x\"").unwrap_err();

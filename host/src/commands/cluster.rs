@@ -9,7 +9,7 @@ use crate::cluster::state::{self, ClusterState, StateStore, Status};
 use crate::cluster::{self, Backoff};
 use crate::commands::EngineArgs;
 use owbench_plugin::installer::{
-    Audience, Cluster, InstallPlan, InstallerInfo, KeyValue, NodeGroup,
+    Audience, Cluster, InstallPlan, InstallerInfo, KeyValue, NodeGroup, Protocol,
 };
 use owbench_plugin::{PluginEngine, ProviderPlugin};
 
@@ -185,6 +185,14 @@ async fn up(
     if dry_run {
         return Ok(());
     }
+    let mut spec = spec;
+    for (role, image, id) in
+        cluster::resolve_images(&engine, &provider, &mut spec, Backoff::default()).await?
+    {
+        if image != id {
+            println!("role {role}: image {image} is {id} in {}", spec.region);
+        }
+    }
     let mut state = ClusterState::new(spec);
     state.price_per_hour = total;
     eprintln!(
@@ -213,6 +221,13 @@ async fn up(
                 state.id
             )
         }
+    }
+}
+
+fn protocol_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
     }
 }
 
@@ -271,7 +286,7 @@ fn print_plan(
         "installer {} {}: {}",
         info.name, info.version, info.description
     );
-    let mut table = super::table::new(&["phase", "role", "port", "open to", "for"], &[0, 2]);
+    let mut table = super::table::new(&["phase", "role", "port", "open to", "for"], &[0]);
     for (i, phase) in plan.phases.iter().enumerate() {
         for rule in &phase.ingress {
             let to = match rule.audience {
@@ -281,7 +296,7 @@ fn print_plan(
             table.add_row(vec![
                 (i + 1).to_string(),
                 phase.role.clone(),
-                rule.port.to_string(),
+                format!("{}/{}", protocol_name(rule.protocol), rule.port),
                 to,
                 rule.purpose.clone(),
             ]);

@@ -18,12 +18,15 @@ pub struct Expected {
     pub missing_image_code: &'static str,
     /// What `down` prints for the firewall rule `up` made.
     pub rule: &'static str,
+    /// The image id the spec's `image = "ubuntu-24.04"` resolves to for the controller.
+    pub ubuntu: &'static str,
 }
 
 /// A test cloud with `owbench cluster` configured to use it.
 pub trait TestCloud {
-    /// A spec file for a controller and two invokers, the invokers using
-    /// `invoker_image` (`None`: the cloud's image).
+    /// A spec file for a controller and two invokers, with `image = "ubuntu-24.04"`,
+    /// the invokers using `invoker_image` (`None`: the cloud's image id), port 443 open to
+    /// 203.0.113.0/24.
     fn spec(&self, invoker_image: Option<&str>) -> PathBuf;
     /// `owbench cluster ARGS`, with this cloud's credentials and state directory.
     fn cluster(&self, args: &[&str]) -> Output;
@@ -55,6 +58,21 @@ pub async fn up_status_list_down(cloud: &impl TestCloud) {
     assert!(up.status.success(), "{}", text(&up.stderr));
     let id = cluster_id(&text(&up.stderr));
     assert_eq!(cloud.live(&id).await, 3);
+    // The alias was resolved in the region, and the state records the id.
+    let out = text(&up.stdout);
+    assert!(
+        out.contains(&format!(
+            "role controller: image ubuntu-24.04 is {}",
+            expected.ubuntu
+        )),
+        "{out}"
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(state_file(cloud, &id)).unwrap()).unwrap();
+    assert_eq!(
+        saved["spec"]["nodes"][0]["image"], expected.ubuntu,
+        "{saved}"
+    );
 
     let status = cloud.cluster(&["status", &id]);
     assert!(status.status.success(), "{}", text(&status.stderr));
@@ -125,6 +143,22 @@ pub async fn a_failed_up_leaves_state_that_down_cleans_completely(cloud: &impl T
     let again = cloud.cluster(&["down", &id]);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert!(text(&again.stdout).contains("0 node(s) terminated"));
+}
+
+/// An image alias the provider does not know: one line naming the role and the alias,
+/// before anything is created or recorded.
+pub async fn an_unknown_image_alias_creates_nothing(cloud: &impl TestCloud) {
+    let spec = cloud.spec(Some("ubuntu-99.04"));
+    let up = cloud.cluster(&["up", spec.to_str().unwrap()]);
+    assert_eq!(up.status.code(), Some(1));
+    let stderr = text(&up.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: role `invoker`: image `ubuntu-99.04`: ")
+            && stderr.contains("ubuntu-24.04"),
+        "{stderr}"
+    );
+    assert!(!cloud.state_dir().exists(), "nothing recorded");
 }
 
 /// The state file of cluster `id`.

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use owbench::cloud::oci::OciSigner;
 use owbench_plugin::policy::RequestSigner;
-use owbench_plugin::provider::{NodeRequest, PowerAction, Target};
+use owbench_plugin::provider::{NodeRequest, PowerAction, Protocol, Source, Target};
 use owbench_plugin::{CallError, ProviderPlugin};
 use serde_json::{Value, json};
 
 use crate::cloud_suite::{self, Expected, TestCloud, cluster_id};
 use crate::helpers::{engine, python_with, spawn_server};
-use crate::providers::{builtin_provider, cluster_in, tag, text};
+use crate::providers::{builtin_provider, cluster_in, rule, tag, text};
 
 const TENANCY: &str = "ocid1.tenancy.oc1..aaaaowbenchtest";
 const USER: &str = "ocid1.user.oc1..aaaaowbenchtest";
@@ -227,6 +227,17 @@ impl OciServer {
             .unwrap()
     }
 
+    /// Buckets with their object names, the number of pre-authenticated requests, and
+    /// the security list's ingress rules.
+    async fn storage(&self) -> Value {
+        reqwest::get(format!("{}/_test/storage", self.endpoint))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn live(&self, cluster: &str) -> usize {
         self.instances()
             .await
@@ -348,7 +359,12 @@ async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs()
         tags: tags.clone(),
         user_data: "#cloud-config\npackages: [docker.io]\n".into(),
         ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOWB owbench".into(),
-        open_ports: vec![22, 443],
+        ingress: vec![
+            rule(Protocol::Tcp, 22, Source::Cidr("203.0.113.0/24".into())),
+            rule(Protocol::Tcp, 443, Source::Cidr("2001:db8::/32".into())),
+            rule(Protocol::Udp, 8472, Source::Cluster),
+        ],
+        terminate_on_shutdown: true,
     };
     let made = plugin
         .create_nodes(
@@ -374,6 +390,34 @@ async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs()
     }
     let saved = server.instances().await;
     assert_eq!(saved.len(), 3, "{saved:?}");
+    // Each port open to its source only (`cluster`: the subnet's block), once although
+    // two requests asked for it.
+    let rules: Vec<(String, String, u64)> = server.storage().await["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let options = if r["protocol"] == "17" {
+                "udpOptions"
+            } else {
+                "tcpOptions"
+            };
+            let range = &r[options]["destinationPortRange"];
+            assert_eq!(range["min"], range["max"], "{r}");
+            (
+                r["protocol"].as_str().unwrap().to_owned(),
+                r["source"].as_str().unwrap().to_owned(),
+                range["min"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("6", "203.0.113.0/24", 22),
+        ("6", "2001:db8::/32", 443),
+        ("17", "10.0.0.0/24", 8472),
+    ]
+    .map(|(p, s, n)| (p.to_owned(), s.to_owned(), n));
+    assert_eq!(rules, expected);
     let first = &saved[0];
     assert_eq!(
         first["shapeConfig"],
@@ -461,8 +505,17 @@ async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs()
             .is_empty()
     );
     let deleted = plugin.delete_tagged(&engine, &target, &tags).await.unwrap();
-    assert_eq!(deleted.len(), 2, "{deleted:?}");
-    assert!(deleted[0].starts_with("ingress rule tcp/22 of security list ocid1.securitylist"));
+    assert_eq!(deleted.len(), 3, "{deleted:?}");
+    assert!(
+        deleted[0].starts_with(
+            "ingress rule tcp/22 from 203.0.113.0/24 of security list ocid1.securitylist"
+        ),
+        "{deleted:?}"
+    );
+    assert!(
+        deleted[2].starts_with("ingress rule udp/8472 from 10.0.0.0/24"),
+        "{deleted:?}"
+    );
     assert!(
         plugin
             .delete_tagged(&engine, &target, &tags)
@@ -484,6 +537,66 @@ async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs()
     assert!(url.starts_with(&format!("{}/p/", server.endpoint)), "{url}");
     let got = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
     assert_eq!(got.as_ref(), data.as_slice());
+
+    // The bucket goes with its objects (listed across pages) and download URLs.
+    for i in 0..3 {
+        plugin
+            .put_object(&engine, &target, "owbench-data", &format!("more/{i}"), b"x")
+            .await
+            .unwrap();
+    }
+    let deleted = plugin
+        .delete_bucket(&engine, &target, "owbench-data")
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 6, "{deleted:?}");
+    assert_eq!(
+        deleted[0],
+        "pre-authenticated request owbench-sets/part 0.bin of bucket owbench-data"
+    );
+    assert_eq!(deleted[5], "bucket owbench-data");
+    let left = server.storage().await;
+    assert_eq!(left["buckets"], json!({}), "{left}");
+    assert_eq!(left["pars"], 0, "{left}");
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
+    let again = plugin.delete_bucket(&engine, &target, "owbench-data").await;
+    assert_eq!(again.unwrap(), Vec::<String>::new());
+
+    // Image aliases: the newest platform image of the OS and version for the shape.
+    let resolve = async |image: &str, shape: &str| {
+        plugin
+            .resolve_image(&engine, &target, image, shape)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        resolve("ubuntu-24.04", "VM.Standard.E5.Flex")
+            .await
+            .unwrap(),
+        server.image
+    );
+    assert_eq!(
+        resolve("ubuntu-24.04", "VM.Standard.A1.Flex")
+            .await
+            .unwrap(),
+        "ocid1.image.oc1.phx.ubuntu2404-aarch64"
+    );
+    assert_eq!(
+        resolve("ocid1.image.oc1.phx.any", "VM.Standard2.1")
+            .await
+            .unwrap(),
+        "ocid1.image.oc1.phx.any"
+    );
+    let e = resolve("ubuntu-22.04", "VM.Standard2.1").await.unwrap_err();
+    assert!(
+        e.contains("no Canonical Ubuntu 22.04 platform image for shape VM.Standard2.1 in region us-phoenix-1"),
+        "{e}"
+    );
+    let e = resolve("debian-12", "VM.Standard2.1").await.unwrap_err();
+    assert!(
+        e.contains("an alias this plugin knows (ubuntu-24.04"),
+        "{e}"
+    );
 }
 
 /// `owbench cluster` on OCI: `~/.oci/config` in `home`.
@@ -497,8 +610,9 @@ fn spec_file(dir: &Path, server: &OciServer, invoker_image: &str) -> PathBuf {
 provider = "oci"
 region = "us-phoenix-1"
 endpoint = "{endpoint}"
-image = "{image}"
-open_ports = [22, 443]
+image = "ubuntu-24.04"
+open_ports = [443]
+allowed_cidrs = ["203.0.113.0/24"]
 
 [settings]
 compartment-id = "{compartment}"
@@ -517,7 +631,6 @@ image = "{invoker_image}"
 count = 2
 "#,
         endpoint = server.endpoint,
-        image = server.image,
         compartment = server.compartment,
         subnet = server.subnet,
     );
@@ -575,7 +688,8 @@ impl TestCloud for OciCloud {
             tags: vec![tag("owbench-cluster", id)],
             user_data: String::new(),
             ssh_public_key: String::new(),
-            open_ports: vec![],
+            ingress: vec![],
+            terminate_on_shutdown: false,
         };
         plugin
             .create_nodes(&engine, &self.server.target(), &stray)
@@ -589,7 +703,8 @@ impl TestCloud for OciCloud {
             plan: "3 nodes on oci in us-phoenix-1: 0.1878 USD per hour",
             missing_image: "ocid1.image.oc1.phx.doesnotexist",
             missing_image_code: "NotAuthorizedOrNotFound",
-            rule: "ingress rule tcp/443",
+            rule: "ingress rule tcp/443 from 203.0.113.0/24",
+            ubuntu: "ocid1.image.oc1.phx.ubuntu2404",
         }
     }
 }
@@ -637,6 +752,7 @@ async fn oci_cluster_up_status_down_through_throttling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_in_the_middle_of_oci_up_leaves_state_that_down_cleans_completely() {
     let cloud = OciCloud::start();
+    cloud_suite::an_unknown_image_alias_creates_nothing(&cloud).await;
     cloud_suite::a_failed_up_leaves_state_that_down_cleans_completely(&cloud).await;
 }
 
@@ -715,7 +831,10 @@ async fn down_with_the_spec_sweeps_by_tag_when_the_state_file_is_gone() {
         out.contains("3 node(s) terminated (3 found only by tag)"),
         "{out}"
     );
-    assert!(out.contains("ingress rule tcp/22"), "{out}");
+    assert!(
+        out.contains("ingress rule tcp/443 from 203.0.113.0/24"),
+        "{out}"
+    );
     assert_eq!(server.live(&id).await, 0);
 }
 

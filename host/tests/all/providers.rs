@@ -6,7 +6,7 @@ use aws_credential_types::Credentials;
 use owbench::cloud::aws::AwsSigner;
 use owbench_plugin::manifest::Manifest;
 use owbench_plugin::policy::RequestSigner;
-use owbench_plugin::provider::{KeyValue, NodeRequest, Target};
+use owbench_plugin::provider::{IngressRule, KeyValue, NodeRequest, Protocol, Source, Target};
 use owbench_plugin::{CallError, ProviderPlugin};
 use serde_json::Value;
 
@@ -141,14 +141,54 @@ async fn the_aws_plugin_works_against_moto_only_when_the_host_re_signs() {
         image: moto.image.clone(),
         count: 2,
         tags: tags.clone(),
-        user_data: "#cloud-config\n".into(),
+        user_data: "#cloud-config\nruncmd: [[echo, hi]]\n".into(),
         ssh_public_key: String::new(),
-        open_ports: vec![22, 443],
+        ingress: vec![
+            rule(Protocol::Tcp, 22, Source::Cidr("203.0.113.0/24".into())),
+            rule(Protocol::Tcp, 443, Source::Cidr("2001:db8::/32".into())),
+            rule(Protocol::Udp, 8472, Source::Cluster),
+        ],
+        terminate_on_shutdown: true,
     };
     let nodes = aws.create_nodes(&engine, &target, &request).await.unwrap();
     assert_eq!(nodes.len(), 2);
     assert_eq!(nodes[1].name, "sign-test-worker-2");
     assert!(nodes[0].tags.contains(&tags[0]), "{:?}", nodes[0].tags);
+    // What EC2 holds, read back with boto3: each port open to its source only (`cluster`
+    // is the default VPC's block), the user data, termination on an instance-initiated
+    // shutdown, and IMDSv2 with one hop.
+    let made = read_back(&moto, &tags[0]);
+    assert_eq!(
+        made["groups"],
+        serde_json::json!([{"name": "sign-test-worker-sg", "rules": [
+            {"protocol": "tcp", "port": 22, "cidrs": ["203.0.113.0/24"]},
+            {"protocol": "tcp", "port": 443, "cidrs": ["2001:db8::/32"]},
+            {"protocol": "udp", "port": 8472, "cidrs": ["172.31.0.0/16"]},
+        ]}]),
+        "{made}"
+    );
+    let instances = made["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 2, "{made}");
+    for i in instances {
+        assert_eq!(
+            i["user_data"], "#cloud-config\nruncmd: [[echo, hi]]\n",
+            "{i}"
+        );
+        assert_eq!(i["shutdown"], "terminate", "{i}");
+        assert_eq!(i["http_tokens"], "required", "{i}");
+        assert_eq!(i["hop_limit"], 1, "{i}");
+    }
+    // A bad CIDR never reaches EC2.
+    let bad = NodeRequest {
+        ingress: vec![rule(
+            Protocol::Tcp,
+            22,
+            Source::Cidr("203.0.113.7/24".into()),
+        )],
+        ..request.clone()
+    };
+    let e = aws.create_nodes(&engine, &target, &bad).await.unwrap_err();
+    assert!(e.to_string().contains("host bits set"), "{e}");
     let listed = aws.list_nodes(&engine, &target, &tags).await.unwrap();
     assert_eq!(listed.len(), 2);
     let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
@@ -215,6 +255,82 @@ async fn the_aws_plugin_works_against_moto_only_when_the_host_re_signs() {
     assert!(check.status.success(), "{}", text(&check.stderr));
     let both: Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(both["ours"], both["botocore"], "{url}");
+
+    // The bucket goes with what is in it; a second time there is nothing left to delete.
+    assert_eq!(
+        read_back(&moto, &tags[0])["buckets"]["owbench-objects"],
+        serde_json::json!(["a/b.bin"])
+    );
+    let deleted = aws
+        .delete_bucket(&engine, &target, "owbench-objects")
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted,
+        [
+            "object s3://owbench-objects/a/b.bin",
+            "bucket s3://owbench-objects"
+        ]
+    );
+    assert_eq!(read_back(&moto, &tags[0])["buckets"], serde_json::json!({}));
+    let again = aws.delete_bucket(&engine, &target, "owbench-objects").await;
+    assert_eq!(again.unwrap(), Vec::<String>::new());
+}
+
+/// Image aliases resolve to Canonical's newest AMI for the shape's architecture; an id
+/// stays as it is; an unknown alias is a one-line error naming the known ones.
+#[tokio::test]
+async fn aws_image_aliases_resolve_in_the_region() {
+    let moto = Moto::start();
+    let engine = engine();
+    let aws = aws_ec2(&engine, &moto, Some(moto.signer())).await;
+    let target = moto.target();
+    let resolve = async |image: &str, shape: &str| {
+        aws.resolve_image(&engine, &target, image, shape)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        resolve("ubuntu-24.04", "m7i.large").await.unwrap(),
+        "ami-0noble2"
+    );
+    assert_eq!(
+        resolve("ubuntu-24.04", "m7g.large").await.unwrap(),
+        "ami-0noblearm"
+    );
+    assert_eq!(resolve("ami-0abc", "m7i.large").await.unwrap(), "ami-0abc");
+    let e = resolve("ubuntu-99.04", "m7i.large").await.unwrap_err();
+    assert!(e.contains("ubuntu-24.04, ubuntu-22.04"), "{e}");
+    let e = resolve("ubuntu-22.04", "m7i.large").await.unwrap_err();
+    assert!(e.contains("no amd64 image of `ubuntu-22.04`"), "{e}");
+}
+
+/// An ingress rule.
+pub fn rule(protocol: Protocol, port: u16, source: Source) -> IngressRule {
+    IngressRule {
+        protocol,
+        port,
+        source,
+    }
+}
+
+/// What moto holds of the resources tagged `tag`, read back with boto3 (see
+/// `tests/py/aws_read_back.py`).
+fn read_back(moto: &Moto, tag: &KeyValue) -> Value {
+    let python = python_with("moto", &["moto[server]==5.2.5"]);
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/aws_read_back.py"))
+        .args([
+            &moto.endpoint,
+            &moto.key_id,
+            &moto.secret,
+            &tag.key,
+            &tag.value,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// `owbench cluster ARGS` with state files in `state`, HOME `home` and, of the cloud
@@ -277,8 +393,9 @@ impl TestCloud for AwsCloud {
 provider = "aws-ec2"
 region = "us-east-1"
 endpoint = "{endpoint}"
-image = "{image}"
-open_ports = [22, 443]
+image = "ubuntu-24.04"
+open_ports = [443]
+allowed_cidrs = ["203.0.113.0/24"]
 
 [[nodes]]
 role = "controller"
@@ -291,7 +408,6 @@ image = "{invoker_image}"
 count = 2
 "#,
             endpoint = moto.endpoint,
-            image = moto.image,
             invoker_image = invoker_image.unwrap_or(&moto.image),
         );
         let path = self.dir.path().join("cluster.toml");
@@ -327,7 +443,8 @@ count = 2
             tags: vec![tag("owbench-cluster", id)],
             user_data: String::new(),
             ssh_public_key: String::new(),
-            open_ports: vec![],
+            ingress: vec![],
+            terminate_on_shutdown: false,
         };
         aws.create_nodes(&engine, &self.moto.target(), &stray)
             .await
@@ -341,6 +458,7 @@ count = 2
             missing_image: "ami-00000000deadbeef0",
             missing_image_code: "InvalidAMIID",
             rule: "security-group sg-",
+            ubuntu: "ami-0noble2",
         }
     }
 }
@@ -354,6 +472,7 @@ async fn cluster_up_status_down_against_moto() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_in_the_middle_of_up_leaves_state_that_down_cleans_completely() {
     let cloud = AwsCloud::start();
+    cloud_suite::an_unknown_image_alias_creates_nothing(&cloud).await;
     cloud_suite::a_failed_up_leaves_state_that_down_cleans_completely(&cloud).await;
 }
 
@@ -454,7 +573,7 @@ async fn a_plugin_sees_no_environment_no_files_and_no_secret() {
         "test",
     )));
     let manifest = Manifest::parse(
-        "name = \"peek\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/provider@0.1.0\"\n[permissions]\ncredentials = \"aws\"\n",
+        "name = \"peek\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/provider@0.2.0\"\n[permissions]\ncredentials = \"aws\"\n",
     )
     .unwrap();
     let wasm = std::fs::read(owbench_components::fixtures::PEEK).unwrap();

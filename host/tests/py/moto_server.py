@@ -3,11 +3,50 @@
 Prints one JSON line: the endpoint, an IAM user's access key (allowed everything) and an
 AMI id; then serves until stdin closes (the test ends). Started by the test setup:
 `python moto_server.py`.
+
+Its AMIs (in every region) are AMIS below: Canonical's Ubuntu 24.04 in two builds for
+amd64 (`ami-0noble2` the newer) and one for arm64, and an image of another owner whose
+name would match the Ubuntu pattern, so that resolving `ubuntu-24.04` has something to
+get wrong.
 """
 
 import json
 import os
 import sys
+import tempfile
+
+CANONICAL = "099720109477"
+
+
+def ami(ami_id, name, owner, arch, created):
+    return {
+        "ami_id": ami_id,
+        "name": name,
+        "owner_id": owner,
+        "architecture": arch,
+        "creation_date": created,
+        "state": "available",
+        "public": True,
+        "image_type": "machine",
+        "root_device_type": "ebs",
+        "root_device_name": "/dev/sda1",
+        "virtualization_type": "hvm",
+        "hypervisor": "xen",
+        "description": name,
+    }
+
+
+NOBLE = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-{}-server-{}"
+AMIS = [
+    ami("ami-0noble2", NOBLE.format("amd64", "20261101"), CANONICAL, "x86_64", "2026-11-01T00:00:00.000Z"),
+    ami("ami-0noble1", NOBLE.format("amd64", "20260801"), CANONICAL, "x86_64", "2026-08-01T00:00:00.000Z"),
+    ami("ami-0noblearm", NOBLE.format("arm64", "20261101"), CANONICAL, "arm64", "2026-11-01T00:00:00.000Z"),
+    ami("ami-0imposter", NOBLE.format("amd64", "20261201"), "123456789012", "x86_64", "2026-12-01T00:00:00.000Z"),
+]
+amis = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+json.dump(AMIS, amis)
+amis.close()
+os.environ["MOTO_AMIS_PATH"] = amis.name
 
 # Signatures are checked from the fifth request on: the four before make the IAM user.
 os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
@@ -43,14 +82,7 @@ policy = iam.create_policy(
 iam.attach_user_policy(UserName="owbench", PolicyArn=policy["Policy"]["Arn"])
 key = iam.create_access_key(UserName="owbench")["AccessKey"]
 
-ec2 = boto3.client(
-    "ec2",
-    endpoint_url=endpoint,
-    region_name="us-east-1",
-    aws_access_key_id=key["AccessKeyId"],
-    aws_secret_access_key=key["SecretAccessKey"],
-)
-image = ec2.describe_images()["Images"][0]["ImageId"]
+image = "ami-0noble2"
 
 print(
     json.dumps(
@@ -65,3 +97,4 @@ print(
 )
 sys.stdin.read()
 server.stop()
+os.unlink(amis.name)

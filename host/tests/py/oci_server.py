@@ -13,17 +13,22 @@ rsa-sha256 and the expected key id; the signed headers must include `date
 date must be within 5 minutes; the RSA-SHA256 PKCS#1 v1.5 signature must verify
 against the public key. A failure answers 401 NotAuthenticated.
 
-Served (Core Services 20160918, Identity, Object Storage): availabilityDomains;
+Served (Core Services 20160918, Identity, Object Storage): availabilityDomains; images
+(ListImages by operating system, version and shape, newest first);
 instances (LaunchInstance with opc-retry-token, GetInstance, ListInstances paged by
 `opc-next-page` with at most PAGE_MAX per page, InstanceAction START/STOP,
 TerminateInstance); vnicAttachments, vnics, subnets, securityLists (get, update);
-Object Storage namespace, buckets, PutObject, GetObject, pre-authenticated requests and
-the unauthenticated `/p/...` download. At most MICRO_LIMIT live VM.Standard.E2.1.Micro
+Object Storage namespace, buckets (create, get, delete when empty of objects and
+pre-authenticated requests), PutObject, GetObject, ListObjects (paged by `start`, at
+most PAGE_MAX per page), DeleteObject, pre-authenticated requests (create, list, delete)
+and the unauthenticated `/p/...` download. At most MICRO_LIMIT live VM.Standard.E2.1.Micro
 instances (more gets 400 LimitExceeded, as a service limit does). Instances move on one state per read
 (PROVISIONING -> RUNNING, STOPPING -> STOPPED, STARTING -> RUNNING, TERMINATING ->
 TERMINATED).
 
 Test controls (no signature): `GET /_test/instances` lists every instance;
+`GET /_test/storage` shows the buckets with their object names, the number of
+pre-authenticated requests and the security list's ingress rules;
 `POST /_test/throttle?count=N` answers the next N API requests with 429;
 `POST /_test/slow?ms=N` makes each LaunchInstance wait N ms before it creates anything
 (the client may be gone by then, as after a Ctrl-C); `GET /_test/pending` is the number
@@ -52,6 +57,13 @@ COMPARTMENT = "ocid1.compartment.oc1..owbenchtest"
 SUBNET = "ocid1.subnet.oc1.phx.owbenchtest"
 SECURITY_LIST = "ocid1.securitylist.oc1.phx.owbenchtest"
 IMAGE = "ocid1.image.oc1.phx.ubuntu2404"
+# Platform images (ListImages): two Ubuntu 24.04 builds for x86 shapes (IMAGE the newer)
+# and one for the Ampere (A1) shape, newest of all.
+IMAGES = [
+    {"id": "ocid1.image.oc1.phx.ubuntu2404-old", "operatingSystem": "Canonical Ubuntu", "operatingSystemVersion": "24.04", "timeCreated": "2026-08-01T00:00:00+00:00", "arch": "x86"},
+    {"id": IMAGE, "operatingSystem": "Canonical Ubuntu", "operatingSystemVersion": "24.04", "timeCreated": "2026-11-01T00:00:00+00:00", "arch": "x86"},
+    {"id": "ocid1.image.oc1.phx.ubuntu2404-aarch64", "operatingSystem": "Canonical Ubuntu", "operatingSystemVersion": "24.04", "timeCreated": "2026-11-15T00:00:00+00:00", "arch": "arm"},
+]
 NAMESPACE = "owbenchns"
 SHAPES = {
     "VM.Standard.E2.1.Micro",
@@ -75,7 +87,7 @@ instances = {}  # id -> instance
 retry_tokens = {}  # opc-retry-token -> instance id
 security_list = {"id": SECURITY_LIST, "compartmentId": COMPARTMENT, "ingressSecurityRules": [], "egressSecurityRules": [], "etag": "1"}
 buckets = {}  # name -> {name: bytes}
-pars = {}  # token -> (bucket, object, expires)
+pars = {}  # token -> (bucket, object, expires, name)
 throttle = {"count": 0}
 slow = {"launch_ms": 0, "pending": 0}  # LaunchInstance delay; launches in flight
 
@@ -211,6 +223,18 @@ def route(method, path, query, body, headers):
         rest = parts[1:]
         if rest == ["availabilityDomains"] and method == "GET":
             return 200, [{"name": "Uocm:PHX-AD-1", "compartmentId": q.get("compartmentId")}], {}
+        if rest == ["images"] and method == "GET":
+            shape = q.get("shape")
+            arch = "arm" if shape and ".A1." in shape else "x86"
+            found = [
+                {k: v for k, v in i.items() if k != "arch"}
+                for i in IMAGES
+                if i["operatingSystem"] == q.get("operatingSystem")
+                and i["operatingSystemVersion"] == q.get("operatingSystemVersion")
+                and (shape is None or i["arch"] == arch)
+            ]
+            found.sort(key=lambda i: i["timeCreated"], reverse=q.get("sortOrder") == "DESC")
+            return 200, found[: int(q.get("limit", "100"))], {}
         if rest == ["instances"] and method == "POST":
             return 200, launch(json.loads(body), headers.get("opc-retry-token")), {}
         if rest == ["instances"] and method == "GET":
@@ -253,7 +277,7 @@ def route(method, path, query, body, headers):
                     return 200, vnic_of(instance), {}
             raise ApiError(404, "NotAuthorizedOrNotFound", "VNIC not found.")
         if rest == ["subnets", SUBNET] and method == "GET":
-            return 200, {"id": SUBNET, "compartmentId": COMPARTMENT, "securityListIds": [SECURITY_LIST]}, {}
+            return 200, {"id": SUBNET, "compartmentId": COMPARTMENT, "cidrBlock": "10.0.0.0/24", "securityListIds": [SECURITY_LIST]}, {}
         if rest == ["securityLists", SECURITY_LIST]:
             if method == "PUT":
                 if headers.get("if-match") not in (None, security_list["etag"]):
@@ -282,6 +306,17 @@ def route(method, path, query, body, headers):
                 raise ApiError(404, "BucketNotFound", f"Bucket {bucket} does not exist.")
             if len(parts) == 4 and method in ("GET", "HEAD"):
                 return 200, {"name": bucket, "namespace": NAMESPACE}, {}
+            if len(parts) == 4 and method == "DELETE":
+                if buckets[bucket] or any(p[0] == bucket for p in pars.values()):
+                    raise ApiError(409, "BucketNotEmpty", f"Bucket {bucket} is not empty (objects or pre-authenticated requests).")
+                del buckets[bucket]
+                return 204, None, {}
+            if parts[4:] == ["o"] and method == "GET":
+                names = sorted(n for n in buckets[bucket] if n >= q.get("start", ""))
+                page = {"objects": [{"name": n} for n in names[:PAGE_MAX]]}
+                if len(names) > PAGE_MAX:
+                    page["nextStartWith"] = names[PAGE_MAX]
+                return 200, page, {}
             if len(parts) >= 6 and parts[4] == "o":
                 name = "/".join(parts[5:])
                 if method == "PUT":
@@ -289,14 +324,24 @@ def route(method, path, query, body, headers):
                     return 200, None, {"etag": hashlib.md5(body).hexdigest()}
                 if method == "GET" and name in buckets[bucket]:
                     return 200, buckets[bucket][name], {}
+                if method == "DELETE" and name in buckets[bucket]:
+                    del buckets[bucket][name]
+                    return 204, None, {}
                 raise ApiError(404, "ObjectNotFound", f"Object {name} not found.")
+            if parts[4:] == ["p"] and method == "GET":
+                return 200, [{"id": t, "name": p[3], "objectName": p[1]} for t, p in pars.items() if p[0] == bucket], {}
+            if len(parts) == 6 and parts[4] == "p" and method == "DELETE":
+                if pars.get(parts[5], (None,))[0] != bucket:
+                    raise ApiError(404, "NotFound", f"Pre-authenticated request {parts[5]} not found.")
+                del pars[parts[5]]
+                return 204, None, {}
             if parts[4:] == ["p"] and method == "POST":
                 par = json.loads(body)
                 if par.get("accessType") != "ObjectRead" or par.get("objectName") not in buckets[bucket]:
                     raise ApiError(400, "InvalidParameter", "Only ObjectRead of an existing object.")
                 expires = datetime.datetime.fromisoformat(par["timeExpires"].replace("Z", "+00:00"))
                 token = uuid.uuid4().hex
-                pars[token] = (bucket, par["objectName"], expires)
+                pars[token] = (bucket, par["objectName"], expires, par.get("name"))
                 uri = f"/p/{token}/n/{NAMESPACE}/b/{bucket}/o/{urllib.parse.quote(par['objectName'], safe='')}"
                 return 200, {"id": token, "name": par.get("name"), "accessUri": uri, "objectName": par["objectName"], "timeExpires": par["timeExpires"]}, {}
     raise ApiError(404, "NotAuthorizedOrNotFound", f"No such resource {method} {path}.")
@@ -363,6 +408,9 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 if split.path == "/_test/instances":
                     return self.answer(200, list(instances.values()))
+                if split.path == "/_test/storage":
+                    listing = {b: sorted(objects) for b, objects in buckets.items()}
+                    return self.answer(200, {"buckets": listing, "pars": len(pars), "rules": security_list["ingressSecurityRules"]})
                 if split.path == "/_test/slow":
                     slow["launch_ms"] = int(urllib.parse.parse_qs(split.query)["ms"][0])
                     return self.answer(204, None)
@@ -373,7 +421,7 @@ class Handler(BaseHTTPRequestHandler):
                     return self.answer(204, None)
                 if split.path.startswith("/p/") and self.command == "GET":
                     token, rest = split.path[3:].split("/", 1)
-                    bucket, name, expires = pars.get(token, (None, None, None))
+                    bucket, name, expires, _ = pars.get(token, (None, None, None, None))
                     if token not in pars or expires < datetime.datetime.now(datetime.timezone.utc):
                         raise ApiError(404, "NotAuthorizedOrNotFound", "No such pre-authenticated request.")
                     return self.answer(200, buckets[bucket][name])

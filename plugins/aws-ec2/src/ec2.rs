@@ -1,14 +1,16 @@
-//! EC2: instances, the security group and key pair made for them.
+//! EC2: images by alias, instances, the security group and key pair made for them.
 
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{
-    Filter, Instance, InstanceType, IpPermission, IpRange, ResourceType, Tag, TagSpecification,
+    Filter, HttpTokensState, Instance, InstanceMetadataEndpointState,
+    InstanceMetadataOptionsRequest, InstanceType, IpPermission, IpRange, Ipv6Range, ResourceType,
+    ShutdownBehavior, Tag, TagSpecification,
 };
 use base64::Engine as _;
 
 use owbench_provider::{
-    KeyValue, Machines, Node, NodeRequest, PluginError, PowerAction, check_request, invalid,
-    node_names,
+    IngressRule, KeyValue, Machines, Node, NodeRequest, PluginError, PowerAction, Protocol, Source,
+    check_request, invalid, node_names,
 };
 
 use crate::{Sdk, sdk_error, tag_filters};
@@ -47,6 +49,35 @@ pub const SHAPES: &[(&str, u32, u64, f64)] = &[
     ("r7i.large", 2, 16384, 0.1323),
     ("r7i.xlarge", 4, 32768, 0.2646),
 ];
+
+/// Canonical's AWS account, the owner of the official Ubuntu AMIs.
+const CANONICAL: &str = "099720109477";
+
+/// Image aliases: (alias, the AMI name pattern with `{arch}` for `amd64`/`arm64`).
+pub const IMAGE_ALIASES: &[(&str, &str)] = &[
+    (
+        "ubuntu-24.04",
+        "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-{arch}-server-*",
+    ),
+    (
+        "ubuntu-22.04",
+        "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-{arch}-server-*",
+    ),
+];
+
+/// The CPU architecture of an instance type, in Ubuntu's words: Graviton families
+/// (a `g` after the generation, as in `m7g`, `c8gd`, `t4g`) are `arm64`.
+fn architecture(shape: &str) -> &'static str {
+    let family = shape.split('.').next().unwrap_or_default();
+    let after_generation = family
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+        .trim_start_matches(|c: char| c.is_ascii_digit());
+    if after_generation.starts_with('g') {
+        "arm64"
+    } else {
+        "amd64"
+    }
+}
 
 fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
@@ -134,17 +165,19 @@ async fn security_group(
         .await
         .map_err(|e| sdk_error("CreateSecurityGroup", e))?;
     let id = created.group_id().unwrap_or_default().to_owned();
-    if !request.open_ports.is_empty() {
+    if !request.ingress.is_empty() {
+        let cluster = if request
+            .ingress
+            .iter()
+            .any(|r| matches!(r.source, Source::Cluster))
+        {
+            vpc_cidrs(ec2).await?
+        } else {
+            Vec::new()
+        };
         let mut ingress = ec2.authorize_security_group_ingress().group_id(&id);
-        for &port in &request.open_ports {
-            ingress = ingress.ip_permissions(
-                IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(i32::from(port))
-                    .to_port(i32::from(port))
-                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                    .build(),
-            );
+        for rule in &request.ingress {
+            ingress = ingress.ip_permissions(permission(rule, &cluster));
         }
         ingress
             .send()
@@ -152,6 +185,53 @@ async fn security_group(
             .map_err(|e| sdk_error("AuthorizeSecurityGroupIngress", e))?;
     }
     Ok(id)
+}
+
+/// One ingress rule as an EC2 permission; `cluster` is the VPC's CIDR blocks.
+fn permission(rule: &IngressRule, cluster: &[String]) -> IpPermission {
+    let protocol = match rule.protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+    };
+    let mut permission = IpPermission::builder()
+        .ip_protocol(protocol)
+        .from_port(i32::from(rule.port))
+        .to_port(i32::from(rule.port));
+    let cidrs = match &rule.source {
+        Source::Cidr(cidr) => std::slice::from_ref(cidr),
+        Source::Cluster => cluster,
+    };
+    for cidr in cidrs {
+        permission = if cidr.contains(':') {
+            permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
+        } else {
+            permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+        };
+    }
+    permission.build()
+}
+
+/// The CIDR blocks of the default VPC, where the nodes are made.
+async fn vpc_cidrs(ec2: &aws_sdk_ec2::Client) -> Result<Vec<String>, PluginError> {
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(Filter::builder().name("is-default").values("true").build())
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeVpcs", e))?;
+    let vpc = vpcs
+        .vpcs()
+        .first()
+        .ok_or_else(|| invalid("DescribeVpcs: the region has no default VPC to make nodes in"))?;
+    let mut cidrs: Vec<String> = vpc.cidr_block().map(str::to_owned).into_iter().collect();
+    for association in vpc.cidr_block_association_set() {
+        if let Some(cidr) = association.cidr_block()
+            && !cidrs.iter().any(|c| c == cidr)
+        {
+            cidrs.push(cidr.to_owned());
+        }
+    }
+    Ok(cidrs)
 }
 
 /// Import the request's SSH key as key pair `name` unless it exists.
@@ -218,6 +298,50 @@ async fn by_ids(ec2: &aws_sdk_ec2::Client, ids: Vec<String>) -> Result<Vec<Node>
 }
 
 impl Machines for Sdk {
+    /// An alias of [`IMAGE_ALIASES`]: the newest available AMI Canonical published under
+    /// its name pattern for the shape's architecture, in the target's region; an `ami-`
+    /// id as it is.
+    async fn resolve_image(&self, image: String, shape: String) -> Result<String, PluginError> {
+        if image.starts_with("ami-") {
+            return Ok(image);
+        }
+        let Some((_, pattern)) = IMAGE_ALIASES.iter().find(|(alias, _)| *alias == image) else {
+            return Err(invalid(format!(
+                "image `{image}` is neither an AMI id (ami-...) nor an alias this plugin knows ({})",
+                IMAGE_ALIASES
+                    .iter()
+                    .map(|(a, _)| *a)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let arch = architecture(&shape);
+        let name = pattern.replace("{arch}", arch);
+        let images = self
+            .ec2()
+            .describe_images()
+            .owners(CANONICAL)
+            .filters(Filter::builder().name("name").values(&name).build())
+            .filters(Filter::builder().name("state").values("available").build())
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeImages", e))?;
+        // ISO 8601 dates sort as text.
+        images
+            .images()
+            .iter()
+            .filter(|i| i.image_id().is_some())
+            .max_by_key(|i| i.creation_date().unwrap_or_default())
+            .and_then(|i| i.image_id())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "no {arch} image of `{image}` ({name}, owner {CANONICAL}) in region {}",
+                    self.region
+                ))
+            })
+    }
+
     /// Create the request's nodes, one RunInstances each (named `NAME-i` when several), with
     /// a client token per node so that a retried call does not create a node twice.
     async fn create_nodes(&self, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
@@ -241,10 +365,21 @@ impl Machines for Sdk {
                 .client_token(&name)
                 .security_group_ids(&group)
                 .user_data(&user_data)
+                // IMDSv2 only, one hop: containers on the node cannot reach the metadata.
+                .metadata_options(
+                    InstanceMetadataOptionsRequest::builder()
+                        .http_endpoint(InstanceMetadataEndpointState::Enabled)
+                        .http_tokens(HttpTokensState::Required)
+                        .http_put_response_hop_limit(1)
+                        .build(),
+                )
                 .tag_specifications(tag_spec(ResourceType::Instance, &request.tags, &name))
                 .tag_specifications(tag_spec(ResourceType::Volume, &request.tags, &name));
             if has_key {
                 run = run.key_name(&key);
+            }
+            if request.terminate_on_shutdown {
+                run = run.instance_initiated_shutdown_behavior(ShutdownBehavior::Terminate);
             }
             let out = run
                 .send()

@@ -1,4 +1,5 @@
-//! S3: objects for the `object-download` workload, and presigned URLs to them.
+//! S3: objects (the `object-download` workload's, the owbench binary an installer's nodes
+//! download), presigned URLs to them, and deleting a bucket with what is in it.
 
 use std::time::Duration;
 
@@ -85,5 +86,45 @@ impl Objects for Sdk {
             retryable: false,
             code: None,
         })
+    }
+
+    /// Delete every object of `bucket` (page by page), then the bucket.
+    async fn delete_bucket(&self, bucket: String) -> Result<Vec<String>, PluginError> {
+        let s3 = self.s3();
+        let mut deleted = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = match s3
+                .list_objects_v2()
+                .bucket(&bucket)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                Err(e) if e.code() == Some("NoSuchBucket") => return Ok(deleted),
+                Err(e) => return Err(sdk_error(&format!("ListObjectsV2 ({bucket})"), e)),
+            };
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                s3.delete_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(&format!("DeleteObject ({bucket}/{key})"), e))?;
+                deleted.push(format!("object s3://{bucket}/{key}"));
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        match s3.delete_bucket().bucket(&bucket).send().await {
+            Ok(_) => deleted.push(format!("bucket s3://{bucket}")),
+            Err(e) if e.code() == Some("NoSuchBucket") => {}
+            Err(e) => return Err(sdk_error(&format!("DeleteBucket ({bucket})"), e)),
+        }
+        Ok(deleted)
     }
 }

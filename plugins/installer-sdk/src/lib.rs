@@ -26,7 +26,7 @@ pub mod bindings {
     });
 }
 
-pub use bindings::owbench::plugin::types::{KeyValue, PluginError};
+pub use bindings::owbench::plugin::types::{KeyValue, PluginError, Protocol};
 pub use bindings::{
     Audience, Cluster, HealthCheck, IngressRule, InstallPlan, InstallerInfo, NodeGroup, Outputs,
     Phase, RoleInfo,

@@ -3,7 +3,7 @@
 
 use crate::{
     Audience, CloudConfig, HealthCheck, IngressRule, InstallPlan, InstallerInfo, Outputs, Phase,
-    RoleInfo,
+    Protocol, RoleInfo,
 };
 
 /// The port the API is served on, over TLS only.
@@ -94,11 +94,13 @@ pub fn one_node_plan(role: &str, user_data: String, api: &str, timeout_secs: u32
             user_data,
             ingress: vec![
                 IngressRule {
+                    protocol: Protocol::Tcp,
                     port: API_PORT,
                     audience: Audience::Clients,
                     purpose: format!("{api} (TLS)"),
                 },
                 IngressRule {
+                    protocol: Protocol::Tcp,
                     port: 22,
                     audience: Audience::Clients,
                     purpose: "SSH".into(),

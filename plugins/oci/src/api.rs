@@ -21,6 +21,7 @@ const RETRYABLE_CODES: &[&str] = &[
 
 /// The endpoints and settings of one call.
 pub struct Api {
+    region: String,
     core: String,
     identity: String,
     objects: String,
@@ -66,6 +67,7 @@ impl Api {
             ),
         };
         Api {
+            region: region.clone(),
             core,
             identity,
             objects,
@@ -75,6 +77,11 @@ impl Api {
                 .map(|kv| (kv.key.clone(), kv.value.clone()))
                 .collect(),
         }
+    }
+
+    /// The target's region.
+    pub fn region(&self) -> &str {
+        &self.region
     }
 
     /// A Core Services URL (`/20160918` + `path`).

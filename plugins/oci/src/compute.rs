@@ -1,6 +1,7 @@
-//! Core Services: instances (LaunchInstance, GetInstance, ListInstances, InstanceAction,
-//! TerminateInstance), their addresses (VNIC attachments, VNICs) and the ingress rules
-//! of the subnet's security list that open the request's ports.
+//! Core Services: platform images by alias (ListImages), instances (LaunchInstance,
+//! GetInstance, ListInstances, InstanceAction, TerminateInstance), their addresses (VNIC
+//! attachments, VNICs) and the ingress rules of the subnet's security list that open the
+//! request's ports.
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -8,8 +9,8 @@ use serde_json::{Value, json};
 use wstd::http::Method;
 
 use owbench_provider::{
-    KeyValue, Machines, Node, NodeRequest, PluginError, PowerAction, check_request, invalid,
-    node_names,
+    IngressRule, KeyValue, Machines, Node, NodeRequest, PluginError, PowerAction, Protocol, Source,
+    check_request, invalid, node_names,
 };
 
 use crate::api::{Api, encode};
@@ -74,18 +75,27 @@ fn state_name(state: &str) -> String {
     }
 }
 
-/// The subnet's security list id.
-async fn security_list(api: &Api, subnet: &str) -> Result<String, PluginError> {
+/// The subnet (GetSubnet): its security list id and its CIDR blocks (IPv4, then IPv6).
+async fn subnet(api: &Api, subnet: &str) -> Result<(String, Vec<String>), PluginError> {
     let subnet: Value = api
         .get(
             &api.core(&format!("/subnets/{}", encode(subnet))),
             "GetSubnet",
         )
         .await?;
-    subnet["securityListIds"][0]
+    let list = subnet["securityListIds"][0]
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| invalid("GetSubnet: the subnet has no security list"))
+        .ok_or_else(|| invalid("GetSubnet: the subnet has no security list"))?;
+    let mut cidrs: Vec<String> = subnet["cidrBlock"]
+        .as_str()
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    if let Some(v6) = subnet["ipv6CidrBlocks"].as_array() {
+        cidrs.extend(v6.iter().filter_map(|c| c.as_str().map(str::to_owned)));
+    }
+    Ok((list, cidrs))
 }
 
 /// The description that marks the ingress rules made for `tags`.
@@ -110,17 +120,59 @@ fn marked_with(rule: &Value, tags: &[KeyValue]) -> bool {
         .all(|t| pairs.contains(&format!("{}={}", t.key, t.value).as_str()))
 }
 
-/// Whether `rule` lets TCP `port` in from anywhere.
-fn opens(rule: &Value, port: u16) -> bool {
-    let range = &rule["tcpOptions"]["destinationPortRange"];
-    rule["protocol"] == "6"
-        && rule["source"] == "0.0.0.0/0"
-        && range["min"]
-            .as_u64()
-            .is_some_and(|min| min <= u64::from(port))
-        && range["max"]
-            .as_u64()
-            .is_some_and(|max| max >= u64::from(port))
+/// An ingress rule from `source` as a security list rule marked `mark`.
+fn rule_json(rule: &IngressRule, source: &str, mark: &str) -> Value {
+    let range = json!({ "destinationPortRange": { "min": rule.port, "max": rule.port } });
+    let mut json = json!({
+        "source": source,
+        "sourceType": "CIDR_BLOCK",
+        "isStateless": false,
+        "description": mark,
+    });
+    match rule.protocol {
+        Protocol::Tcp => {
+            json["protocol"] = "6".into();
+            json["tcpOptions"] = range;
+        }
+        Protocol::Udp => {
+            json["protocol"] = "17".into();
+            json["udpOptions"] = range;
+        }
+    }
+    json
+}
+
+/// Whether `existing` already lets in what `wanted` would (same protocol and source, a
+/// port range holding its port).
+fn covers(existing: &Value, wanted: &Value) -> bool {
+    let options = |rule: &Value| {
+        let range = &rule[if rule["protocol"] == "17" {
+            "udpOptions"
+        } else {
+            "tcpOptions"
+        }]["destinationPortRange"];
+        (range["min"].as_u64(), range["max"].as_u64())
+    };
+    let (Some(port), _) = options(wanted) else {
+        return false;
+    };
+    existing["protocol"] == wanted["protocol"]
+        && existing["source"] == wanted["source"]
+        && matches!(options(existing), (Some(min), Some(max)) if min <= port && port <= max)
+}
+
+/// A rule's protocol and port, as `tcp/443`.
+fn describe_rule(rule: &Value) -> String {
+    let (name, options) = if rule["protocol"] == "17" {
+        ("udp", "udpOptions")
+    } else {
+        ("tcp", "tcpOptions")
+    };
+    format!(
+        "{name}/{} from {}",
+        rule[options]["destinationPortRange"]["min"],
+        rule["source"].as_str().unwrap_or("?")
+    )
 }
 
 /// Change the ingress rules of the subnet's security list with `change` (which says
@@ -130,7 +182,7 @@ async fn update_rules(
     subnet: &str,
     change: impl FnOnce(&mut Vec<Value>) -> bool,
 ) -> Result<String, PluginError> {
-    let id = security_list(api, subnet).await?;
+    let (id, _) = self::subnet(api, subnet).await?;
     let url = api.core(&format!("/securityLists/{}", encode(&id)));
     let answer = api
         .send(Method::GET, &url, None, &[], "GetSecurityList")
@@ -159,23 +211,34 @@ async fn update_rules(
     Ok(id)
 }
 
-/// Open the request's TCP ports to the world on the subnet's security list, with rules
-/// marked with the request's tags; a port some rule already opens (another role's, the
-/// user's own) is left as it is.
+/// Open the request's ports, each to its source (`cluster`: the subnet's CIDR blocks),
+/// on the subnet's security list, with rules marked with the request's tags; what a rule
+/// already lets in (another role's, the user's own) is left as it is.
 async fn open_ports(api: &Api, subnet: &str, request: &NodeRequest) -> Result<(), PluginError> {
     let mark = rule_mark(&request.tags);
+    let cluster = if request
+        .ingress
+        .iter()
+        .any(|r| matches!(r.source, Source::Cluster))
+    {
+        self::subnet(api, subnet).await?.1
+    } else {
+        Vec::new()
+    };
+    let mut wanted = Vec::new();
+    for rule in &request.ingress {
+        match &rule.source {
+            Source::Cidr(cidr) => wanted.push(rule_json(rule, cidr, &mark)),
+            Source::Cluster => {
+                wanted.extend(cluster.iter().map(|cidr| rule_json(rule, cidr, &mark)));
+            }
+        }
+    }
     update_rules(api, subnet, |rules| {
         let mut changed = false;
-        for &port in &request.open_ports {
-            if !rules.iter().any(|r| opens(r, port)) {
-                rules.push(json!({
-                    "protocol": "6",
-                    "source": "0.0.0.0/0",
-                    "sourceType": "CIDR_BLOCK",
-                    "isStateless": false,
-                    "tcpOptions": { "destinationPortRange": { "min": port, "max": port } },
-                    "description": mark,
-                }));
+        for rule in wanted {
+            if !rules.iter().any(|r| covers(r, &rule)) {
+                rules.push(rule);
                 changed = true;
             }
         }
@@ -272,7 +335,57 @@ async fn described(api: &Api, compartment: &str, instance: Instance) -> Result<N
     Ok(node_of(instance, ips))
 }
 
+/// Image aliases: (alias, OCI's operating system, its version).
+pub const IMAGE_ALIASES: &[(&str, &str, &str)] = &[
+    ("ubuntu-24.04", "Canonical Ubuntu", "24.04"),
+    ("ubuntu-22.04", "Canonical Ubuntu", "22.04"),
+    ("oracle-linux-9", "Oracle Linux", "9"),
+];
+
 impl Machines for Api {
+    /// An alias of [`IMAGE_ALIASES`]: the newest available platform image of that
+    /// operating system and version that fits the shape (ListImages, newest first); an
+    /// `ocid1.image.` id as it is.
+    async fn resolve_image(&self, image: String, shape: String) -> Result<String, PluginError> {
+        if image.starts_with("ocid1.image.") {
+            return Ok(image);
+        }
+        let Some(&(_, os, version)) = IMAGE_ALIASES.iter().find(|(alias, ..)| *alias == image)
+        else {
+            return Err(invalid(format!(
+                "image `{image}` is neither an image OCID (ocid1.image...) nor an alias this plugin knows ({})",
+                IMAGE_ALIASES
+                    .iter()
+                    .map(|(a, ..)| *a)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let compartment = self.need("compartment-id", "the compartment OCID to list images in")?;
+        let images: Vec<Value> = self
+            .get(
+                &self.core(&format!(
+                    "/images?compartmentId={}&operatingSystem={}&operatingSystemVersion={}&shape={}&lifecycleState=AVAILABLE&sortBy=TIMECREATED&sortOrder=DESC&limit=1",
+                    encode(compartment),
+                    encode(os),
+                    encode(version),
+                    encode(&shape)
+                )),
+                "ListImages",
+            )
+            .await?;
+        images
+            .first()
+            .and_then(|i| i["id"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "no {os} {version} platform image for shape {shape} in region {}",
+                    self.region()
+                ))
+            })
+    }
+
     /// Create the request's nodes, one LaunchInstance each (named `NAME-i` when several),
     /// with the node's name as the retry token so that a retried call creates nothing twice.
     async fn create_nodes(&self, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
@@ -280,7 +393,7 @@ impl Machines for Api {
         let compartment = self.need("compartment-id", "the compartment OCID to create nodes in")?;
         let subnet = self.need("subnet-id", "the OCID of the subnet the nodes join")?;
         let ad = availability_domain(self, compartment).await?;
-        if !request.open_ports.is_empty() {
+        if !request.ingress.is_empty() {
             open_ports(self, subnet, &request).await?;
         }
         let flexible = request.shape.ends_with(".Flex");
@@ -432,7 +545,7 @@ impl Machines for Api {
             rules.retain(|r| {
                 let ours = marked_with(r, &tags);
                 if ours {
-                    removed.push(r["tcpOptions"]["destinationPortRange"]["min"].to_string());
+                    removed.push(describe_rule(r));
                 }
                 !ours
             });
@@ -441,7 +554,7 @@ impl Machines for Api {
         .await?;
         Ok(removed
             .into_iter()
-            .map(|port| format!("ingress rule tcp/{port} of security list {list}"))
+            .map(|rule| format!("ingress rule {rule} of security list {list}"))
             .collect())
     }
 }

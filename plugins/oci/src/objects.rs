@@ -1,5 +1,6 @@
-//! Object Storage: the tenancy's namespace, buckets, PutObject, and
-//! CreatePreauthenticatedRequest for a time-limited download URL.
+//! Object Storage: the tenancy's namespace, buckets, PutObject,
+//! CreatePreauthenticatedRequest for a time-limited download URL, and deleting a bucket
+//! with its objects and pre-authenticated requests.
 
 use serde_json::{Value, json};
 use wstd::http::Method;
@@ -102,5 +103,79 @@ impl Objects for Api {
             .as_str()
             .ok_or_else(|| invalid("CreatePreauthenticatedRequest: no accessUri in the answer"))?;
         Ok(self.objects(uri))
+    }
+
+    /// Delete the bucket's pre-authenticated requests and objects (ListObjects page by
+    /// page), then the bucket.
+    async fn delete_bucket(&self, bucket: String) -> Result<Vec<String>, PluginError> {
+        let ns = namespace(self).await?;
+        let base = format!("/n/{}/b/{}", encode(&ns), encode(&bucket));
+        let missing = |e: &PluginError| e.code.as_deref() == Some("BucketNotFound");
+        let mut deleted = Vec::new();
+        let pars: Vec<Value> = match self
+            .get(
+                &self.objects(&format!("{base}/p/")),
+                "ListPreauthenticatedRequests",
+            )
+            .await
+        {
+            Ok(pars) => pars,
+            Err(e) if missing(&e) => return Ok(deleted),
+            Err(e) => return Err(e),
+        };
+        for par in &pars {
+            let Some(id) = par["id"].as_str() else {
+                continue;
+            };
+            let url = self.objects(&format!("{base}/p/{}", encode(id)));
+            self.send(
+                Method::DELETE,
+                &url,
+                None,
+                &[],
+                "DeletePreauthenticatedRequest",
+            )
+            .await?;
+            deleted.push(format!(
+                "pre-authenticated request {} of bucket {bucket}",
+                par["name"].as_str().unwrap_or(id)
+            ));
+        }
+        let mut start: Option<String> = None;
+        loop {
+            let mut url = self.objects(&format!("{base}/o"));
+            if let Some(s) = &start {
+                url.push_str(&format!("?start={}", encode(s)));
+            }
+            let page: Value = self.get(&url, "ListObjects").await?;
+            for object in page["objects"].as_array().into_iter().flatten() {
+                let Some(name) = object["name"].as_str() else {
+                    continue;
+                };
+                let url = self.objects(&format!("{base}/o/{}", encode(name)));
+                self.send(Method::DELETE, &url, None, &[], "DeleteObject")
+                    .await?;
+                deleted.push(format!("object {name} of bucket {bucket}"));
+            }
+            match page["nextStartWith"].as_str() {
+                Some(next) => start = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        match self
+            .send(
+                Method::DELETE,
+                &self.objects(&base),
+                None,
+                &[],
+                "DeleteBucket",
+            )
+            .await
+        {
+            Ok(_) => deleted.push(format!("bucket {bucket}")),
+            Err(e) if missing(&e) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(deleted)
     }
 }

@@ -21,8 +21,10 @@ pub mod bindings {
 }
 
 pub use bindings::owbench::plugin::signer;
-pub use bindings::owbench::plugin::types::{KeyValue, PluginError};
-pub use bindings::{Node, NodeRequest, PowerAction, ProviderInfo, Shape, Target};
+pub use bindings::owbench::plugin::types::{KeyValue, PluginError, Protocol};
+pub use bindings::{
+    IngressRule, Node, NodeRequest, PowerAction, ProviderInfo, Shape, Source, Target,
+};
 #[doc(hidden)]
 pub use wstd::runtime::block_on;
 
@@ -40,8 +42,12 @@ pub trait Provider: Machines + Objects + Sized {
 
 // Components run one call at a time on one thread: the futures need not be `Send`.
 #[allow(async_fn_in_trait)]
-/// Machines: create, describe, list by tag, power, terminate, and what was made for them.
+/// Machines: images, create, describe, list by tag, power, terminate, and what was made
+/// for them.
 pub trait Machines {
+    /// The image id of `image` (an alias or an id) for nodes of `shape` (see the world's
+    /// `resolve-image`).
+    async fn resolve_image(&self, image: String, shape: String) -> Result<String>;
     /// Create the request's nodes (see the world's `create-nodes`).
     async fn create_nodes(&self, request: NodeRequest) -> Result<Vec<Node>>;
     /// Describe nodes by id; ids the provider no longer knows are left out.
@@ -58,12 +64,15 @@ pub trait Machines {
 }
 
 #[allow(async_fn_in_trait)]
-/// Object storage: store an object, hand out a time-limited download URL.
+/// Object storage: store an object, hand out a time-limited download URL, delete a bucket.
 pub trait Objects {
     /// Store `data` as object `key` of `bucket` (made if missing).
     async fn put_object(&self, bucket: String, key: String, data: Vec<u8>) -> Result<()>;
     /// A URL that downloads object `key` without credentials for `expires_secs` seconds.
     async fn object_url(&self, bucket: String, key: String, expires_secs: u32) -> Result<String>;
+    /// Delete `bucket`, its objects and their download URLs; what was deleted. A missing
+    /// bucket is not an error.
+    async fn delete_bucket(&self, bucket: String) -> Result<Vec<String>>;
 }
 
 /// Export a [`Provider`] as the component's `provider` world: each export connects to
@@ -85,6 +94,9 @@ macro_rules! export_provider {
             impl $crate::bindings::Guest for Component {
                 fn describe() -> $crate::ProviderInfo {
                     <$provider>::describe()
+                }
+                fn resolve_image(t: Target, image: String, shape: String) -> R<String> {
+                    call(&t, async |p| p.resolve_image(image, shape).await)
                 }
                 fn create_nodes(t: Target, request: NodeRequest) -> R<Vec<Node>> {
                     call(&t, async |p| p.create_nodes(request).await)
@@ -110,6 +122,9 @@ macro_rules! export_provider {
                 fn object_url(t: Target, bucket: String, key: String, secs: u32) -> R<String> {
                     call(&t, async |p| p.object_url(bucket, key, secs).await)
                 }
+                fn delete_bucket(t: Target, bucket: String) -> R<Vec<String>> {
+                    call(&t, async |p| p.delete_bucket(bucket).await)
+                }
             }
     $crate::bindings::export_bindings!(Component with_types_in $crate::bindings);
         };
@@ -125,9 +140,18 @@ pub fn invalid(message: impl Into<String>) -> PluginError {
     }
 }
 
-/// Check what every provider needs of a node request: 1 to 100 nodes, and a name of 1
-/// to `max_name` characters (the provider's limit, less the `-N` suffix).
+/// Check what every provider needs of a node request: 1 to 100 nodes, a name of 1 to
+/// `max_name` characters (the provider's limit, less the `-N` suffix), and ingress rules
+/// with a port and a CIDR block (`a.b.c.d/n` or an IPv6 one, host bits zero).
 pub fn check_request(request: &NodeRequest, max_name: usize) -> Result<()> {
+    for rule in &request.ingress {
+        if rule.port == 0 {
+            return Err(invalid("an ingress rule needs a port from 1 to 65535"));
+        }
+        if let Source::Cidr(cidr) = &rule.source {
+            check_cidr(cidr)?;
+        }
+    }
     if request.count == 0 || request.count > 100 {
         return Err(invalid(format!(
             "count must be 1 to 100, got {}",
@@ -152,4 +176,20 @@ pub fn node_names(request: &NodeRequest) -> Vec<String> {
     (1..=request.count)
         .map(|i| format!("{}-{i}", request.name))
         .collect()
+}
+
+/// Check a CIDR block: an IPv4 or IPv6 network with no host bits set.
+pub fn check_cidr(cidr: &str) -> Result<()> {
+    let net: ipnet::IpNet = cidr.parse().map_err(|_| {
+        invalid(format!(
+            "`{cidr}` is not a CIDR block (like 203.0.113.0/24)"
+        ))
+    })?;
+    if net.trunc() != net {
+        return Err(invalid(format!(
+            "`{cidr}` has host bits set (the block is {})",
+            net.trunc()
+        )));
+    }
+    Ok(())
 }

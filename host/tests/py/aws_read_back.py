@@ -1,0 +1,63 @@
+"""Read back from moto what owbench's `aws-ec2` plugin made, with boto3, for owbench's
+tests: the security groups carrying a tag, each instance's user data, shutdown
+behaviour and metadata options, and the S3 buckets with their objects.
+
+    python aws_read_back.py ENDPOINT KEY_ID SECRET TAG_KEY TAG_VALUE
+
+Prints one JSON object: {"groups": [{"name", "rules": [{"protocol", "port", "cidrs"}]}],
+"instances": [{"id", "user_data", "shutdown", "http_tokens", "hop_limit"}],
+"buckets": {name: [keys]}}.
+"""
+
+import base64
+import json
+import sys
+
+import boto3
+
+endpoint, key_id, secret, tag_key, tag_value = sys.argv[1:6]
+session = dict(
+    endpoint_url=endpoint,
+    region_name="us-east-1",
+    aws_access_key_id=key_id,
+    aws_secret_access_key=secret,
+)
+ec2 = boto3.client("ec2", **session)
+s3 = boto3.client("s3", **session)
+tagged = [{"Name": f"tag:{tag_key}", "Values": [tag_value]}]
+
+groups = []
+for group in ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]:
+    rules = []
+    for p in group["IpPermissions"]:
+        cidrs = [r["CidrIp"] for r in p.get("IpRanges", [])]
+        cidrs += [r["CidrIpv6"] for r in p.get("Ipv6Ranges", [])]
+        rules.append({"protocol": p["IpProtocol"], "port": p.get("FromPort"), "cidrs": sorted(cidrs)})
+    rules.sort(key=lambda r: (r["protocol"], r["port"]))
+    groups.append({"name": group["GroupName"], "rules": rules})
+
+instances = []
+for reservation in ec2.describe_instances(Filters=tagged)["Reservations"]:
+    for i in reservation["Instances"]:
+        if i["State"]["Name"] == "terminated":
+            continue
+        attribute = lambda name: ec2.describe_instance_attribute(InstanceId=i["InstanceId"], Attribute=name)
+        user_data = attribute("userData").get("UserData", {}).get("Value")
+        shutdown = attribute("instanceInitiatedShutdownBehavior")["InstanceInitiatedShutdownBehavior"]["Value"]
+        metadata = i.get("MetadataOptions", {})
+        instances.append(
+            {
+                "id": i["InstanceId"],
+                "user_data": base64.b64decode(user_data).decode() if user_data else None,
+                "shutdown": shutdown,
+                "http_tokens": metadata.get("HttpTokens"),
+                "hop_limit": metadata.get("HttpPutResponseHopLimit"),
+            }
+        )
+
+buckets = {}
+for bucket in s3.list_buckets()["Buckets"]:
+    listed = s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
+    buckets[bucket["Name"]] = sorted(o["Key"] for o in listed)
+
+print(json.dumps({"groups": groups, "instances": instances, "buckets": buckets}))
