@@ -30,6 +30,8 @@ pub struct Target {
     pub namespace: String,
     /// Accept self-signed certificates.
     pub insecure: bool,
+    /// Trust exactly this certificate (PEM), whatever the host's name: a cluster's own.
+    pub pinned_cert: Option<String>,
 }
 
 impl Target {
@@ -82,6 +84,7 @@ impl Target {
             auth,
             namespace,
             insecure,
+            pinned_cert: None,
         })
     }
 }
@@ -117,8 +120,12 @@ impl Client {
         max_connections: usize,
         timeout: Duration,
     ) -> anyhow::Result<Client> {
-        let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(target.insecure)
+        let mut http = reqwest::Client::builder().danger_accept_invalid_certs(target.insecure);
+        if let Some(pem) = &target.pinned_cert {
+            let cert = crate::tls::parse_certificate(pem)?;
+            http = http.use_preconfigured_tls(crate::tls::pinned_client(cert)?);
+        }
+        let http = http
             .pool_max_idle_per_host(max_connections)
             .timeout(timeout)
             .tcp_nodelay(true)

@@ -31,4 +31,5 @@ pub mod platform;
 pub mod providers;
 pub mod results;
 pub mod specfile;
+pub mod tls;
 pub mod workloads;

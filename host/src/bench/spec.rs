@@ -48,7 +48,8 @@ pub struct Spec {
     /// Retries of throttled (429) invocations.
     #[serde(default)]
     pub retry: Retry,
-    /// Where to send invocations.
+    /// Where to send invocations (default: the embedded platform).
+    #[serde(default)]
     pub target: TargetSpec,
     /// The workloads, run one after the other.
     #[serde(rename = "workload", default)]
@@ -108,11 +109,31 @@ pub enum TargetSpec {
         #[serde(default)]
         runtime_image: Option<String>,
     },
+    /// The OpenWhisk an installer set up with `owbench cluster up`: its address, key and
+    /// certificate (pinned) from the cluster's state.
+    Cluster {
+        /// The cluster's id, as `owbench cluster up` printed it.
+        id: String,
+        /// Where its state file is (default: `owbench cluster`'s state directory).
+        #[serde(default)]
+        state_dir: Option<PathBuf>,
+    },
     /// Any HTTP endpoint, `GET` (calibrates the load engine itself).
     Http {
         /// The URL.
         url: String,
     },
+}
+
+impl Default for TargetSpec {
+    /// The embedded platform with its defaults.
+    fn default() -> Self {
+        TargetSpec::Embedded {
+            user_memory_mb: None,
+            keep_alive_s: None,
+            containers: Containers::default(),
+        }
+    }
 }
 
 /// One workload of the experiment.

@@ -108,12 +108,18 @@ pub async fn start(
             }
             config.containers = *containers;
             let platform = Arc::new(Platform::new(config, engine)?);
-            let server = serve(platform, "127.0.0.1:0".parse().expect("valid address")).await?;
+            let server = serve(
+                platform,
+                "127.0.0.1:0".parse().expect("valid address"),
+                None,
+            )
+            .await?;
             let target = Target {
                 apihost: server.url(),
                 auth: GUEST_KEY.into(),
                 namespace: "_".into(),
                 insecure: false,
+                pinned_cert: None,
             };
             match OpenWhisk::connect(target, "embedded", settings, &default_runtime_image()).await {
                 Ok(openwhisk) => Ok(Box::new(Embedded { server, openwhisk })),
@@ -143,11 +149,40 @@ pub async fn start(
                 OpenWhisk::connect(target, "openwhisk", settings, &image).await?,
             ))
         }
+        TargetSpec::Cluster { id, state_dir } => {
+            let target = cluster_target(id, state_dir.as_deref())?;
+            let image = default_runtime_image();
+            Ok(Box::new(
+                OpenWhisk::connect(target, "cluster", settings, &image).await?,
+            ))
+        }
         TargetSpec::Http { url } => Ok(Box::new(Http {
             url: url.clone(),
             settings,
         })),
     }
+}
+
+/// Where and as whom to reach the OpenWhisk of cluster `id` (state in `state_dir`, or
+/// `owbench cluster`'s directory), with its certificate pinned.
+pub fn cluster_target(id: &str, state_dir: Option<&Path>) -> anyhow::Result<Target> {
+    use crate::cluster::state::{self, StateStore, Status};
+    let store = StateStore::new(state_dir.map_or_else(state::default_dir, Path::to_path_buf));
+    let cluster = store.load(id)?;
+    let outputs = match (&cluster.outputs, cluster.status) {
+        (Some(outputs), Status::Ready) => outputs,
+        (_, status) => anyhow::bail!(
+            "cluster {id} has no OpenWhisk to bench: it is {} (an installer's cluster is ready once its health check passed)",
+            status.as_str()
+        ),
+    };
+    Ok(Target {
+        apihost: outputs.api_host.clone(),
+        auth: outputs.auth.clone(),
+        namespace: outputs.namespace.clone(),
+        insecure: false,
+        pinned_cert: Some(outputs.tls_cert.clone()),
+    })
 }
 
 /// An OpenWhisk reached by its REST API.

@@ -8,7 +8,9 @@
 //! that fail with a retryable error (throttling, a resource still in use) are retried
 //! with exponential backoff and jitter (`backon`).
 
+pub mod deploy;
 pub mod install;
+pub mod secrets;
 pub mod spec;
 pub mod state;
 
@@ -181,6 +183,30 @@ pub async fn resolve_images(
     Ok(resolved)
 }
 
+/// The request for the nodes of `group`, named `ID-ROLE`, tagged with the cluster and
+/// the role; no user data, key or open port yet.
+pub fn node_request(state: &ClusterState, group: &spec::NodeGroup) -> NodeRequest {
+    let mut tags = tags(&state.id);
+    tags.push(KeyValue {
+        key: ROLE_TAG.into(),
+        value: group.role.clone(),
+    });
+    NodeRequest {
+        name: format!("{}-{}", state.id, group.role),
+        shape: group.shape.clone(),
+        image: group
+            .image
+            .clone()
+            .unwrap_or_else(|| state.spec.image.clone()),
+        count: group.count,
+        tags,
+        user_data: String::new(),
+        ssh_public_key: String::new(),
+        ingress: Vec::new(),
+        terminate_on_shutdown: false,
+    }
+}
+
 /// The ingress of bare machines: each of the spec's open ports (TCP) to each source.
 pub fn bare_ingress(spec: &ClusterSpec) -> Vec<IngressRule> {
     let sources = spec.sources();
@@ -214,7 +240,7 @@ pub fn read_files(spec: &ClusterSpec) -> anyhow::Result<(String, String)> {
     ))
 }
 
-fn record(role: &str, node: &Node) -> NodeRecord {
+pub(crate) fn record(role: &str, node: &Node) -> NodeRecord {
     NodeRecord {
         role: role.to_owned(),
         id: node.id.clone(),
@@ -240,24 +266,11 @@ pub async fn up(
     store.save(state)?;
     let target = target(&state.spec);
     for group in state.spec.nodes.clone() {
-        let mut node_tags = tags(&state.id);
-        node_tags.push(KeyValue {
-            key: ROLE_TAG.into(),
-            value: group.role.clone(),
-        });
         let request = NodeRequest {
-            name: format!("{}-{}", state.id, group.role),
-            shape: group.shape.clone(),
-            image: group
-                .image
-                .clone()
-                .unwrap_or_else(|| state.spec.image.clone()),
-            count: group.count,
-            tags: node_tags,
             user_data: user_data.clone(),
             ssh_public_key: ssh_key.clone(),
             ingress: bare_ingress(&state.spec),
-            terminate_on_shutdown: state.spec.installer.is_some(),
+            ..node_request(state, &group)
         };
         let created = backoff
             .retry(&format!("create {}", request.name), || {
@@ -370,6 +383,13 @@ pub async fn down(
                 provider.delete_tagged(engine, &target, &tags)
             })
             .await?;
+        let bucket = deploy::bucket(&state.id);
+        let objects = backoff
+            .retry(&format!("delete bucket {bucket}"), || {
+                provider.delete_bucket(engine, &target, &bucket)
+            })
+            .await?;
+        report.deleted.extend(objects);
         Ok(())
     }
     .await;

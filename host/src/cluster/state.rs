@@ -2,6 +2,7 @@
 //! returns and after every change, atomically (a new file renamed over the old), so that
 //! whatever happens to `owbench` in the middle of `up`, `down` knows what to remove.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -89,6 +90,42 @@ pub struct ClusterState {
     /// When `down` removed everything (RFC 3339).
     #[serde(default)]
     pub deleted_at: Option<String>,
+    /// The secrets the host made for it (OpenWhisk keys, TLS certificate and key), by
+    /// name; the file is its owner's only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// Where and as whom to reach the OpenWhisk an installer made, once its health check
+    /// passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Outputs>,
+}
+
+/// The installed OpenWhisk, as a client reaches it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// The API's base URL (`https://ADDRESS`).
+    pub api_host: String,
+    /// The key, `uuid:key`.
+    pub auth: String,
+    /// The namespace.
+    pub namespace: String,
+    /// The certificate the API serves (PEM), which clients pin.
+    pub tls_cert: String,
+}
+
+/// Check that `id` is a plain name (letters, digits, `-`, `_`, `.`), as the ids `up`
+/// makes are, and so names a file in the state directory and nothing else.
+pub fn check_id(id: &str) -> anyhow::Result<()> {
+    let plain = !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    anyhow::ensure!(
+        plain,
+        "`{id}` is not a cluster id (ids are like NAME-1a2b3c: letters, digits, -, _ and .)"
+    );
+    Ok(())
 }
 
 fn now() -> String {
@@ -100,15 +137,7 @@ impl ClusterState {
     /// nodes recorded (`down` finds them by tag); not yet saved. The id must be a plain
     /// name (letters, digits, `-`, `_`, `.`), as the ids `up` makes are.
     pub fn with_id(id: &str, spec: ClusterSpec) -> anyhow::Result<ClusterState> {
-        let plain = !id.is_empty()
-            && !id.starts_with('.')
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        anyhow::ensure!(
-            plain,
-            "`{id}` is not a cluster id (ids are like NAME-1a2b3c: letters, digits, -, _ and .)"
-        );
+        check_id(id)?;
         let mut state = ClusterState::new(spec);
         state.id = id.to_owned();
         Ok(state)
@@ -128,6 +157,8 @@ impl ClusterState {
             error: None,
             price_per_hour: None,
             deleted_at: None,
+            secrets: BTreeMap::new(),
+            outputs: None,
         }
     }
 
@@ -202,6 +233,7 @@ impl StateStore {
 
     /// Read cluster `id`.
     pub fn load(&self, id: &str) -> anyhow::Result<ClusterState> {
+        check_id(id)?;
         let path = self.path(id);
         let text = std::fs::read_to_string(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {

@@ -27,6 +27,11 @@ pub struct BenchCommand {
     /// Invocations per workload (overrides the spec's `count`).
     #[arg(long)]
     count: Option<u64>,
+    /// The system under test, instead of the spec's `[target]`: `embedded`, or
+    /// `cluster:ID` (the OpenWhisk `owbench cluster up` set up; its key and pinned
+    /// certificate come from the cluster's state).
+    #[arg(long, value_name = "TARGET", value_parser = parse_target)]
+    target: Option<TargetSpec>,
     /// Where the embedded platform runs warm instances (overrides the spec's
     /// `target.containers`): `in-process`, or `process` (one `owbench runtime` process
     /// each, driven as OpenWhisk's invoker drives containers).
@@ -46,6 +51,23 @@ pub struct BenchCommand {
     /// Print the default spec and exit.
     #[arg(long)]
     print_default_spec: bool,
+}
+
+/// `--target`: `embedded` or `cluster:ID`.
+fn parse_target(text: &str) -> Result<TargetSpec, String> {
+    match text.split_once(':') {
+        None if text == "embedded" => Ok(TargetSpec::default()),
+        Some(("cluster", id)) => {
+            crate::cluster::state::check_id(id).map_err(|e| e.to_string())?;
+            Ok(TargetSpec::Cluster {
+                id: id.to_owned(),
+                state_dir: None,
+            })
+        }
+        _ => Err(format!(
+            "`{text}` is not a target: `embedded` or `cluster:ID` (an OpenWhisk elsewhere goes in the spec's [target])"
+        )),
+    }
 }
 
 impl BenchCommand {
@@ -76,6 +98,9 @@ impl BenchCommand {
             for w in &mut spec.workloads {
                 w.count = None;
             }
+        }
+        if let Some(target) = &self.target {
+            spec.target = target.clone();
         }
         if let Some(mode) = self.containers {
             match &mut spec.target {

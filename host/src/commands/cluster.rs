@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
+
+use crate::cluster::deploy;
 use crate::cluster::install::{self, Values};
 use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{self, ClusterState, StateStore, Status};
@@ -12,6 +15,19 @@ use owbench_plugin::installer::{
     Audience, Cluster, InstallPlan, InstallerInfo, KeyValue, NodeGroup, Protocol,
 };
 use owbench_plugin::{PluginEngine, ProviderPlugin};
+
+/// How `up` carries out an installer's plan.
+#[derive(Debug, Clone, clap::Args)]
+struct InstallArgs {
+    /// With an installer: the owbench binary the nodes run, a Linux build for their
+    /// architecture (default: this one).
+    #[arg(long, value_name = "PATH")]
+    owbench_binary: Option<PathBuf>,
+    /// With an installer: wait at most this long for its health check (default: the
+    /// installer's own timeout), e.g. `20m`.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    health_timeout: Option<Duration>,
+}
 
 /// Manage clusters of machines made by a provider plugin.
 #[derive(Debug, clap::Args)]
@@ -37,6 +53,8 @@ enum ClusterAction {
         /// `DIR/<role>.yaml` (to read, or to check with `cloud-init schema`).
         #[arg(long, value_name = "DIR", requires = "dry_run")]
         user_data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        install: InstallArgs,
     },
     /// Show a cluster's nodes as the provider sees them now.
     Status {
@@ -56,6 +74,12 @@ enum ClusterAction {
     },
     /// List known clusters, with their age and what they cost so far at list prices.
     List,
+    /// Print a `.wskprops` for the OpenWhisk an installer set up (`wsk` reads it from
+    /// `~/.wskprops` or `WSK_CONFIG_FILE`).
+    Wskprops {
+        /// Cluster id.
+        id: String,
+    },
 }
 
 impl ClusterCommand {
@@ -67,10 +91,22 @@ impl ClusterCommand {
                 spec,
                 dry_run,
                 user_data_dir,
-            } => up(args, &store, spec, *dry_run, user_data_dir.as_deref()).await,
+                install,
+            } => {
+                up(
+                    args,
+                    &store,
+                    spec,
+                    *dry_run,
+                    user_data_dir.as_deref(),
+                    install,
+                )
+                .await
+            }
             ClusterAction::Status { id } => status(args, &store, id).await,
             ClusterAction::Down { id, spec } => down(args, &store, id, spec.as_deref()).await,
             ClusterAction::List => list(&store),
+            ClusterAction::Wskprops { id } => wskprops(&store, id),
         }
     }
 }
@@ -96,6 +132,7 @@ async fn up(
     path: &std::path::Path,
     dry_run: bool,
     user_data_dir: Option<&std::path::Path>,
+    install_args: &InstallArgs,
 ) -> anyhow::Result<()> {
     let spec = ClusterSpec::load(path)?;
     let (engine, provider) = provider(args, &spec).await?;
@@ -151,7 +188,7 @@ async fn up(
             spec.region
         ),
     }
-    if let Some(installer) = &spec.installer {
+    if spec.installer.is_some() {
         let values = Values {
             cluster_id: "<cluster-id>".into(),
             ..Values::default()
@@ -176,10 +213,17 @@ async fn up(
             }
         }
         if !dry_run {
-            anyhow::bail!(
-                "installer {}: carrying out an installation plan is not in this version of `owbench cluster up` yet; `--dry-run` shows the plan",
-                installer.name
-            );
+            return install_cluster(
+                args,
+                &engine,
+                &provider,
+                store,
+                spec,
+                &lines,
+                total,
+                install_args,
+            )
+            .await;
         }
     }
     if dry_run {
@@ -211,16 +255,7 @@ async fn up(
             Ok(())
         }
         Some(Err(e)) => Err(e),
-        None => {
-            state.status = Status::Interrupted;
-            state.error = Some("interrupted (Ctrl-C)".into());
-            store.save(&mut state)?;
-            anyhow::bail!(
-                "interrupted: cluster {} is partly created; `owbench cluster down {}` removes it",
-                state.id,
-                state.id
-            )
-        }
+        None => Err(interrupted(store, &mut state)),
     }
 }
 
@@ -228,6 +263,108 @@ fn protocol_name(protocol: Protocol) -> &'static str {
     match protocol {
         Protocol::Tcp => "tcp",
         Protocol::Udp => "udp",
+    }
+}
+
+/// Record that `up` was interrupted (Ctrl-C): the error that says how to clean up.
+fn interrupted(store: &StateStore, state: &mut ClusterState) -> anyhow::Error {
+    state.status = Status::Interrupted;
+    state.error = Some("interrupted (Ctrl-C)".into());
+    if let Err(e) = store.save(state) {
+        return e;
+    }
+    anyhow::anyhow!(
+        "interrupted: cluster {} is partly created; `owbench cluster down {}` removes it",
+        state.id,
+        state.id
+    )
+}
+
+/// `cluster wskprops ID`.
+fn wskprops(store: &StateStore, id: &str) -> anyhow::Result<()> {
+    let state = store.load(id)?;
+    let Some(outputs) = state.outputs.filter(|_| state.status == Status::Ready) else {
+        anyhow::bail!(
+            "cluster {id} has no OpenWhisk: it is {} (an installer's cluster is ready once its health check passed)",
+            state.status.as_str()
+        );
+    };
+    let installer = state.spec.installer.map(|i| i.name).unwrap_or_default();
+    println!(
+        "# owbench cluster {id}: {installer} on {} in {}",
+        state.spec.provider, state.spec.region
+    );
+    println!("APIHOST={}", outputs.api_host);
+    println!("AUTH={}", outputs.auth);
+    println!("NAMESPACE={}", outputs.namespace);
+    eprintln!(
+        "The API serves the cluster's own certificate (in the state file {}, `outputs.tls_cert`); `wsk` cannot pin it: give it `-i`, or trust that certificate. `owbench bench --target cluster:{id}` pins it.",
+        store.path(id).display()
+    );
+    Ok(())
+}
+
+/// `up` with an installer: the binary checked, the images resolved, then the plan
+/// carried out (see [`deploy`]), interrupted cleanly by Ctrl-C.
+#[allow(clippy::too_many_arguments)]
+async fn install_cluster(
+    args: &EngineArgs,
+    engine: &PluginEngine,
+    provider: &ProviderPlugin,
+    store: &StateStore,
+    mut spec: ClusterSpec,
+    lines: &[cluster::PlanLine],
+    price_per_hour: Option<f64>,
+    install_args: &InstallArgs,
+) -> anyhow::Result<()> {
+    let binary_path = match &install_args.owbench_binary {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().context("cannot find this owbench binary")?,
+    };
+    let binary = deploy::read_binary(&binary_path, &spec, provider.info())?;
+    for (role, image, id) in
+        cluster::resolve_images(engine, provider, &mut spec, Backoff::default()).await?
+    {
+        if image != id {
+            println!("role {role}: image {image} is {id} in {}", spec.region);
+        }
+    }
+    let mut state = ClusterState::new(spec);
+    state.price_per_hour = price_per_hour;
+    let (_, plan) = install_plan(args, engine, &state.spec, lines, &state.id).await?;
+    eprintln!(
+        "cluster {}: state in {}",
+        state.id,
+        store.path(&state.id).display()
+    );
+    let options = deploy::Options {
+        binary: binary_path,
+        health_timeout: install_args.health_timeout,
+        address_timeout: Duration::from_secs(600),
+        // For tests only (see `deploy::Options::reach`).
+        reach: std::env::var("OWBENCH_TEST_NODE_ADDRESS").ok(),
+        backoff: Backoff::default(),
+    };
+    let done = tokio::select! {
+        r = deploy::install(engine, provider, store, &mut state, &plan, Some(binary), &options) => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    match done {
+        Some(Ok(())) => {
+            print_nodes(&state);
+            let outputs = state.outputs.as_ref().expect("a ready cluster has outputs");
+            println!(
+                "cluster {} is up: OpenWhisk API {} (namespace {})",
+                state.id, outputs.api_host, outputs.namespace
+            );
+            println!(
+                "  owbench bench SPEC --target cluster:{}    owbench cluster wskprops {}    owbench cluster down {}",
+                state.id, state.id, state.id
+            );
+            Ok(())
+        }
+        Some(Err(e)) => Err(e),
+        None => Err(interrupted(store, &mut state)),
     }
 }
 

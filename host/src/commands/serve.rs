@@ -97,12 +97,19 @@ pub fn data_home() -> Option<PathBuf> {
 /// `owbench serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeCommand {
-    /// Address to listen on (loopback by default; the API has only basic auth, no TLS).
+    /// Address to listen on (loopback by default; the API has basic auth only, and TLS
+    /// only with `--tls-cert`).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
     /// Port (OpenWhisk standalone's is 3233; 0 picks a free one).
     #[arg(long, default_value_t = 3233)]
     port: u16,
+    /// Serve HTTPS with this certificate (PEM; with `--tls-key`).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     #[command(flatten)]
     platform: PlatformArgs,
 }
@@ -111,10 +118,21 @@ impl ServeCommand {
     /// Serve until Ctrl-C.
     pub async fn run(&self, engine: &EngineArgs) -> anyhow::Result<()> {
         let config = self.platform.config(self.platform.db_path()?)?;
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                let read = |path: &PathBuf| {
+                    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+                };
+                let config = crate::tls::server(&read(cert)?, &read(key)?)
+                    .with_context(|| format!("--tls-cert {}", cert.display()))?;
+                Some(Arc::new(config))
+            }
+            _ => None,
+        };
         let db = config.db_path.clone();
         let engine = Arc::new(engine.engine()?);
         let platform = Arc::new(Platform::new(config, engine)?);
-        let server = serve(platform, SocketAddr::new(self.host, self.port)).await?;
+        let server = serve(platform, SocketAddr::new(self.host, self.port), tls).await?;
         eprintln!(
             "owbench serve: OpenWhisk API on {} (database {})",
             server.url(),

@@ -156,6 +156,8 @@ impl Platform {
 pub struct Server {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Whether it serves TLS.
+    pub tls: bool,
     /// The platform behind it.
     pub platform: Arc<Platform>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -163,9 +165,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// `http://addr`.
+    /// `http://addr`, or `https://addr` with TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stop accepting connections, wait (at most 5 s) for open ones, and commit every
@@ -186,8 +189,12 @@ impl Server {
     }
 }
 
-/// Bind `addr` and serve the platform on it in the background.
-pub async fn serve(platform: Arc<Platform>, addr: SocketAddr) -> anyhow::Result<Server> {
+/// Bind `addr` and serve the platform on it in the background, over TLS with `tls`.
+pub async fn serve(
+    platform: Arc<Platform>,
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> anyhow::Result<Server> {
     let listener =
         crate::net::listen(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr()?;
@@ -207,20 +214,66 @@ pub async fn serve(platform: Arc<Platform>, addr: SocketAddr) -> anyhow::Result<
             }
         }
     });
-    let task = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!("the API server failed: {e}");
-        }
-    });
+    let serves_tls = tls.is_some();
+    let task = match tls {
+        None => tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!("the API server failed: {e}");
+            }
+        }),
+        Some(config) => tokio::spawn(serve_tls(listener, app, config, rx)),
+    };
     Ok(Server {
         addr,
+        tls: serves_tls,
         platform,
         shutdown: Some(tx),
         task,
     })
+}
+
+/// Accept TLS connections on `listener` and serve `app` on each (HTTP/1.1) until
+/// `shutdown`; a failed handshake ends only its connection.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    config: Arc<rustls::ServerConfig>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return,
+        };
+        let acceptor = acceptor.clone();
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let stream = match acceptor.accept(stream).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::debug!("TLS handshake with {peer}: {e}");
+                    return;
+                }
+            };
+            let io = hyper_util::rt::TokioIo::new(stream);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await
+            {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
 }

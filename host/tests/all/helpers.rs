@@ -88,7 +88,7 @@ pub async fn start_platform(
     let mut config = owbench::platform::PlatformConfig::new(dir.join("platform.sqlite"));
     tweak(&mut config);
     let platform = owbench::platform::Platform::new(config, engine()).expect("platform");
-    owbench::platform::serve(Arc::new(platform), "127.0.0.1:0".parse().unwrap())
+    owbench::platform::serve(Arc::new(platform), "127.0.0.1:0".parse().unwrap(), None)
         .await
         .expect("serve")
 }

@@ -287,6 +287,12 @@ fn bad_installer_specs_are_refused_in_one_line() {
         dry,
         "openwhisk-ansible",
     );
-    // Carrying the plan out is not here yet: `up` says so before it creates anything.
-    refused(|s| s, &[], "`--dry-run` shows the plan");
+    // The nodes' binary must be a Linux executable for their shapes: checked before
+    // anything is created (or any cloud called).
+    let not_a_binary = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    refused(
+        |s| s,
+        &["--owbench-binary", not_a_binary],
+        &format!("{not_a_binary} is not a Linux x86_64 or aarch64 executable"),
+    );
 }

@@ -61,3 +61,9 @@ mod installers;
 /// signature; the host's OCI signature against the official `oci` SDK's, byte for byte.
 #[cfg(feature = "providers")]
 mod oci;
+
+/// `owbench cluster up` with an installer against moto: the binary uploaded, the nodes
+/// made with filled user data, the health check over pinned TLS against a loopback
+/// `owbench serve`, `down` leaving nothing.
+#[cfg(feature = "providers")]
+mod deploy;

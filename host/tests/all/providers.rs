@@ -316,7 +316,7 @@ pub fn rule(protocol: Protocol, port: u16, source: Source) -> IngressRule {
 
 /// What moto holds of the resources tagged `tag`, read back with boto3 (see
 /// `tests/py/aws_read_back.py`).
-fn read_back(moto: &Moto, tag: &KeyValue) -> Value {
+pub fn read_back(moto: &Moto, tag: &KeyValue) -> Value {
     let python = python_with("moto", &["moto[server]==5.2.5"]);
     let out = Command::new(python)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/aws_read_back.py"))

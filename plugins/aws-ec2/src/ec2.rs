@@ -65,17 +65,17 @@ pub const IMAGE_ALIASES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The CPU architecture of an instance type, in Ubuntu's words: Graviton families
-/// (a `g` after the generation, as in `m7g`, `c8gd`, `t4g`) are `arm64`.
-fn architecture(shape: &str) -> &'static str {
+/// The CPU architecture of an instance type, as Rust names it: Graviton families (a `g`
+/// after the generation, as in `m7g`, `c8gd`, `t4g`) are `aarch64`, the others `x86_64`.
+pub fn arch(shape: &str) -> &'static str {
     let family = shape.split('.').next().unwrap_or_default();
     let after_generation = family
         .trim_start_matches(|c: char| c.is_ascii_alphabetic())
         .trim_start_matches(|c: char| c.is_ascii_digit());
     if after_generation.starts_with('g') {
-        "arm64"
+        "aarch64"
     } else {
-        "amd64"
+        "x86_64"
     }
 }
 
@@ -315,7 +315,11 @@ impl Machines for Sdk {
                     .join(", ")
             )));
         };
-        let arch = architecture(&shape);
+        // Ubuntu's names for them.
+        let arch = match arch(&shape) {
+            "aarch64" => "arm64",
+            _ => "amd64",
+        };
         let name = pattern.replace("{arch}", arch);
         let images = self
             .ec2()

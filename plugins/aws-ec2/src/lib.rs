@@ -147,6 +147,7 @@ impl Provider for Sdk {
                     vcpus,
                     memory_mib,
                     price_per_hour: Some(price),
+                    arch: ec2::arch(name).into(),
                 })
                 .collect(),
         }

@@ -38,6 +38,13 @@ impl Provider for Api {
                     vcpus,
                     memory_mib,
                     price_per_hour: Some(price),
+                    // Ampere (A1) shapes are Arm.
+                    arch: if name.contains(".A1.") {
+                        "aarch64"
+                    } else {
+                        "x86_64"
+                    }
+                    .into(),
                 })
                 .collect(),
         }
