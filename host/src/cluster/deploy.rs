@@ -44,9 +44,12 @@ pub fn bucket(id: &str) -> String {
     format!("owbench-{id}")
 }
 
-/// The CPU architecture of a Linux ELF executable, as Rust names it.
+/// The CPU architecture of a Linux executable, as Rust names it: a 64-bit little-endian
+/// ELF file for System V or Linux (the ABI bytes Linux's own binaries carry), executable
+/// or position-independent.
 pub fn elf_arch(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.len() < 20 || &bytes[..4] != b"\x7fELF" || bytes[5] != 1 {
+    let elf64_le = bytes.len() >= 20 && &bytes[..4] == b"\x7fELF" && bytes[4] == 2 && bytes[5] == 1;
+    if !elf64_le || !matches!(bytes[7], 0 | 3) || !matches!(bytes[16], 2 | 3) {
         return None;
     }
     match u16::from_le_bytes([bytes[18], bytes[19]]) {
@@ -438,11 +441,22 @@ mod tests {
     fn elf_headers_name_their_architecture() {
         let mut header = vec![0u8; 64];
         header[..4].copy_from_slice(b"\x7fELF");
-        header[5] = 1;
+        header[4] = 2; // 64-bit
+        header[5] = 1; // little-endian
+        header[16] = 3; // position-independent executable
         header[18] = 0x3e;
         assert_eq!(elf_arch(&header), Some("x86_64"));
         header[18] = 0xb7;
         assert_eq!(elf_arch(&header), Some("aarch64"));
+        header[7] = 9; // FreeBSD
+        assert_eq!(elf_arch(&header), None);
+        header[7] = 0;
+        header[16] = 1; // a relocatable object
+        assert_eq!(elf_arch(&header), None);
+        header[16] = 2;
+        header[4] = 1; // 32-bit
+        assert_eq!(elf_arch(&header), None);
+        header[4] = 2;
         header[18] = 0x28; // 32-bit Arm
         assert_eq!(elf_arch(&header), None);
         assert_eq!(elf_arch(b"#!/bin/sh\necho hi\n"), None);

@@ -127,11 +127,16 @@ pub fn check_plan(
     // The host checks only the cluster's own nodes, and sends the key only over TLS.
     let check = &plan.health_check;
     let url = &check.url;
-    let scheme_ok = url.starts_with("https://{{node:")
-        || (!check.authenticated && url.starts_with("http://{{node:"));
+    let scheme_ok = node_url(url, "https://") || (!check.authenticated && node_url(url, "http://"));
     if !scheme_ok {
         return Err(format!(
             "installer {name}: the health check's URL {url:?} must be https://{{{{node:ROLE:public-ip}}}}/... (http only without the key)"
+        ));
+    }
+    if !node_url(&outputs.api_host, "https://") {
+        return Err(format!(
+            "installer {name}: the API host {:?} must be https://{{{{node:ROLE:public-ip}}}} (clients send the key to it)",
+            outputs.api_host
         ));
     }
     if spec.max_hours * 3600.0 <= f64::from(check.timeout_secs) {
@@ -141,6 +146,34 @@ pub fn check_plan(
         ));
     }
     Ok(())
+}
+
+/// Whether `url` is `scheme` and a node's address, then nothing, a port or a path: a
+/// URL of the cluster's own node, never another host.
+fn node_url(url: &str, scheme: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix("{{node:"))
+    else {
+        return false;
+    };
+    let Some(end) = rest.find("}}") else {
+        return false;
+    };
+    let (placeholder, after) = (&rest[..end], &rest[end + 2..]);
+    let address = placeholder.ends_with(":public-ip") || placeholder.ends_with(":private-ip");
+    // `:PORT` (digits only: `:x@other.host` would make the address a user name).
+    let after = match after.strip_prefix(':') {
+        Some(port) => {
+            let digits = port.len() - port.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if digits == 0 {
+                return false;
+            }
+            &port[digits..]
+        }
+        None => after,
+    };
+    address && (after.is_empty() || after.starts_with('/'))
 }
 
 /// What a placeholder may name at one point of the plan.
@@ -377,6 +410,28 @@ fn fill_strings(value: &mut Value, values: &Values) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_urls_of_the_clusters_own_nodes_pass() {
+        for good in [
+            "https://{{node:a:public-ip}}",
+            "https://{{node:a:public-ip}}/api/v1/namespaces",
+            "https://{{node:a:private-ip}}:8443/x",
+        ] {
+            assert!(node_url(good, "https://"), "{good}");
+        }
+        for bad in [
+            "http://{{node:a:public-ip}}/",
+            "https://{{node:a:public-ip}}.evil.example/",
+            "https://{{node:a:public-ip}}@evil.example/",
+            "https://{{node:a:public-ip}}:x@evil.example/",
+            "https://{{node:a:public-ip}}:443@evil.example/",
+            "https://{{cluster-id}}.example/",
+            "https://evil.example/{{node:a:public-ip}}",
+        ] {
+            assert!(!node_url(bad, "https://"), "{bad}");
+        }
+    }
 
     #[test]
     fn placeholders_fill_in_order_and_bad_ones_are_named() {

@@ -383,13 +383,16 @@ pub async fn down(
                 provider.delete_tagged(engine, &target, &tags)
             })
             .await?;
-        let bucket = deploy::bucket(&state.id);
-        let objects = backoff
-            .retry(&format!("delete bucket {bucket}"), || {
-                provider.delete_bucket(engine, &target, &bucket)
-            })
-            .await?;
-        report.deleted.extend(objects);
+        // An installer's cluster has a bucket with the binary its nodes downloaded.
+        if state.spec.installer.is_some() {
+            let bucket = deploy::bucket(&state.id);
+            let objects = backoff
+                .retry(&format!("delete bucket {bucket}"), || {
+                    provider.delete_bucket(engine, &target, &bucket)
+                })
+                .await?;
+            report.deleted.extend(objects);
+        }
         Ok(())
     }
     .await;

@@ -1,7 +1,7 @@
 //! The secrets the host makes for each cluster an installer sets up ([`SECRETS`]): fresh
 //! OpenWhisk keys, never the published defaults, and a TLS certificate that clients pin.
-//! They go into the nodes' user data and the state file (its owner's only), never into a
-//! plugin.
+//! They go into the nodes' user data (which the provider plugin hands to the cloud, as it
+//! must) and the state file (its owner's only); never into the installer plugin.
 
 use std::collections::BTreeMap;
 

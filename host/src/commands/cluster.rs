@@ -341,8 +341,10 @@ async fn install_cluster(
         binary: binary_path,
         health_timeout: install_args.health_timeout,
         address_timeout: Duration::from_secs(600),
-        // For tests only (see `deploy::Options::reach`).
-        reach: std::env::var("OWBENCH_TEST_NODE_ADDRESS").ok(),
+        // For tests only (see `deploy::Options::reach`); said aloud when set.
+        reach: std::env::var("OWBENCH_TEST_NODE_ADDRESS")
+            .ok()
+            .inspect(|a| eprintln!("OWBENCH_TEST_NODE_ADDRESS is set: the health check and the API go to {a}, not to the nodes (a test setting)")),
         backoff: Backoff::default(),
     };
     let done = tokio::select! {

@@ -238,7 +238,8 @@ pub async fn serve(
 }
 
 /// Accept TLS connections on `listener` and serve `app` on each (HTTP/1.1) until
-/// `shutdown`; a failed handshake ends only its connection.
+/// `shutdown`, then let open connections finish their requests (as `axum::serve` does).
+/// A handshake gets 10 s; a failed one ends only its connection.
 async fn serve_tls(
     listener: tokio::net::TcpListener,
     app: axum::Router,
@@ -246,34 +247,47 @@ async fn serve_tls(
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
                     tracing::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => break,
         };
         let acceptor = acceptor.clone();
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let stream = match acceptor.accept(stream).await {
-                Ok(s) => s,
-                Err(e) => {
+            let stream = match tokio::time::timeout(
+                Duration::from_secs(10),
+                acceptor.accept(stream),
+            )
+            .await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
                     tracing::debug!("TLS handshake with {peer}: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("TLS handshake with {peer}: no answer in 10 s");
                     return;
                 }
             };
             let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await
-            {
+            let connection =
+                hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!("connection from {peer}: {e}");
             }
         });
     }
+    graceful.shutdown().await;
 }

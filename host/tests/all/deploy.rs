@@ -45,10 +45,19 @@ fn spec(dir: &Path, moto: &Moto, name: &str) -> PathBuf {
         "region = \"us-east-1\"",
         &format!("region = \"us-east-1\"\nendpoint = \"{}\"", moto.endpoint),
     );
+    let key = dir.join("id_ed25519.pub");
+    std::fs::write(&key, SSH_KEY).unwrap();
+    let text = text.replace(
+        "# ssh_public_key = \"~/.ssh/id_ed25519.pub\"",
+        &format!("ssh_public_key = \"{}\"", key.display()),
+    );
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// An SSH public key for the nodes (made for these tests; its private half is gone).
+const SSH_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1sPbkaM6gy+A60M52/JoU6jk/FgK8wDH+KaJlF64+9 owbench-test\n";
 
 /// A free loopback port (bound, then released).
 fn free_port() -> u16 {
@@ -229,6 +238,7 @@ async fn up_with_an_installer_uploads_creates_checks_health_and_down_removes_eve
         ]}]),
         "{made}"
     );
+    assert_eq!(made["keys"], json!([format!("{id}-serve-key")]), "{made}");
     let instance = &made["instances"][0];
     assert_eq!(instance["shutdown"], "terminate");
     let user_data = instance["user_data"].as_str().unwrap();
@@ -262,6 +272,7 @@ async fn up_with_an_installer_uploads_creates_checks_health_and_down_removes_eve
     let left = read_back(&moto, &tag("owbench-cluster", id));
     assert_eq!(left["instances"], json!([]), "{left}");
     assert_eq!(left["groups"], json!([]), "{left}");
+    assert_eq!(left["keys"], json!([]), "{left}");
     assert_eq!(left["buckets"], json!({}), "{left}");
 }
 
@@ -374,4 +385,72 @@ async fn the_pinned_client_trusts_the_clusters_certificate_only() {
     let e = refused_theirs.unwrap_err();
     assert!(e.contains("not the cluster's (pinned) certificate"), "{e}");
     assert!(refused_unpinned.is_err());
+}
+
+/// Ctrl-C while `up` waits for the health check: the state says `interrupted`, and
+/// `down` removes the node, its security group and the bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_an_installation_leaves_state_that_down_cleans() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path(), &moto, "aws-serve.toml");
+    let (_refusing, addr) = crate::helpers::refusing_port();
+    let up = owbench(
+        &moto,
+        dir.path(),
+        &addr.to_string(),
+        &[
+            "cluster",
+            "up",
+            spec.to_str().unwrap(),
+            "--owbench-binary",
+            "/usr/bin/true",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    // Once the node is seen running with its addresses, `up` waits for the health check.
+    let (state_path, id) = 'wait: {
+        for _ in 0..600 {
+            let (path, _) = state_with_secrets(dir.path());
+            let saved: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            if saved["nodes"][0]["state"] == "running" && saved["nodes"][0]["public_ip"].is_string()
+            {
+                break 'wait (path, saved["id"].as_str().unwrap().to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the node never got its addresses");
+    };
+    let kill = Command::new("kill")
+        .args(["-INT", &up.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let up = done(up);
+    assert_eq!(up.status.code(), Some(1));
+    let stderr = text(&up.stderr);
+    assert!(
+        stderr.contains(&format!("interrupted: cluster {id} is partly created")),
+        "{stderr}"
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+    assert_eq!(saved["status"], "interrupted");
+    let made = read_back(&moto, &tag("owbench-cluster", &id));
+    assert_eq!(made["instances"].as_array().unwrap().len(), 1, "{made}");
+
+    let down = done(
+        owbench(&moto, dir.path(), "", &["cluster", "down", &id])
+            .spawn()
+            .unwrap(),
+    );
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let left = read_back(&moto, &tag("owbench-cluster", &id));
+    assert_eq!(
+        (&left["instances"], &left["groups"], &left["buckets"]),
+        (&json!([]), &json!([]), &json!({})),
+        "{left}"
+    );
 }

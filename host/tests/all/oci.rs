@@ -270,6 +270,20 @@ impl OciServer {
         panic!("the launches in flight never reached the expected number");
     }
 
+    /// Refuse every upload (PutObject) while `on`.
+    async fn deny_uploads(&self, on: bool) {
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/_test/deny-uploads?on={}",
+                self.endpoint,
+                u8::from(on)
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
     /// Answer the next `count` API requests with 429 TooManyRequests.
     async fn throttle(&self, count: u32) {
         let r = reqwest::Client::new()
@@ -418,6 +432,25 @@ async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs()
     ]
     .map(|(p, s, n)| (p.to_owned(), s.to_owned(), n));
     assert_eq!(rules, expected);
+    // Another cluster's request adds rules of its own (this cluster's do not count for
+    // it), and its teardown leaves this cluster's.
+    let other = NodeRequest {
+        tags: vec![tag("owbench-cluster", "another")],
+        ..request("oci-test-other", 1, "VM.Standard2.1")
+    };
+    let theirs = plugin.create_nodes(&engine, &target, &other).await.unwrap();
+    let count = async || server.storage().await["rules"].as_array().unwrap().len();
+    assert_eq!(count().await, 6);
+    plugin
+        .terminate_nodes(&engine, &target, &[theirs[0].id.clone()])
+        .await
+        .unwrap();
+    let removed = plugin
+        .delete_tagged(&engine, &target, &other.tags)
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 3, "{removed:?}");
+    assert_eq!(count().await, 3);
     let first = &saved[0];
     assert_eq!(
         first["shapeConfig"],
@@ -538,10 +571,15 @@ async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs()
     let got = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
     assert_eq!(got.as_ref(), data.as_slice());
 
-    // The bucket goes with its objects (listed across pages) and download URLs.
+    // The bucket goes with its objects and download URLs (each listed across pages).
     for i in 0..3 {
+        let key = format!("more/{i}");
         plugin
-            .put_object(&engine, &target, "owbench-data", &format!("more/{i}"), b"x")
+            .put_object(&engine, &target, "owbench-data", &key, b"x")
+            .await
+            .unwrap();
+        plugin
+            .object_url(&engine, &target, "owbench-data", &key, 600)
             .await
             .unwrap();
     }
@@ -549,12 +587,16 @@ async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs()
         .delete_bucket(&engine, &target, "owbench-data")
         .await
         .unwrap();
-    assert_eq!(deleted.len(), 6, "{deleted:?}");
+    assert_eq!(deleted.len(), 9, "{deleted:?}");
     assert_eq!(
         deleted[0],
         "pre-authenticated request owbench-sets/part 0.bin of bucket owbench-data"
     );
-    assert_eq!(deleted[5], "bucket owbench-data");
+    assert_eq!(
+        deleted[3],
+        "pre-authenticated request owbench-more/2 of bucket owbench-data"
+    );
+    assert_eq!(deleted[8], "bucket owbench-data");
     let left = server.storage().await;
     assert_eq!(left["buckets"], json!({}), "{left}");
     assert_eq!(left["pars"], 0, "{left}");
@@ -908,4 +950,151 @@ async fn ctrl_c_in_the_middle_of_up_leaves_state_that_down_cleans_completely() {
         text(&down.stdout)
     );
     assert_eq!(server.live(&id).await, 0, "zero instances left");
+}
+
+/// `up` with an installer on OCI, from the OCI example: the dry run prices it; then the
+/// binary goes to Object Storage with a pre-authenticated URL in the user data, the ports
+/// open to the spec's CIDR on the security list, and, as the health check never passes
+/// (nothing listens where the test points it), `up` fails in one line and `down` removes
+/// the node, the rules, the bucket, its object and its pre-authenticated request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installer_on_oci_uploads_opens_its_ports_and_down_removes_everything() {
+    let cloud = OciCloud::start();
+    let server = &cloud.server;
+    let home = cloud.home.path();
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/oci-standalone.toml");
+    let example_text = std::fs::read_to_string(&example).unwrap();
+    let dry = cluster(home, &["up", example.to_str().unwrap(), "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(
+        text(&dry.stdout).contains("1 nodes on oci in eu-frankfurt-1: 0.0620 USD per hour"),
+        "{}",
+        text(&dry.stdout)
+    );
+    let edited = example_text
+        .replace(
+            "region = \"eu-frankfurt-1\"",
+            &format!(
+                "region = \"us-phoenix-1\"\nendpoint = \"{}\"",
+                server.endpoint
+            ),
+        )
+        .lines()
+        .map(|l| {
+            if l.starts_with("compartment-id") {
+                format!("compartment-id = \"{}\"", server.compartment)
+            } else if l.starts_with("subnet-id") {
+                format!("subnet-id = \"{}\"", server.subnet)
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let spec = home.join("oci-standalone.toml");
+    std::fs::write(&spec, edited).unwrap();
+    let (_refusing, addr) = crate::helpers::refusing_port();
+    let addr = addr.to_string();
+    let up_args = [
+        "up",
+        spec.to_str().unwrap(),
+        "--health-timeout",
+        "1s",
+        "--owbench-binary",
+        "/usr/bin/true",
+    ];
+    let test_address = [("OWBENCH_TEST_NODE_ADDRESS", addr.as_str())];
+
+    // An upload the cloud refuses: one line naming the step and the `down` command,
+    // before any node exists; `down` removes the bucket made for it.
+    server.deny_uploads(true).await;
+    let up = cluster_in(&home.join("state"), home, &test_address, &up_args);
+    server.deny_uploads(false).await;
+    let stderr = text(&up.stderr);
+    assert_eq!(up.status.code(), Some(1), "{stderr}");
+    let id = cluster_id(&stderr);
+    let error = stderr.lines().last().unwrap();
+    assert!(
+        error.starts_with(&format!("error: cluster {id}: uploading owbench ("))
+            && error.contains("NotAuthorizedOrNotFound"),
+        "{stderr}"
+    );
+    assert!(
+        error.ends_with(&format!("`owbench cluster down {id}` removes it")),
+        "{stderr}"
+    );
+    assert_eq!(server.live(&id).await, 0);
+    assert_eq!(
+        server.storage().await["buckets"],
+        json!({ format!("owbench-{id}"): [] })
+    );
+    let down = cluster(home, &["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert_eq!(server.storage().await["buckets"], json!({}));
+
+    let up = cluster_in(&home.join("state"), home, &test_address, &up_args);
+    let stderr = text(&up.stderr);
+    assert_eq!(up.status.code(), Some(1), "{stderr}");
+    let id = cluster_id(&stderr);
+    let error = stderr.lines().last().unwrap();
+    assert!(error.contains("did not pass within 1 s"), "{stderr}");
+    assert!(
+        error.ends_with(&format!("`owbench cluster down {id}` removes it")),
+        "{stderr}"
+    );
+
+    let storage = server.storage().await;
+    let key = format!(
+        "owbench-{}-linux-{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    );
+    assert_eq!(
+        storage["buckets"],
+        json!({ format!("owbench-{id}"): [key] }),
+        "{storage}"
+    );
+    assert_eq!(storage["pars"], 1, "{storage}");
+    let rules: Vec<(String, String, u64)> = storage["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["protocol"].as_str().unwrap().to_owned(),
+                r["source"].as_str().unwrap().to_owned(),
+                r["tcpOptions"]["destinationPortRange"]["min"]
+                    .as_u64()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let cidr = "203.0.113.7/32".to_owned();
+    assert_eq!(
+        rules,
+        [("6".into(), cidr.clone(), 443), ("6".into(), cidr, 22)]
+    );
+    let instances = server.instances().await;
+    assert_eq!(instances.len(), 1);
+    use base64::Engine as _;
+    let user_data = base64::engine::general_purpose::STANDARD
+        .decode(instances[0]["metadata"]["user_data"].as_str().unwrap())
+        .unwrap();
+    let user_data = String::from_utf8(user_data).unwrap();
+    assert!(
+        user_data.contains(&format!("{}/p/", server.endpoint)),
+        "the pre-authenticated URL"
+    );
+    assert!(user_data.contains("BEGIN PRIVATE KEY"), "the TLS key");
+
+    let down = cluster(home, &["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let left = server.storage().await;
+    assert_eq!(
+        (&left["buckets"], &left["pars"], &left["rules"]),
+        (&json!({}), &json!(0), &json!([])),
+        "{left}"
+    );
+    assert_eq!(server.live(&id).await, 0);
 }

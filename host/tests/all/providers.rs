@@ -178,6 +178,24 @@ async fn the_aws_plugin_works_against_moto_only_when_the_host_re_signs() {
         assert_eq!(i["http_tokens"], "required", "{i}");
         assert_eq!(i["hop_limit"], 1, "{i}");
     }
+    // Called twice, as a retry after a lost answer is: the group and its rules are there
+    // already, and the call still succeeds, with the same rules. (EC2 answers a repeated
+    // client token with the same nodes; moto makes new ones.)
+    let retried = NodeRequest {
+        name: "sign-test-retry".into(),
+        count: 1,
+        tags: vec![tag("owbench-cluster", "sign-test-retry")],
+        ..request.clone()
+    };
+    let mut made_twice = aws.create_nodes(&engine, &target, &retried).await.unwrap();
+    made_twice.extend(aws.create_nodes(&engine, &target, &retried).await.unwrap());
+    let groups = &read_back(&moto, &retried.tags[0])["groups"];
+    assert_eq!(groups[0]["rules"], made["groups"][0]["rules"], "{groups}");
+    let ids: Vec<String> = made_twice.into_iter().map(|n| n.id).collect();
+    aws.terminate_nodes(&engine, &target, &ids).await.unwrap();
+    aws.delete_tagged(&engine, &target, &retried.tags)
+        .await
+        .unwrap();
     // A bad CIDR never reaches EC2.
     let bad = NodeRequest {
         ingress: vec![rule(

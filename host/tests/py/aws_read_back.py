@@ -1,12 +1,12 @@
 """Read back from moto what owbench's `aws-ec2` plugin made, with boto3, for owbench's
-tests: the security groups carrying a tag, each instance's user data, shutdown
-behaviour and metadata options, and the S3 buckets with their objects.
+tests: the security groups and key pairs carrying a tag, each instance's user data,
+shutdown behaviour and metadata options, and the S3 buckets with their objects.
 
     python aws_read_back.py ENDPOINT KEY_ID SECRET TAG_KEY TAG_VALUE
 
 Prints one JSON object: {"groups": [{"name", "rules": [{"protocol", "port", "cidrs"}]}],
-"instances": [{"id", "user_data", "shutdown", "http_tokens", "hop_limit"}],
-"buckets": {name: [keys]}}.
+"keys": [names], "instances": [{"id", "user_data", "shutdown", "http_tokens",
+"hop_limit"}], "buckets": {name: [keys]}}.
 """
 
 import base64
@@ -36,6 +36,8 @@ for group in ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]:
     rules.sort(key=lambda r: (r["protocol"], r["port"]))
     groups.append({"name": group["GroupName"], "rules": rules})
 
+keys = sorted(k["KeyName"] for k in ec2.describe_key_pairs(Filters=tagged)["KeyPairs"])
+
 instances = []
 for reservation in ec2.describe_instances(Filters=tagged)["Reservations"]:
     for i in reservation["Instances"]:
@@ -60,4 +62,4 @@ for bucket in s3.list_buckets()["Buckets"]:
     listed = s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
     buckets[bucket["Name"]] = sorted(o["Key"] for o in listed)
 
-print(json.dumps({"groups": groups, "instances": instances, "buckets": buckets}))
+print(json.dumps({"groups": groups, "keys": keys, "instances": instances, "buckets": buckets}))

@@ -20,7 +20,8 @@ instances (LaunchInstance with opc-retry-token, GetInstance, ListInstances paged
 TerminateInstance); vnicAttachments, vnics, subnets, securityLists (get, update);
 Object Storage namespace, buckets (create, get, delete when empty of objects and
 pre-authenticated requests), PutObject, GetObject, ListObjects (paged by `start`, at
-most PAGE_MAX per page), DeleteObject, pre-authenticated requests (create, list, delete)
+most PAGE_MAX per page), DeleteObject, pre-authenticated requests (create, list paged by
+`opc-next-page`, delete)
 and the unauthenticated `/p/...` download. At most MICRO_LIMIT live VM.Standard.E2.1.Micro
 instances (more gets 400 LimitExceeded, as a service limit does). Instances move on one state per read
 (PROVISIONING -> RUNNING, STOPPING -> STOPPED, STARTING -> RUNNING, TERMINATING ->
@@ -30,6 +31,8 @@ Test controls (no signature): `GET /_test/instances` lists every instance;
 `GET /_test/storage` shows the buckets with their object names, the number of
 pre-authenticated requests and the security list's ingress rules;
 `POST /_test/throttle?count=N` answers the next N API requests with 429;
+`POST /_test/deny-uploads?on=1` refuses every PutObject (404 NotAuthorizedOrNotFound)
+until `on=0`;
 `POST /_test/slow?ms=N` makes each LaunchInstance wait N ms before it creates anything
 (the client may be gone by then, as after a Ctrl-C); `GET /_test/pending` is the number
 of launches in flight.
@@ -89,6 +92,7 @@ security_list = {"id": SECURITY_LIST, "compartmentId": COMPARTMENT, "ingressSecu
 buckets = {}  # name -> {name: bytes}
 pars = {}  # token -> (bucket, object, expires, name)
 throttle = {"count": 0}
+deny = {"uploads": False}  # PutObject refused, as for a user without Object Storage rights
 slow = {"launch_ms": 0, "pending": 0}  # LaunchInstance delay; launches in flight
 
 
@@ -320,6 +324,8 @@ def route(method, path, query, body, headers):
             if len(parts) >= 6 and parts[4] == "o":
                 name = "/".join(parts[5:])
                 if method == "PUT":
+                    if deny["uploads"]:
+                        raise ApiError(404, "NotAuthorizedOrNotFound", "Authorization failed or requested resource not found.")
                     buckets[bucket][name] = body
                     return 200, None, {"etag": hashlib.md5(body).hexdigest()}
                 if method == "GET" and name in buckets[bucket]:
@@ -329,7 +335,10 @@ def route(method, path, query, body, headers):
                     return 204, None, {}
                 raise ApiError(404, "ObjectNotFound", f"Object {name} not found.")
             if parts[4:] == ["p"] and method == "GET":
-                return 200, [{"id": t, "name": p[3], "objectName": p[1]} for t, p in pars.items() if p[0] == bucket], {}
+                listed = [{"id": t, "name": p[3], "objectName": p[1]} for t, p in pars.items() if p[0] == bucket]
+                start = int(q.get("page", "0"))
+                extra = {"opc-next-page": str(start + PAGE_MAX)} if start + PAGE_MAX < len(listed) else {}
+                return 200, listed[start : start + PAGE_MAX], extra
             if len(parts) == 6 and parts[4] == "p" and method == "DELETE":
                 if pars.get(parts[5], (None,))[0] != bucket:
                     raise ApiError(404, "NotFound", f"Pre-authenticated request {parts[5]} not found.")
@@ -416,6 +425,9 @@ class Handler(BaseHTTPRequestHandler):
                     return self.answer(204, None)
                 if split.path == "/_test/pending":
                     return self.answer(200, slow["pending"])
+                if split.path == "/_test/deny-uploads":
+                    deny["uploads"] = urllib.parse.parse_qs(split.query)["on"][0] == "1"
+                    return self.answer(204, None)
                 if split.path == "/_test/throttle":
                     throttle["count"] = int(urllib.parse.parse_qs(split.query)["count"][0])
                     return self.answer(204, None)

@@ -135,7 +135,9 @@ fn node_of(instance: &Instance) -> Node {
     }
 }
 
-/// The security group named `name` (made with the request's tags and ports if missing).
+/// The security group named `name` (made with the request's tags if missing), with the
+/// request's ingress rules: added each time, a rule already there being fine, so that a
+/// call retried after the group was made still opens every port.
 async fn security_group(
     ec2: &aws_sdk_ec2::Client,
     name: &str,
@@ -147,42 +149,53 @@ async fn security_group(
         .send()
         .await
         .map_err(|e| sdk_error("DescribeSecurityGroups", e))?;
-    if let Some(id) = existing
+    let id = match existing
         .security_groups()
         .first()
         .and_then(|g| g.group_id())
     {
-        return Ok(id.to_owned());
-    }
-    let created = ec2
-        .create_security_group()
-        .group_name(name)
-        // No spaces: moto checks signatures over its own re-encoding of the form, which
-        // writes a space as `+` where the SDK (and AWS) use `%20`.
-        .description(format!("owbench-ports-of-{}", request.name))
-        .tag_specifications(tag_spec(ResourceType::SecurityGroup, &request.tags, name))
-        .send()
-        .await
-        .map_err(|e| sdk_error("CreateSecurityGroup", e))?;
-    let id = created.group_id().unwrap_or_default().to_owned();
-    if !request.ingress.is_empty() {
-        let cluster = if request
-            .ingress
-            .iter()
-            .any(|r| matches!(r.source, Source::Cluster))
-        {
-            vpc_cidrs(ec2).await?
-        } else {
-            Vec::new()
-        };
-        let mut ingress = ec2.authorize_security_group_ingress().group_id(&id);
-        for rule in &request.ingress {
-            ingress = ingress.ip_permissions(permission(rule, &cluster));
-        }
-        ingress
+        Some(id) => id.to_owned(),
+        None => ec2
+            .create_security_group()
+            .group_name(name)
+            // No spaces: moto checks signatures over its own re-encoding of the form, which
+            // writes a space as `+` where the SDK (and AWS) use `%20`.
+            .description(format!("owbench-ports-of-{}", request.name))
+            .tag_specifications(tag_spec(ResourceType::SecurityGroup, &request.tags, name))
             .send()
             .await
-            .map_err(|e| sdk_error("AuthorizeSecurityGroupIngress", e))?;
+            .map_err(|e| sdk_error("CreateSecurityGroup", e))?
+            .group_id()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    if request.ingress.is_empty() {
+        return Ok(id);
+    }
+    let cluster = if request
+        .ingress
+        .iter()
+        .any(|r| matches!(r.source, Source::Cluster))
+    {
+        vpc_cidrs(ec2).await?
+    } else {
+        Vec::new()
+    };
+    // One call per rule: EC2 refuses a whole call when one of its rules exists.
+    for rule in &request.ingress {
+        let added = ec2
+            .authorize_security_group_ingress()
+            .group_id(&id)
+            .ip_permissions(permission(rule, &cluster))
+            .send()
+            .await;
+        match added {
+            Ok(_) => {}
+            Err(e)
+                if aws_sdk_ec2::error::ProvideErrorMetadata::code(&e)
+                    == Some("InvalidPermission.Duplicate") => {}
+            Err(e) => return Err(sdk_error("AuthorizeSecurityGroupIngress", e)),
+        }
     }
     Ok(id)
 }

@@ -213,7 +213,7 @@ async fn update_rules(
 
 /// Open the request's ports, each to its source (`cluster`: the subnet's CIDR blocks),
 /// on the subnet's security list, with rules marked with the request's tags; what a rule
-/// already lets in (another role's, the user's own) is left as it is.
+/// of the user's own, or of this request's, already lets in is left as it is.
 async fn open_ports(api: &Api, subnet: &str, request: &NodeRequest) -> Result<(), PluginError> {
     let mark = rule_mark(&request.tags);
     let cluster = if request
@@ -237,7 +237,17 @@ async fn open_ports(api: &Api, subnet: &str, request: &NodeRequest) -> Result<()
     update_rules(api, subnet, |rules| {
         let mut changed = false;
         for rule in wanted {
-            if !rules.iter().any(|r| covers(r, &rule)) {
+            // Another cluster's rule does not count: its `down` removes it.
+            let ours_or_the_users = |r: &Value| {
+                !r["description"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("owbench:"))
+                    || marked_with(r, &request.tags)
+            };
+            if !rules
+                .iter()
+                .any(|r| ours_or_the_users(r) && covers(r, &rule))
+            {
                 rules.push(rule);
                 changed = true;
             }

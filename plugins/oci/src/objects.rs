@@ -105,24 +105,35 @@ impl Objects for Api {
         Ok(self.objects(uri))
     }
 
-    /// Delete the bucket's pre-authenticated requests and objects (ListObjects page by
+    /// Delete the bucket's pre-authenticated requests and objects (each listed page by
     /// page), then the bucket.
     async fn delete_bucket(&self, bucket: String) -> Result<Vec<String>, PluginError> {
         let ns = namespace(self).await?;
         let base = format!("/n/{}/b/{}", encode(&ns), encode(&bucket));
         let missing = |e: &PluginError| e.code.as_deref() == Some("BucketNotFound");
         let mut deleted = Vec::new();
-        let pars: Vec<Value> = match self
-            .get(
-                &self.objects(&format!("{base}/p/")),
-                "ListPreauthenticatedRequests",
-            )
-            .await
-        {
-            Ok(pars) => pars,
-            Err(e) if missing(&e) => return Ok(deleted),
-            Err(e) => return Err(e),
-        };
+        // Every pre-authenticated request, page by page (`opc-next-page`).
+        let mut pars: Vec<Value> = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut url = self.objects(&format!("{base}/p/"));
+            if let Some(p) = &page {
+                url.push_str(&format!("?page={}", encode(p)));
+            }
+            let answer = match self
+                .send(Method::GET, &url, None, &[], "ListPreauthenticatedRequests")
+                .await
+            {
+                Ok(answer) => answer,
+                Err(e) if missing(&e) => return Ok(deleted),
+                Err(e) => return Err(e),
+            };
+            pars.extend(answer.json::<Vec<Value>>("ListPreauthenticatedRequests")?);
+            match answer.header("opc-next-page") {
+                Some(next) if !next.is_empty() => page = Some(next.to_owned()),
+                _ => break,
+            }
+        }
         for par in &pars {
             let Some(id) = par["id"].as_str() else {
                 continue;
