@@ -127,6 +127,29 @@ fn done(child: Child) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `owbench cluster down ID`, then nothing of the cluster is left in moto: no instance,
+/// security group, key pair, bucket or object. What `down` printed.
+fn down_leaves_nothing(moto: &Moto, dir: &Path, id: &str) -> String {
+    let down = done(
+        owbench(moto, dir, "", &["cluster", "down", id])
+            .spawn()
+            .unwrap(),
+    );
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    let left = read_back(moto, &tag("owbench-cluster", id));
+    assert_eq!(
+        (
+            &left["instances"],
+            &left["groups"],
+            &left["keys"],
+            &left["buckets"]
+        ),
+        (&json!([]), &json!([]), &json!([]), &json!({})),
+        "{left}"
+    );
+    text(&down.stdout)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_with_an_installer_uploads_creates_checks_health_and_down_removes_everything() {
     let moto = Moto::start();
@@ -260,20 +283,9 @@ async fn up_with_an_installer_uploads_creates_checks_health_and_down_removes_eve
         "a placeholder left in the user data"
     );
 
-    // `down` removes the node, its security group and the bucket with the binary.
-    let down = done(
-        owbench(&moto, dir.path(), &reach, &["cluster", "down", id])
-            .spawn()
-            .unwrap(),
-    );
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    let out = text(&down.stdout);
+    // `down` removes the node, its security group, its key and the bucket with the binary.
+    let out = down_leaves_nothing(&moto, dir.path(), id);
     assert!(out.contains(&format!("bucket s3://owbench-{id}")), "{out}");
-    let left = read_back(&moto, &tag("owbench-cluster", id));
-    assert_eq!(left["instances"], json!([]), "{left}");
-    assert_eq!(left["groups"], json!([]), "{left}");
-    assert_eq!(left["keys"], json!([]), "{left}");
-    assert_eq!(left["buckets"], json!({}), "{left}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -327,18 +339,7 @@ async fn a_health_check_that_never_passes_fails_up_in_one_line_and_down_cleans()
     );
     eprintln!("openwhisk-standalone user data: {} bytes", user_data.len());
 
-    let down = done(
-        owbench(&moto, dir.path(), "", &["cluster", "down", id])
-            .spawn()
-            .unwrap(),
-    );
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    let left = read_back(&moto, &tag("owbench-cluster", id));
-    assert_eq!(
-        (&left["instances"], &left["groups"], &left["buckets"]),
-        (&json!([]), &json!([]), &json!({})),
-        "{left}"
-    );
+    down_leaves_nothing(&moto, dir.path(), id);
 }
 
 /// The client trusts the cluster's certificate and nothing else: another self-signed
@@ -441,16 +442,5 @@ async fn ctrl_c_during_an_installation_leaves_state_that_down_cleans() {
     let made = read_back(&moto, &tag("owbench-cluster", &id));
     assert_eq!(made["instances"].as_array().unwrap().len(), 1, "{made}");
 
-    let down = done(
-        owbench(&moto, dir.path(), "", &["cluster", "down", &id])
-            .spawn()
-            .unwrap(),
-    );
-    assert!(down.status.success(), "{}", text(&down.stderr));
-    let left = read_back(&moto, &tag("owbench-cluster", &id));
-    assert_eq!(
-        (&left["instances"], &left["groups"], &left["buckets"]),
-        (&json!([]), &json!([]), &json!({})),
-        "{left}"
-    );
+    down_leaves_nothing(&moto, dir.path(), &id);
 }
