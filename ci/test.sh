@@ -58,10 +58,6 @@ RUSTC_WORKSPACE_WRAPPER="$(rustup which --toolchain "$toolchain" clippy-driver)"
 export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 export OWBENCH_LINT_GUESTS=1
-# The tests measure nothing: the workloads' components are built without LTO and in
-# parallel codegen units (the same code, sooner); `cargo bench` and the main job build
-# them with fat LTO and one unit, as they are benchmarked.
-export OWBENCH_GUESTS_NO_LTO=1
 
 # Tests build every feature: the native builds of the workloads (cross-checks,
 # wasm-vs-native benches), the provider plugins (`owbench cluster` against moto and the

@@ -60,7 +60,6 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=OWBENCH_LINT_GUESTS");
-    println!("cargo:rerun-if-env-changed=OWBENCH_GUESTS_NO_LTO");
 
     ensure_wasm_target();
     let target_dir = root.join("target/guests");
@@ -88,13 +87,9 @@ fn main() {
         .chain(fixture_list.iter().map(|(p, _, _)| *p))
         .collect();
     let mut benchmarked = guest_build(&root, &target_dir, "release", &benchmarked);
-    // As they are benchmarked and run: fat LTO, one codegen unit. A build that measures
-    // nothing (CI's tests) may ask for the same code in parallel units without LTO.
-    if env::var_os("OWBENCH_GUESTS_NO_LTO").is_none() {
-        benchmarked
-            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
-            .env("CARGO_PROFILE_RELEASE_LTO", "true");
-    }
+    benchmarked
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+        .env("CARGO_PROFILE_RELEASE_LTO", "true");
     run(benchmarked);
     // Provider plugins are API glue around large SDKs (aws-sdk-ec2 alone takes minutes),
     // installers write plans: the workspace's `plugin` profile optimises for size and
