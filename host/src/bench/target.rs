@@ -166,16 +166,10 @@ pub async fn start(
 /// Where and as whom to reach the OpenWhisk of cluster `id` (state in `state_dir`, or
 /// `owbench cluster`'s directory), with its certificate pinned.
 pub fn cluster_target(id: &str, state_dir: Option<&Path>) -> anyhow::Result<Target> {
-    use crate::cluster::state::{self, StateStore, Status};
+    use crate::cluster::state::{self, StateStore};
     let store = StateStore::new(state_dir.map_or_else(state::default_dir, Path::to_path_buf));
     let cluster = store.load(id)?;
-    let outputs = match (&cluster.outputs, cluster.status) {
-        (Some(outputs), Status::Ready) => outputs,
-        (_, status) => anyhow::bail!(
-            "cluster {id} has no OpenWhisk to bench: it is {} (an installer's cluster is ready once its health check passed)",
-            status.as_str()
-        ),
-    };
+    let outputs = cluster.ready_outputs()?;
     Ok(Target {
         apihost: outputs.api_host.clone(),
         auth: outputs.auth.clone(),

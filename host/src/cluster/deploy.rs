@@ -5,7 +5,7 @@
 //! pinned, and the outputs recorded. The state file is saved after every step, so that
 //! whatever fails, `down` removes what was made.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -25,8 +25,6 @@ pub const MAX_USER_DATA: usize = 16 * 1024;
 /// How `up` carries a plan out.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The owbench binary the nodes run (a Linux build for their architecture).
-    pub binary: PathBuf,
     /// How long to wait for the health check, instead of the installer's timeout.
     pub health_timeout: Option<Duration>,
     /// How long to wait for a phase's nodes to get their addresses.
@@ -99,7 +97,7 @@ pub async fn install(
     store: &StateStore,
     state: &mut ClusterState,
     plan: &InstallPlan,
-    binary: Option<Vec<u8>>,
+    binary: Vec<u8>,
     options: &Options,
 ) -> anyhow::Result<()> {
     let result = Deployment {
@@ -136,7 +134,7 @@ impl Deployment<'_> {
         &self,
         state: &mut ClusterState,
         plan: &InstallPlan,
-        binary: Option<Vec<u8>>,
+        binary: Vec<u8>,
     ) -> anyhow::Result<()> {
         state.status = Status::Creating;
         state.secrets = super::secrets::generate(&state.id)?;
@@ -153,10 +151,9 @@ impl Deployment<'_> {
                 plan.health_check.timeout_secs,
             )));
         if plan.artifacts.iter().any(|a| a == "owbench") {
-            let bytes = binary.context("the plan uploads the owbench binary, and none was read")?;
             // Valid while the nodes are made and checked, and an hour more.
             let valid = timeout + self.options.address_timeout + Duration::from_secs(3600);
-            let uploaded = self.upload(state, "owbench", bytes, valid).await?;
+            let uploaded = self.upload(state, "owbench", binary, valid).await?;
             values.artifacts.insert("owbench".into(), uploaded);
         }
         for phase in &plan.phases {

@@ -182,6 +182,18 @@ impl ClusterState {
         Some(self.price_per_hour? * hours)
     }
 
+    /// The OpenWhisk an installer set up on it, once its health check passed.
+    pub fn ready_outputs(&self) -> anyhow::Result<&Outputs> {
+        match (&self.outputs, self.status) {
+            (Some(outputs), Status::Ready) => Ok(outputs),
+            (_, status) => anyhow::bail!(
+                "cluster {} has no OpenWhisk: it is {} (an installer's cluster is ready once its health check passed)",
+                self.id,
+                status.as_str()
+            ),
+        }
+    }
+
     /// Mark it removed now.
     pub fn mark_deleted(&mut self) {
         self.status = Status::Deleted;

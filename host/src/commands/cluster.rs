@@ -230,13 +230,7 @@ async fn up(
         return Ok(());
     }
     let mut spec = spec;
-    for (role, image, id) in
-        cluster::resolve_images(&engine, &provider, &mut spec, Backoff::default()).await?
-    {
-        if image != id {
-            println!("role {role}: image {image} is {id} in {}", spec.region);
-        }
-    }
+    resolve_images(&engine, &provider, &mut spec).await?;
     let mut state = ClusterState::new(spec);
     state.price_per_hour = total;
     eprintln!(
@@ -257,6 +251,23 @@ async fn up(
         Some(Err(e)) => Err(e),
         None => Err(interrupted(store, &mut state)),
     }
+}
+
+/// Resolve the spec's images in its region (see [`cluster::resolve_images`]), saying
+/// what each alias is.
+async fn resolve_images(
+    engine: &PluginEngine,
+    provider: &ProviderPlugin,
+    spec: &mut ClusterSpec,
+) -> anyhow::Result<()> {
+    for (role, image, id) in
+        cluster::resolve_images(engine, provider, spec, Backoff::default()).await?
+    {
+        if image != id {
+            println!("role {role}: image {image} is {id} in {}", spec.region);
+        }
+    }
+    Ok(())
 }
 
 fn protocol_name(protocol: Protocol) -> &'static str {
@@ -283,13 +294,12 @@ fn interrupted(store: &StateStore, state: &mut ClusterState) -> anyhow::Error {
 /// `cluster wskprops ID`.
 fn wskprops(store: &StateStore, id: &str) -> anyhow::Result<()> {
     let state = store.load(id)?;
-    let Some(outputs) = state.outputs.filter(|_| state.status == Status::Ready) else {
-        anyhow::bail!(
-            "cluster {id} has no OpenWhisk: it is {} (an installer's cluster is ready once its health check passed)",
-            state.status.as_str()
-        );
-    };
-    let installer = state.spec.installer.map(|i| i.name).unwrap_or_default();
+    let outputs = state.ready_outputs()?;
+    let installer = state
+        .spec
+        .installer
+        .as_ref()
+        .map_or("", |i| i.name.as_str());
     println!(
         "# owbench cluster {id}: {installer} on {} in {}",
         state.spec.provider, state.spec.region
@@ -322,13 +332,7 @@ async fn install_cluster(
         None => std::env::current_exe().context("cannot find this owbench binary")?,
     };
     let binary = deploy::read_binary(&binary_path, &spec, provider.info())?;
-    for (role, image, id) in
-        cluster::resolve_images(engine, provider, &mut spec, Backoff::default()).await?
-    {
-        if image != id {
-            println!("role {role}: image {image} is {id} in {}", spec.region);
-        }
-    }
+    resolve_images(engine, provider, &mut spec).await?;
     let mut state = ClusterState::new(spec);
     state.price_per_hour = price_per_hour;
     let (_, plan) = install_plan(args, engine, &state.spec, lines, &state.id).await?;
@@ -338,7 +342,6 @@ async fn install_cluster(
         store.path(&state.id).display()
     );
     let options = deploy::Options {
-        binary: binary_path,
         health_timeout: install_args.health_timeout,
         address_timeout: Duration::from_secs(600),
         // For tests only (see `deploy::Options::reach`); said aloud when set.
@@ -348,7 +351,7 @@ async fn install_cluster(
         backoff: Backoff::default(),
     };
     let done = tokio::select! {
-        r = deploy::install(engine, provider, store, &mut state, &plan, Some(binary), &options) => Some(r),
+        r = deploy::install(engine, provider, store, &mut state, &plan, binary, &options) => Some(r),
         _ = tokio::signal::ctrl_c() => None,
     };
     match done {
