@@ -19,6 +19,10 @@ use owbench_plugin::installer::{Audience, InstallPlan};
 use owbench_plugin::provider::{IngressRule, NodeRequest, ProviderInfo, Source};
 use owbench_plugin::{PluginEngine, ProviderPlugin};
 
+/// How a node whose installation failed answers every request (status 503), then why:
+/// the installers' convention (their `install-failed.sh`), so `up` stops waiting.
+pub const INSTALL_FAILED: &str = "install failed: ";
+
 /// The most user data the host sends: EC2's limit (OCI takes 32 KB).
 pub const MAX_USER_DATA: usize = 16 * 1024;
 
@@ -237,9 +241,11 @@ impl Deployment<'_> {
             .with_context(|| format!("the spec gives no role `{role}`"))?;
         let user_data = install::user_data(phase, values, state.spec.max_hours)
             .map_err(|e| anyhow::anyhow!("phase `{role}`: {e}"))?;
+        let user_data = compress_if_large(user_data)
+            .with_context(|| format!("phase `{role}`: cannot compress the user data"))?;
         anyhow::ensure!(
             user_data.len() <= MAX_USER_DATA,
-            "phase `{role}`: the user data is {} bytes, more than the {MAX_USER_DATA} a node takes",
+            "phase `{role}`: the user data is {} bytes compressed, more than the {MAX_USER_DATA} a node takes",
             user_data.len()
         );
         let (ssh_key, _) = read_files(&state.spec)?;
@@ -342,7 +348,8 @@ impl Deployment<'_> {
         reach
     }
 
-    /// Wait until the plan's health check passes, at most `timeout`.
+    /// Wait until the plan's health check passes, at most `timeout`, or a node says its
+    /// installation failed.
     async fn health_check(
         &self,
         state: &ClusterState,
@@ -393,6 +400,18 @@ impl Deployment<'_> {
                     if status == check.expect_status && body.contains(&check.expect_body) {
                         return Ok(());
                     }
+                    // A node whose installation failed says so (the installers' convention):
+                    // no use waiting.
+                    if status == 503 && body.starts_with(INSTALL_FAILED) {
+                        let reason: String = body
+                            .lines()
+                            .next()
+                            .unwrap_or_default()
+                            .chars()
+                            .take(300)
+                            .collect();
+                        anyhow::bail!("node {node}: {reason}");
+                    }
                     format!("{status} {}", body.chars().take(80).collect::<String>())
                 }
                 Err(e) => crate::client::root_cause(&e),
@@ -406,6 +425,18 @@ impl Deployment<'_> {
             pause = (pause * 2).min(Duration::from_secs(10));
         }
     }
+}
+
+/// `text` as the bytes a node gets: as it is when it fits in [`MAX_USER_DATA`], else
+/// gzip-compressed (cloud-init recognises gzip and decompresses it).
+pub fn compress_if_large(text: String) -> std::io::Result<Vec<u8>> {
+    if text.len() <= MAX_USER_DATA {
+        return Ok(text.into_bytes());
+    }
+    use std::io::Write as _;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(text.as_bytes())?;
+    gzip.finish()
 }
 
 /// A phase's ingress rules for the provider: a `clients` port open to each of the spec's
@@ -433,6 +464,22 @@ pub fn ingress(spec: &ClusterSpec, phase: &owbench_plugin::installer::Phase) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_data_is_compressed_only_when_it_would_not_fit() {
+        let small = "#cloud-config\n{}\n".to_owned();
+        assert_eq!(compress_if_large(small.clone()).unwrap(), small.as_bytes());
+        let large = format!("#cloud-config\nx: {}\n", "ab".repeat(MAX_USER_DATA));
+        let bytes = compress_if_large(large.clone()).unwrap();
+        assert_eq!(&bytes[..2], [0x1f, 0x8b], "gzip");
+        assert!(bytes.len() < MAX_USER_DATA);
+        let mut back = String::new();
+        use std::io::Read as _;
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut back)
+            .unwrap();
+        assert_eq!(back, large);
+    }
 
     #[test]
     fn elf_headers_name_their_architecture() {

@@ -10,7 +10,14 @@ use super::spec::ClusterSpec;
 use owbench_plugin::installer::{InstallPlan, InstallerInfo, Phase};
 
 /// The secrets the host generates for a cluster.
-pub const SECRETS: [&str; 4] = ["guest-key", "system-key", "tls-cert", "tls-key"];
+pub const SECRETS: [&str; 6] = [
+    "db-password",
+    "guest-key",
+    "join-token",
+    "system-key",
+    "tls-cert",
+    "tls-key",
+];
 /// The files the host uploads for the nodes.
 pub const ARTIFACTS: [&str; 1] = ["owbench"];
 
@@ -18,6 +25,30 @@ pub const ARTIFACTS: [&str; 1] = ["owbench"];
 /// number of nodes, and no other role.
 pub fn check_roles(spec: &ClusterSpec, info: &InstallerInfo) -> Result<(), String> {
     let name = &info.name;
+    // Too few nodes in all: said as a total first (the usual mistake: one node for a
+    // many-node installer).
+    let fewest: u32 = info.roles.iter().map(|r| r.min).sum();
+    if spec.node_count() < fewest {
+        let roles: Vec<String> = info
+            .roles
+            .iter()
+            .filter(|r| r.min > 0)
+            .map(|r| {
+                let more = if r.max > r.min { " or more" } else { "" };
+                format!("{}{more} `{}`", r.min, r.name)
+            })
+            .collect();
+        return Err(format!(
+            "installer {name} needs at least {fewest} nodes ({}); the spec gives {}{}",
+            roles.join(", "),
+            spec.node_count(),
+            if spec.node_count() == 1 {
+                " (for one node, use openwhisk-standalone)"
+            } else {
+                ""
+            }
+        ));
+    }
     for role in &info.roles {
         let count = spec
             .nodes
@@ -540,6 +571,7 @@ mod tests {
                 auth: "{{secret:guest-key}}".into(),
                 namespace: "guest".into(),
             },
+            sizing: vec![],
         };
         (spec, info, plan)
     }
@@ -587,6 +619,17 @@ mod tests {
             check_roles(&two, &info)
                 .unwrap_err()
                 .contains("needs 1 `a` node(s)")
+        );
+        let mut many = info.clone();
+        many.roles.push(owbench_plugin::installer::RoleInfo {
+            name: "b".into(),
+            min: 2,
+            max: 64,
+            description: String::new(),
+        });
+        assert_eq!(
+            check_roles(&spec, &many).unwrap_err(),
+            "installer x needs at least 3 nodes (1 `a`, 2 or more `b`); the spec gives 1 (for one node, use openwhisk-standalone)"
         );
     }
 

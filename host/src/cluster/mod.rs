@@ -109,6 +109,8 @@ pub struct PlanLine {
     pub shape: String,
     /// vCPUs and MiB per node, when the provider knows the shape.
     pub size: Option<(u32, u64)>,
+    /// CPU architecture (`x86_64` or `aarch64`), when the provider knows the shape.
+    pub arch: Option<String>,
     /// USD per hour for the group, when the provider knows the price.
     pub per_hour: Option<f64>,
 }
@@ -124,6 +126,7 @@ pub fn plan(spec: &ClusterSpec, info: &ProviderInfo) -> Vec<PlanLine> {
                 count: g.count,
                 shape: g.shape.clone(),
                 size: shape.map(|s| (s.vcpus, s.memory_mib)),
+                arch: shape.map(|s| s.arch.clone()),
                 per_hour: shape
                     .and_then(|s| s.price_per_hour)
                     .map(|p| p * f64::from(g.count)),
@@ -200,7 +203,7 @@ pub fn node_request(state: &ClusterState, group: &spec::NodeGroup) -> NodeReques
             .unwrap_or_else(|| state.spec.image.clone()),
         count: group.count,
         tags,
-        user_data: String::new(),
+        user_data: Vec::new(),
         ssh_public_key: String::new(),
         ingress: Vec::new(),
         terminate_on_shutdown: false,
@@ -267,7 +270,7 @@ pub async fn up(
     let target = target(&state.spec);
     for group in state.spec.nodes.clone() {
         let request = NodeRequest {
-            user_data: user_data.clone(),
+            user_data: user_data.clone().into_bytes(),
             ssh_public_key: ssh_key.clone(),
             ingress: bare_ingress(&state.spec),
             ..node_request(state, &group)

@@ -14,21 +14,26 @@ use super::install::SECRETS;
 /// and 64 letters and digits, from `rand`'s thread generator (ChaCha12, seeded and
 /// reseeded by the operating system).
 pub fn openwhisk_key() -> String {
-    let mut rng = rand::rng();
-    let uuid = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
-    let key: String = (&mut rng)
+    let uuid = uuid::Builder::from_random_bytes(rand::rng().random()).into_uuid();
+    format!("{uuid}:{}", alphanumerics(64))
+}
+
+/// `n` fresh letters and digits.
+fn alphanumerics(n: usize) -> String {
+    rand::rng()
         .sample_iter(Alphanumeric)
-        .take(64)
+        .take(n)
         .map(char::from)
-        .collect();
-    format!("{uuid}:{key}")
+        .collect()
 }
 
 /// Every secret of cluster `id`, by name.
 pub fn generate(id: &str) -> anyhow::Result<BTreeMap<String, String>> {
     let cert = crate::tls::cluster_certificate(id)?;
     let secrets = BTreeMap::from([
+        ("db-password".to_owned(), alphanumerics(64)),
         ("guest-key".to_owned(), openwhisk_key()),
+        ("join-token".to_owned(), alphanumerics(64)),
         ("system-key".to_owned(), openwhisk_key()),
         ("tls-cert".to_owned(), cert.cert_pem),
         ("tls-key".to_owned(), cert.key_pem),
@@ -60,6 +65,11 @@ mod tests {
         assert_eq!(s.keys().collect::<Vec<_>>(), SECRETS);
         assert!(s["tls-cert"].starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(s["tls-key"].starts_with("-----BEGIN PRIVATE KEY-----"));
+        for shared in ["join-token", "db-password"] {
+            assert_eq!(s[shared].len(), 64);
+            assert!(s[shared].bytes().all(|b| b.is_ascii_alphanumeric()));
+        }
+        assert_ne!(s["join-token"], s["db-password"]);
         crate::tls::server(s["tls-cert"].as_bytes(), s["tls-key"].as_bytes()).unwrap();
         crate::tls::pinned_client(crate::tls::parse_certificate(&s["tls-cert"]).unwrap()).unwrap();
     }

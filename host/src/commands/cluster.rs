@@ -395,6 +395,7 @@ async fn install_plan(
                 shape: l.shape.clone(),
                 vcpus: l.size.map(|(cpus, _)| cpus),
                 memory_mib: l.size.map(|(_, mib)| mib),
+                arch: l.arch.clone(),
             })
             .collect(),
     };
@@ -468,6 +469,13 @@ fn print_plan(
         fill(&plan.outputs.api_host)?,
         fill(&plan.outputs.namespace)?
     );
+    if !plan.sizing.is_empty() {
+        let mut table = super::table::new(&["sized for these nodes", ""], &[]);
+        for kv in &plan.sizing {
+            table.add_row(vec![kv.key.as_str(), kv.value.as_str()]);
+        }
+        super::table::print(&table);
+    }
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use crate::providers::{Moto, read_back, tag, text};
 
 /// `owbench ARGS` with moto's keys, state in `dir/state`, HOME `dir`, and the test-only
 /// node address `reach`.
-fn owbench(moto: &Moto, dir: &Path, reach: &str, args: &[&str]) -> Command {
+pub(crate) fn owbench(moto: &Moto, dir: &Path, reach: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_owbench"));
     cmd.args(args)
         .env("OWBENCH_CACHE_DIR", cache_dir())
@@ -37,7 +37,7 @@ fn owbench(moto: &Moto, dir: &Path, reach: &str, args: &[&str]) -> Command {
 }
 
 /// Example spec `name` (under docs/examples), pointed at moto.
-fn spec(dir: &Path, moto: &Moto, name: &str) -> PathBuf {
+pub(crate) fn spec(dir: &Path, moto: &Moto, name: &str) -> PathBuf {
     let example = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../docs/examples")
         .join(name);
@@ -60,7 +60,7 @@ fn spec(dir: &Path, moto: &Moto, name: &str) -> PathBuf {
 const SSH_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1sPbkaM6gy+A60M52/JoU6jk/FgK8wDH+KaJlF64+9 owbench-test\n";
 
 /// A free loopback port (bound, then released).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -69,7 +69,7 @@ fn free_port() -> u16 {
 }
 
 /// The one state file in `dir/state`, once it holds the cluster's secrets.
-fn state_with_secrets(dir: &Path) -> (PathBuf, Value) {
+pub(crate) fn state_with_secrets(dir: &Path) -> (PathBuf, Value) {
     for _ in 0..600 {
         if let Ok(entries) = std::fs::read_dir(dir.join("state")) {
             for e in entries.flatten() {
@@ -90,7 +90,7 @@ fn state_with_secrets(dir: &Path) -> (PathBuf, Value) {
 
 /// `owbench serve` on `port` with the cluster's certificate, key and guest key, as the
 /// `owbench-serve` installer runs it behind nginx on the node.
-fn serve_like_the_node(dir: &Path, state: &Value, port: u16) -> Child {
+pub(crate) fn serve_like_the_node(dir: &Path, state: &Value, port: u16) -> Child {
     let secret = |name: &str| state["secrets"][name].as_str().unwrap().to_owned();
     serve_tls(
         dir,
@@ -123,13 +123,13 @@ fn serve_tls(dir: &Path, cert_pem: &str, key_pem: &str, guest: &str, port: u16) 
         .unwrap()
 }
 
-fn done(child: Child) -> Output {
+pub(crate) fn done(child: Child) -> Output {
     child.wait_with_output().unwrap()
 }
 
 /// `owbench cluster down ID`, then nothing of the cluster is left in moto: no instance,
 /// security group, key pair, bucket or object. What `down` printed.
-fn down_leaves_nothing(moto: &Moto, dir: &Path, id: &str) -> String {
+pub(crate) fn down_leaves_nothing(moto: &Moto, dir: &Path, id: &str) -> String {
     let down = done(
         owbench(moto, dir, "", &["cluster", "down", id])
             .spawn()

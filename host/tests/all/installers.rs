@@ -12,14 +12,14 @@ use crate::helpers::python_with;
 use crate::providers::{cluster_in, text};
 
 /// The example specs under docs/examples.
-fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../docs/examples")
         .join(name)
 }
 
 /// `owbench cluster ARGS` with made-up AWS keys (a dry run calls no cloud).
-fn cluster(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn cluster(dir: &Path, args: &[&str]) -> Output {
     let env = [
         ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
         (
@@ -31,7 +31,7 @@ fn cluster(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// A validator from Debian's packages (`ci/test.sh` installs them).
-fn debian_tool(name: &str) -> Command {
+pub(crate) fn debian_tool(name: &str) -> Command {
     let found = ["/usr/bin", "/usr/local/bin", "/bin"]
         .iter()
         .map(|d| Path::new(d).join(name))
@@ -42,7 +42,7 @@ fn debian_tool(name: &str) -> Command {
     Command::new(found)
 }
 
-fn passes(what: &str, out: Output) -> String {
+pub(crate) fn passes(what: &str, out: Output) -> String {
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{what}:\n{said}");
     said
@@ -63,6 +63,8 @@ fn files(doc: &Value) -> Vec<(String, String)> {
                 "<secret:guest-key>",
                 "<secret:system-key>",
                 "<secret:tls-key>",
+                "<secret:join-token>",
+                "<secret:db-password>",
             ]
             .iter()
             .any(|s| content.contains(s))
@@ -78,7 +80,7 @@ fn files(doc: &Value) -> Vec<(String, String)> {
 }
 
 /// The dry run of `spec`: its output, and each phase's user data by role.
-fn dry_run(spec: &Path) -> (String, Vec<(String, String)>) {
+pub(crate) fn dry_run(spec: &Path) -> (String, Vec<(String, String)>) {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("user-data");
     let out = cluster(
@@ -108,23 +110,47 @@ fn dry_run(spec: &Path) -> (String, Vec<(String, String)>) {
     (printed, phases)
 }
 
-/// The plan of `spec` matches its snapshot, and every document in it passes its
-/// validator (`expect_dockerfiles` of them Dockerfiles).
-fn check_plan(spec: &str, snapshot: &str, expect_dockerfiles: usize) {
-    let (printed, phases) = dry_run(&example(spec));
-    assert_eq!(phases.len(), 1, "one phase: {phases:?}");
-    let (role, user_data) = &phases[0];
+/// The files a cloud-config writes: (path, content).
+pub(crate) type Files = Vec<(String, String)>;
+
+/// The plan of `spec` matches its snapshots (what the dry run prints, each phase's user
+/// data), and every document in it passes its validator; each phase's written files by
+/// role, and what the dry run printed. `expect_dockerfiles` of the files are Dockerfiles.
+pub(crate) fn check_plan(
+    spec: &Path,
+    snapshot: &str,
+    expect_dockerfiles: usize,
+) -> (String, Vec<(String, Files)>) {
+    let (printed, phases) = dry_run(spec);
     insta::assert_snapshot!(format!("{snapshot}-plan"), printed);
-    insta::assert_snapshot!(format!("{snapshot}-{role}-user-data"), user_data);
+    let mut dockerfiles = 0;
+    let mut written = Vec::new();
+    for (role, user_data) in &phases {
+        insta::assert_snapshot!(format!("{snapshot}-{role}-user-data"), user_data);
+        let (files, phase_dockerfiles) = check_phase(role, user_data);
+        dockerfiles += phase_dockerfiles;
+        written.push((role.clone(), files));
+    }
+    assert_eq!(dockerfiles, expect_dockerfiles);
+    (printed, written)
+}
+
+/// One phase's user data passes `cloud-init schema`, its scripts `shellcheck`, its
+/// Dockerfiles `hadolint`, and its install script runs only what the document writes:
+/// its files, and how many are Dockerfiles.
+pub(crate) fn check_phase(role: &str, user_data: &str) -> (Files, usize) {
     // Nothing secret in a dry run: every secret is shown by name.
-    assert!(user_data.contains("<secret:guest-key>"), "{user_data}");
-    assert!(user_data.contains("<secret:tls-key>"), "{user_data}");
+    assert!(
+        !user_data.contains("BEGIN PRIVATE KEY"),
+        "{role}: {user_data}"
+    );
+    assert!(user_data.contains("<secret:"), "{role}: {user_data}");
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("user-data.yaml");
     std::fs::write(&file, user_data).unwrap();
     passes(
-        "cloud-init schema",
+        &format!("cloud-init schema ({role})"),
         debian_tool("cloud-init")
             .args(["schema", "--config-file"])
             .arg(&file)
@@ -171,11 +197,10 @@ fn check_plan(spec: &str, snapshot: &str, expect_dockerfiles: usize) {
         assert_eq!(manifest["runtimes"]["wasm"][0]["kind"], "wasm");
         assert_eq!(manifest["runtimes"]["wasm"][0]["image"]["name"], "runtime");
     }
-    // The download of owbench, the TLS front and the script of the steps at least.
-    assert!(scripts >= 3, "{scripts} scripts");
-    assert_eq!(dockerfiles, expect_dockerfiles);
-    // `runcmd` runs the one install script, which runs scripts the document writes or
-    // systemctl, and stops at the first step that fails.
+    // The steps' script, the failure report, and what the steps run.
+    assert!(scripts >= 3, "{role}: {scripts} scripts");
+    // `runcmd` runs the one install script, whose steps run scripts the document writes
+    // or systemctl, and stop at the first that fails.
     assert_eq!(
         doc["runcmd"],
         serde_norway::from_str::<Value>("[[/usr/local/lib/owbench/install.sh]]").unwrap()
@@ -186,38 +211,60 @@ fn check_plan(spec: &str, snapshot: &str, expect_dockerfiles: usize) {
         .expect("the install script")
         .1;
     assert!(install.contains("\nset -euo pipefail\n"), "{install}");
-    for step in install
+    let steps: Vec<&str> = install
         .lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with("set "))
-    {
+        .filter_map(|l| l.strip_prefix("step "))
+        .collect();
+    assert!(!steps.is_empty(), "{install}");
+    for step in steps {
         let program = step.split(' ').next().unwrap();
         assert!(
             program == "systemctl" || written.iter().any(|(p, _)| p == program),
             "the install script runs {program}, which the document does not write"
         );
     }
+    assert!(
+        written
+            .iter()
+            .any(|(p, _)| p == "/usr/local/lib/owbench/install-failed.sh"),
+        "{role}: the failure report"
+    );
     // The host's power-off comes first on every boot.
     assert_eq!(doc["bootcmd"][0][0], "systemd-run");
     assert_eq!(doc["bootcmd"][0][1], "--no-block");
     assert_eq!(doc["bootcmd"][0][3], "--on-boot=240min");
+    (written, dockerfiles)
 }
 
 #[test]
 fn openwhisk_standalone_plans_valid_cloud_config_scripts_and_dockerfile() {
-    check_plan("aws-standalone.toml", "openwhisk-standalone", 1);
+    let (_, phases) = check_plan(&example("aws-standalone.toml"), "openwhisk-standalone", 1);
+    assert_eq!(phases.len(), 1);
 }
 
 #[test]
 fn owbench_serve_plans_valid_cloud_config_and_scripts() {
-    check_plan("aws-serve.toml", "owbench-serve", 0);
+    let (_, phases) = check_plan(&example("aws-serve.toml"), "owbench-serve", 0);
+    assert_eq!(phases.len(), 1);
 }
 
 /// `spec` (the standalone example with `edit` applied) is refused in one line saying
 /// `wanted`, and nothing is created.
 fn refused(edit: impl Fn(String) -> String, args: &[&str], wanted: &str) {
+    refused_from("aws-standalone.toml", edit, args, wanted);
+}
+
+/// Example `base` with `edit` applied is refused in one line saying `wanted`, and
+/// nothing is created.
+pub(crate) fn refused_from(
+    base: &str,
+    edit: impl Fn(String) -> String,
+    args: &[&str],
+    wanted: &str,
+) {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("spec.toml");
-    let text_in = std::fs::read_to_string(example("aws-standalone.toml")).unwrap();
+    let text_in = std::fs::read_to_string(example(base)).unwrap();
     std::fs::write(&spec, edit(text_in)).unwrap();
     let mut all = vec!["up", spec.to_str().unwrap()];
     all.extend_from_slice(args);

@@ -728,7 +728,7 @@ impl TestCloud for OciCloud {
             image: self.server.image.clone(),
             count: 1,
             tags: vec![tag("owbench-cluster", id)],
-            user_data: String::new(),
+            user_data: Vec::new(),
             ssh_public_key: String::new(),
             ingress: vec![],
             terminate_on_shutdown: false,

@@ -459,7 +459,7 @@ count = 2
             image: self.moto.image.clone(),
             count: 1,
             tags: vec![tag("owbench-cluster", id)],
-            user_data: String::new(),
+            user_data: Vec::new(),
             ssh_public_key: String::new(),
             ingress: vec![],
             terminate_on_shutdown: false,
@@ -591,7 +591,7 @@ async fn a_plugin_sees_no_environment_no_files_and_no_secret() {
         "test",
     )));
     let manifest = Manifest::parse(
-        "name = \"peek\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/provider@0.2.0\"\n[permissions]\ncredentials = \"aws\"\n",
+        "name = \"peek\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/provider@0.3.0\"\n[permissions]\ncredentials = \"aws\"\n",
     )
     .unwrap();
     let wasm = std::fs::read(owbench_components::fixtures::PEEK).unwrap();

@@ -5,11 +5,13 @@ shutdown behaviour and metadata options, and the S3 buckets with their objects.
     python aws_read_back.py ENDPOINT KEY_ID SECRET TAG_KEY TAG_VALUE
 
 Prints one JSON object: {"groups": [{"name", "rules": [{"protocol", "port", "cidrs"}]}],
-"keys": [names], "instances": [{"id", "user_data", "shutdown", "http_tokens",
-"hop_limit"}], "buckets": {name: [keys]}}.
+"keys": [names], "instances": [{"id", "name", "private_ip", "user_data", "shutdown",
+"http_tokens", "hop_limit"}], "buckets": {name: [keys]}}. User data is shown as text
+(decompressed when owbench sent it gzip-compressed).
 """
 
 import base64
+import gzip
 import json
 import sys
 
@@ -38,6 +40,13 @@ for group in ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]:
 
 keys = sorted(k["KeyName"] for k in ec2.describe_key_pairs(Filters=tagged)["KeyPairs"])
 
+def text(user_data):
+    """User data as text: owbench compresses what would not fit in 16 KB with gzip."""
+    if user_data[:2] == b"\x1f\x8b":
+        user_data = gzip.decompress(user_data)
+    return user_data.decode()
+
+
 instances = []
 for reservation in ec2.describe_instances(Filters=tagged)["Reservations"]:
     for i in reservation["Instances"]:
@@ -50,7 +59,9 @@ for reservation in ec2.describe_instances(Filters=tagged)["Reservations"]:
         instances.append(
             {
                 "id": i["InstanceId"],
-                "user_data": base64.b64decode(user_data).decode() if user_data else None,
+                "name": next((t["Value"] for t in i.get("Tags", []) if t["Key"] == "Name"), None),
+                "private_ip": i.get("PrivateIpAddress"),
+                "user_data": text(base64.b64decode(user_data)) if user_data else None,
                 "shutdown": shutdown,
                 "http_tokens": metadata.get("HttpTokens"),
                 "hop_limit": metadata.get("HttpPutResponseHopLimit"),

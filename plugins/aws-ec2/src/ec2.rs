@@ -38,6 +38,7 @@ pub const REGIONS: &[&str] = &[
 /// Shapes it knows: (instance type, vCPUs, MiB, on-demand USD per hour in us-east-1,
 /// Linux, as listed on 2026-11-01).
 pub const SHAPES: &[(&str, u32, u64, f64)] = &[
+    ("t3.small", 2, 2048, 0.0208),
     ("t3.medium", 2, 4096, 0.0416),
     ("t3.large", 2, 8192, 0.0832),
     ("m7i.large", 2, 8192, 0.1008),
@@ -48,6 +49,10 @@ pub const SHAPES: &[(&str, u32, u64, f64)] = &[
     ("c7i.2xlarge", 8, 16384, 0.357),
     ("r7i.large", 2, 16384, 0.1323),
     ("r7i.xlarge", 4, 32768, 0.2646),
+    // Graviton3 (aarch64).
+    ("m7g.large", 2, 8192, 0.0816),
+    ("m7g.xlarge", 4, 16384, 0.1632),
+    ("m7g.2xlarge", 8, 32768, 0.3264),
 ];
 
 /// Canonical's AWS account, the owner of the official Ubuntu AMIs.

@@ -4,6 +4,34 @@ use serde::Serialize;
 
 /// Where the install steps are written; `runcmd` runs this one script.
 pub const INSTALL_SCRIPT: &str = "/usr/local/lib/owbench/install.sh";
+/// Where the install steps write their output.
+pub const INSTALL_LOG: &str = "/var/log/owbench-install.log";
+/// What says why the installation failed: the step, and the last line it wrote. On a
+/// node with the TLS front, every request then gets `503` and `install failed: ...`,
+/// which `owbench cluster up` reports at once instead of waiting out its health check.
+pub const FAILED_SCRIPT: &str = "/usr/local/lib/owbench/install-failed.sh";
+
+const INSTALL_FAILED: &str = include_str!("../files/install-failed.sh");
+
+/// The head of the install script: `step CMD...` runs one step, its output in
+/// [`INSTALL_LOG`]; a failure stops the script after [`FAILED_SCRIPT`] said why.
+fn steps_head() -> String {
+    format!(
+        r#"#!/bin/bash
+# The install steps of this node, in order, their output in the log; the first that
+# fails stops them, and {FAILED_SCRIPT} says why.
+set -euo pipefail
+log={INSTALL_LOG}
+step() {{
+  echo "== $*" >>"$log"
+  if ! "$@" >>"$log" 2>&1; then
+    {FAILED_SCRIPT} "$*" "$(tail -n 1 "$log")"
+    exit 1
+  fi
+}}
+"#
+    )
+}
 
 /// The cloud-init user data of one phase.
 #[derive(Debug, Default)]
@@ -73,17 +101,23 @@ impl CloudConfig {
     }
 
     /// The user data: `#cloud-config` and the YAML document, whose `runcmd` runs
-    /// [`INSTALL_SCRIPT`], the steps in order under `set -euo pipefail`.
+    /// [`INSTALL_SCRIPT`]: the steps in order, their output in [`INSTALL_LOG`]; the first
+    /// that fails stops them and [`FAILED_SCRIPT`] says why.
     pub fn to_user_data(&self) -> String {
-        let mut script = String::from(
-            "#!/bin/bash\n# The install steps of this node, in order; the first that fails stops them.\nset -euo pipefail\n",
-        );
+        let mut script = steps_head();
         for step in &self.steps {
             let line: Vec<String> = step.iter().map(|a| quote(a)).collect();
+            script.push_str("step ");
             script.push_str(&line.join(" "));
             script.push('\n');
         }
         let mut files = self.files.clone();
+        files.push(File {
+            path: FAILED_SCRIPT.to_owned(),
+            content: INSTALL_FAILED.to_owned(),
+            permissions: "0755".to_owned(),
+            owner: "root:root".to_owned(),
+        });
         files.push(File {
             path: INSTALL_SCRIPT.to_owned(),
             content: script,

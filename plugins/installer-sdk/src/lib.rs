@@ -31,9 +31,10 @@ pub use bindings::{
     Audience, Cluster, HealthCheck, IngressRule, InstallPlan, InstallerInfo, NodeGroup, Outputs,
     Phase, RoleInfo,
 };
-pub use cloud_config::{CloudConfig, File, INSTALL_SCRIPT};
+pub use cloud_config::{CloudConfig, FAILED_SCRIPT, File, INSTALL_LOG, INSTALL_SCRIPT};
 pub use pieces::{
-    API_PORT, UPSTREAM_PORT, fill_template, one_node_info, one_node_plan, owbench_binary, tls_front,
+    API_PORT, FETCH_PINNED_SCRIPT, UPSTREAM_PORT, api_plan, client_ingress, fetch_pinned,
+    fill_template, one_node_info, one_node_plan, owbench_binary, size, tls_front, tls_front_to,
 };
 pub use settings::{Limits, Settings};
 

@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use crate::{KeyValue, Result, refuse};
+use crate::{KeyValue, Result, refuse, size};
 
 /// An installer's settings (`[installer]` keys of the cluster spec other than `name`).
 pub struct Settings(Vec<KeyValue>);
@@ -72,6 +72,26 @@ impl Limits {
             ("PER_MINUTE", self.per_minute.to_string()),
             ("CONCURRENT", self.concurrent.to_string()),
             ("USER_MEMORY", self.user_memory_mb.to_string()),
+        ]
+    }
+
+    /// Action containers of `memory_mb` (OpenWhisk's default action memory is 256 MB)
+    /// that `user_memory_mb` holds at once.
+    pub fn containers(&self, memory_mb: u64) -> u64 {
+        self.user_memory_mb / memory_mb
+    }
+
+    /// What a one-node platform with these limits holds, as sizing lines for
+    /// `cluster up --dry-run`.
+    pub fn sizing(&self) -> Vec<KeyValue> {
+        vec![
+            size(
+                "memory for action containers",
+                format!("{} MiB", self.user_memory_mb),
+            ),
+            size("action containers of 256 MB at once", self.containers(256)),
+            size("invocations per minute (namespace limit)", self.per_minute),
+            size("concurrent invocations (namespace limit)", self.concurrent),
         ]
     }
 

@@ -109,6 +109,7 @@ impl Installer for Standalone {
             config.to_user_data(),
             "OpenWhisk API",
             1200,
+            limits.sizing(),
         ))
     }
 }

@@ -60,6 +60,7 @@ impl Installer for Serve {
             config.to_user_data(),
             "OpenWhisk-compatible API",
             600,
+            limits.sizing(),
         ))
     }
 }
