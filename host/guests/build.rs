@@ -21,6 +21,7 @@ const PROVIDERS: &[(&str, &str)] = &[("aws-ec2", "aws_ec2"), ("oci", "oci")];
 /// provider plugins (the `providers` feature), which they need.
 const INSTALLERS: &[(&str, &str)] = &[
     ("openwhisk-standalone", "openwhisk_standalone"),
+    ("openwhisk-kube", "openwhisk_kube"),
     ("owbench-serve", "owbench_serve"),
 ];
 

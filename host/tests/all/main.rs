@@ -67,3 +67,9 @@ mod oci;
 /// `owbench serve`, `down` leaving nothing.
 #[cfg(feature = "providers")]
 mod deploy;
+
+/// The `openwhisk-kube` installer: plans for 3 and 5 nodes checked by every validator
+/// (kubernetes-validate and the chart's value keys too), refusals, pinned downloads, and
+/// `up`/`down` against moto with the agents joining the server.
+#[cfg(feature = "providers")]
+mod kube;
