@@ -61,6 +61,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=OWBENCH_LINT_GUESTS");
+    println!("cargo:rerun-if-env-changed=OWBENCH_GUESTS_PROFILE");
 
     ensure_wasm_target();
     let target_dir = root.join("target/guests");
@@ -87,10 +88,18 @@ fn main() {
         .map(|(p, _)| *p)
         .chain(fixture_list.iter().map(|(p, _, _)| *p))
         .collect();
-    let mut benchmarked = guest_build(&root, &target_dir, "release", &benchmarked);
+    // The workspace's `release` profile; CI's test build asks for `ci` (release with the
+    // inference engine less optimised: Cargo.toml says why).
+    let profile = match env::var("OWBENCH_GUESTS_PROFILE").as_deref() {
+        Err(_) | Ok("release") => "release",
+        Ok("ci") => "ci",
+        Ok(other) => panic!("OWBENCH_GUESTS_PROFILE must be `release` or `ci`, not `{other}`"),
+    };
+    let mut benchmarked = guest_build(&root, &target_dir, profile, &benchmarked);
+    let upper = profile.to_ascii_uppercase();
     benchmarked
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
-        .env("CARGO_PROFILE_RELEASE_LTO", "true");
+        .env(format!("CARGO_PROFILE_{upper}_CODEGEN_UNITS"), "1")
+        .env(format!("CARGO_PROFILE_{upper}_LTO"), "true");
     run(benchmarked);
     // Provider plugins are API glue around large SDKs (aws-sdk-ec2 alone takes minutes),
     // installers write plans: the workspace's `plugin` profile optimises for size and
@@ -115,7 +124,7 @@ fn main() {
     };
     let (providers_left_out, installers_left_out) = cloud_left_out;
 
-    let artifacts = target_dir.join("wasm32-wasip2/release");
+    let artifacts = target_dir.join("wasm32-wasip2").join(profile);
     let plugin_artifacts = target_dir.join("wasm32-wasip2/plugin");
     let mut out = String::new();
     builtins(

@@ -972,6 +972,16 @@ async fn an_installer_on_oci_uploads_opens_its_ports_and_down_removes_everything
         "{}",
         text(&dry.stdout)
     );
+    // The Kubernetes example: three nodes, sized from the flexible shape's 16 GB.
+    let kube = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/oci-kube.toml");
+    let dry = cluster(home, &["up", kube.to_str().unwrap(), "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    for line in [
+        "3 nodes on oci in eu-frankfurt-1: 0.1860 USD per hour",
+        "108 (54 per agent; a node runs at most 250 pods)",
+    ] {
+        assert!(text(&dry.stdout).contains(line), "{}", text(&dry.stdout));
+    }
     let edited = example_text
         .replace(
             "region = \"eu-frankfurt-1\"",
