@@ -408,7 +408,7 @@ impl Deployment<'_> {
                             .next()
                             .unwrap_or_default()
                             .chars()
-                            .take(300)
+                            .take(1000)
                             .collect();
                         anyhow::bail!("node {node}: {reason}");
                     }

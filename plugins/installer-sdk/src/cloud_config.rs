@@ -12,6 +12,10 @@ pub const INSTALL_LOG: &str = "/var/log/owbench-install.log";
 pub const FAILED_SCRIPT: &str = "/usr/local/lib/owbench/install-failed.sh";
 
 const INSTALL_FAILED: &str = include_str!("../files/install-failed.sh");
+/// The first step on every node: the image's own firewall, if it has one, leaves
+/// ingress to the cloud's security rules.
+pub const IMAGE_FIREWALL_SCRIPT: &str = "/usr/local/lib/owbench/image-firewall.sh";
+const IMAGE_FIREWALL: &str = include_str!("../files/image-firewall.sh");
 
 /// The head of the install script: `step CMD...` runs one step, its output in
 /// [`INSTALL_LOG`]; a failure stops the script after [`FAILED_SCRIPT`] said why.
@@ -101,10 +105,11 @@ impl CloudConfig {
     }
 
     /// The user data: `#cloud-config` and the YAML document, whose `runcmd` runs
-    /// [`INSTALL_SCRIPT`]: the steps in order, their output in [`INSTALL_LOG`]; the first
-    /// that fails stops them and [`FAILED_SCRIPT`] says why.
+    /// [`INSTALL_SCRIPT`]: [`IMAGE_FIREWALL_SCRIPT`], then the steps in order, their output
+    /// in [`INSTALL_LOG`]; the first that fails stops them and [`FAILED_SCRIPT`] says why.
     pub fn to_user_data(&self) -> String {
         let mut script = steps_head();
+        script.push_str(&format!("step {IMAGE_FIREWALL_SCRIPT}\n"));
         for step in &self.steps {
             let line: Vec<String> = step.iter().map(|a| quote(a)).collect();
             script.push_str("step ");
@@ -112,6 +117,12 @@ impl CloudConfig {
             script.push('\n');
         }
         let mut files = self.files.clone();
+        files.push(File {
+            path: IMAGE_FIREWALL_SCRIPT.to_owned(),
+            content: IMAGE_FIREWALL.to_owned(),
+            permissions: "0755".to_owned(),
+            owner: "root:root".to_owned(),
+        });
         files.push(File {
             path: FAILED_SCRIPT.to_owned(),
             content: INSTALL_FAILED.to_owned(),

@@ -31,7 +31,9 @@ pub use bindings::{
     Audience, Cluster, HealthCheck, IngressRule, InstallPlan, InstallerInfo, NodeGroup, Outputs,
     Phase, RoleInfo,
 };
-pub use cloud_config::{CloudConfig, FAILED_SCRIPT, File, INSTALL_LOG, INSTALL_SCRIPT};
+pub use cloud_config::{
+    CloudConfig, FAILED_SCRIPT, File, IMAGE_FIREWALL_SCRIPT, INSTALL_LOG, INSTALL_SCRIPT,
+};
 pub use pieces::{
     API_PORT, FETCH_PINNED_SCRIPT, UPSTREAM_PORT, api_plan, client_ingress, fetch_pinned,
     fill_template, one_node_info, one_node_plan, owbench_binary, size, tls_front, tls_front_to,

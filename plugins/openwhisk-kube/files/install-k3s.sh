@@ -26,6 +26,15 @@ chmod 0755 /usr/local/bin/k3s
 for tool in kubectl crictl ctr; do
   ln -sf k3s "/usr/local/bin/$tool"
 done
-sed -e "s/@MODE@/$mode/" /usr/local/lib/owbench/k3s.service >/etc/systemd/system/k3s.service
+case "$mode" in
+  server) type='notify' ;;
+  agent) type='exec' ;;
+  *)
+    echo "install-k3s.sh: server or agent, not $mode" >&2
+    exit 2
+    ;;
+esac
+sed -e "s/@MODE@/$mode/" -e "s/@TYPE@/$type/" /usr/local/lib/owbench/k3s.service \
+  >/etc/systemd/system/k3s.service
 systemctl daemon-reload
 systemctl enable --now k3s.service

@@ -36,6 +36,8 @@ DOCKER_BUILDKIT=1 docker build --quiet --build-arg BINARY=prebuilt \
 rm -f "$context/owbench"
 mkdir -p "$share" "$images"
 docker save --output "$share/owbench-runtime.tar" owbench/runtime:cluster
+# nginx (www-data) serves it; `docker save` makes it root's only.
+chmod 0644 "$share/owbench-runtime.tar"
 ln -f "$share/owbench-runtime.tar" "$images/owbench-runtime.tar"
 sha256sum "$share/owbench-runtime.tar" | cut -d ' ' -f 1 >"$share/owbench-runtime.tar.sha256"
 # Docker was only the builder.
@@ -45,7 +47,7 @@ systemctl reload-or-restart nginx
 
 /usr/local/lib/owbench/install-k3s.sh server
 what="the k3s server answering"
-wait_for 600 kubectl get --raw /readyz
+wait_for 300 kubectl get --raw /readyz
 
 # Helm and OpenWhisk's chart, with owbench's runtime manifest in it.
 case "$(uname -m)" in
@@ -69,11 +71,20 @@ install -m 0644 "$kube/runtimes.json" "$chart/openwhisk/runtimes.json"
 
 # Every agent joined and ready: an invoker node each.
 ready_invokers() {
-  [ "$(kubectl get nodes --selector openwhisk-role=invoker --no-headers |
-    awk '$2 == "Ready"' | wc -l)" -ge "$agents" ]
+  kubectl get nodes --selector openwhisk-role=invoker --no-headers 2>/dev/null |
+    awk '$2 == "Ready" { print $1 }'
 }
-what="$agents agent(s) joined and ready"
-wait_for 2400 ready_invokers
+for _ in $(seq 1 180); do
+  if [ "$(ready_invokers | wc -l)" -ge "$agents" ]; then
+    break
+  fi
+  sleep 10
+done
+joined=$(ready_invokers | paste -sd ' ' -)
+if [ "$(ready_invokers | wc -l)" -lt "$agents" ]; then
+  echo "$(ready_invokers | wc -l) of $agents agent(s) joined within 30 minutes (${joined:-none}); an agent that did not says why in /var/log/owbench-install.log" >&2
+  exit 1
+fi
 
 kubectl create namespace openwhisk --dry-run=client --output yaml | kubectl apply --filename -
 kubectl apply --filename "$kube/action-isolation.yaml"
@@ -93,9 +104,10 @@ job_done() {
   [ "${state%/*}" = 1 ]
 }
 what="OpenWhisk's install-packages job completing"
-wait_for 2400 job_done
+wait_for 1800 job_done
 
-# The probe: noop as a `wasm` action, every call answered.
-mkdir -p /var/lib/owbench/probe
+# The probe: noop as a `wasm` action, every call answered. Its results hold the spec,
+# with the guest key: root's only.
+install -d -m 0700 /var/lib/owbench/probe
 HOME=/root owbench bench "$kube/probe.toml" --quiet --output /var/lib/owbench/probe \
   --db /var/lib/owbench/probe/history.sqlite --fail-if 'error_rate>0%'

@@ -213,8 +213,9 @@ impl Installer for Kube {
             },
         ];
         // Building the image, pulling OpenWhisk's images and its install job take tens of
-        // minutes.
-        Ok(api_plan(SERVER, phases, 2700, sizes.sizing()))
+        // minutes; the server gives up on each of its waits (30 minutes at most) and says
+        // why before this does.
+        Ok(api_plan(SERVER, phases, 4200, sizes.sizing()))
     }
 }
 
