@@ -36,7 +36,8 @@ pub use cloud_config::{
 };
 pub use pieces::{
     API_PORT, FETCH_PINNED_SCRIPT, UPSTREAM_PORT, api_plan, client_ingress, fetch_pinned,
-    fill_template, one_node_info, one_node_plan, owbench_binary, size, tls_front, tls_front_to,
+    fill_template, one_node_info, one_node_plan, owbench_binary, size, ssh_ingress, tls_front,
+    tls_front_to,
 };
 pub use settings::{Limits, Settings};
 

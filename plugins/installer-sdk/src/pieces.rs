@@ -113,13 +113,18 @@ pub fn client_ingress(api: &str) -> Vec<IngressRule> {
             audience: Audience::Clients,
             purpose: format!("{api} (TLS)"),
         },
-        IngressRule {
-            protocol: Protocol::Tcp,
-            port: 22,
-            audience: Audience::Clients,
-            purpose: "SSH".into(),
-        },
+        ssh_ingress(),
     ]
+}
+
+/// SSH (22), open to the spec's clients.
+pub fn ssh_ingress() -> IngressRule {
+    IngressRule {
+        protocol: Protocol::Tcp,
+        port: 22,
+        audience: Audience::Clients,
+        purpose: "SSH".into(),
+    }
 }
 
 /// The plan of an installer whose first node of `api_role` serves an OpenWhisk API behind

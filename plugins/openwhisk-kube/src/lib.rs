@@ -18,7 +18,7 @@
 use owbench_installer::{
     Audience, CloudConfig, Cluster, IngressRule, InstallPlan, Installer, InstallerInfo, KeyValue,
     Limits, NodeGroup, Phase, Protocol, Result, RoleInfo, Settings, api_plan, client_ingress,
-    fetch_pinned, fill_template, owbench_binary, refuse, size, tls_front_to,
+    fetch_pinned, fill_template, owbench_binary, refuse, size, ssh_ingress, tls_front_to,
 };
 
 const SERVER: &str = "server";
@@ -99,6 +99,7 @@ impl Installer for Kube {
             }
         }
         let sizes = Sizes::new(server, agents, settings)?;
+        let values = sizes.values();
 
         let mut server_config = CloudConfig::new();
         // Docker builds the runtime image (then stops); nginx publishes it to the agents
@@ -106,7 +107,7 @@ impl Installer for Kube {
         server_config.packages(&["docker.io", "docker-buildx", "nginx"]);
         owbench_binary(&mut server_config);
         fetch_pinned(&mut server_config);
-        k3s(&mut server_config, K3S_SERVER, &sizes);
+        k3s(&mut server_config, K3S_SERVER, &values);
         server_config
             .file(
                 "/etc/docker/daemon.json",
@@ -121,12 +122,12 @@ impl Installer for Kube {
             )
             .file(
                 "/etc/nginx/sites-available/owbench-share",
-                fill_template(SHARE_SITE, &sizes.values()),
+                fill_template(SHARE_SITE, &values),
                 "0644",
             )
             .file(
                 "/etc/owbench/kube/values.yaml",
-                fill_template(VALUES, &sizes.values()),
+                fill_template(VALUES, &values),
                 "0600",
             )
             .file("/etc/owbench/kube/runtimes.json", RUNTIMES, "0644")
@@ -137,12 +138,12 @@ impl Installer for Kube {
             )
             .file(
                 "/etc/owbench/kube/probe.toml",
-                fill_template(PROBE, &sizes.values()),
+                fill_template(PROBE, &values),
                 "0600",
             )
             .file(
                 "/usr/local/lib/owbench/install-kube-server.sh",
-                fill_template(INSTALL_SERVER, &sizes.values()),
+                fill_template(INSTALL_SERVER, &values),
                 "0755",
             )
             .run(&["/usr/local/lib/owbench/install-kube-server.sh"]);
@@ -150,11 +151,11 @@ impl Installer for Kube {
 
         let mut agent_config = CloudConfig::new();
         fetch_pinned(&mut agent_config);
-        k3s(&mut agent_config, K3S_AGENT, &sizes);
+        k3s(&mut agent_config, K3S_AGENT, &values);
         agent_config
             .file(
                 "/usr/local/lib/owbench/install-kube-agent.sh",
-                fill_template(INSTALL_AGENT, &sizes.values()),
+                fill_template(INSTALL_AGENT, &values),
                 "0755",
             )
             .run(&["/usr/local/lib/owbench/install-kube-agent.sh"]);
@@ -165,19 +166,23 @@ impl Installer for Kube {
             audience: Audience::Cluster,
             purpose: purpose.into(),
         };
-        let mut server_ingress = client_ingress("OpenWhisk API");
-        server_ingress.extend([
-            cluster_port(
-                Protocol::Tcp,
-                K3S_API_PORT,
-                "Kubernetes API (k3s server), for the agents",
-            ),
+        // What every node opens to the others: its kubelet and the pod network.
+        let node_ports = [
             cluster_port(Protocol::Tcp, KUBELET_PORT, "kubelet (logs, exec)"),
             cluster_port(
                 Protocol::Udp,
                 VXLAN_PORT,
                 "flannel VXLAN: pod traffic between nodes",
             ),
+        ];
+        let mut server_ingress = client_ingress("OpenWhisk API");
+        server_ingress.push(cluster_port(
+            Protocol::Tcp,
+            K3S_API_PORT,
+            "Kubernetes API (k3s server), for the agents",
+        ));
+        server_ingress.extend(node_ports.clone());
+        server_ingress.extend([
             cluster_port(
                 Protocol::Tcp,
                 CHART_API_PORT,
@@ -189,17 +194,9 @@ impl Installer for Kube {
                 "owbench's runtime image, for the agents",
             ),
         ]);
-        let mut agent_ingress = client_ingress("OpenWhisk API");
         // Agents serve no API: SSH only from the clients.
-        agent_ingress.retain(|r| r.port == 22);
-        agent_ingress.extend([
-            cluster_port(Protocol::Tcp, KUBELET_PORT, "kubelet (logs, exec)"),
-            cluster_port(
-                Protocol::Udp,
-                VXLAN_PORT,
-                "flannel VXLAN: pod traffic between nodes",
-            ),
-        ]);
+        let mut agent_ingress = vec![ssh_ingress()];
+        agent_ingress.extend(node_ports);
         let phases = vec![
             Phase {
                 role: SERVER.into(),
@@ -220,11 +217,11 @@ impl Installer for Kube {
 }
 
 /// k3s on a node: its settings (`config`, a template), the service, the install script.
-fn k3s(config: &mut CloudConfig, settings: &str, sizes: &Sizes) {
+fn k3s(config: &mut CloudConfig, settings: &str, values: &[(&str, String)]) {
     config
         .file(
             "/etc/rancher/k3s/config.yaml",
-            fill_template(settings, &sizes.values()),
+            fill_template(settings, values),
             "0600",
         )
         .file("/usr/local/lib/owbench/k3s.service", K3S_UNIT, "0644")
