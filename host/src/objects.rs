@@ -70,6 +70,12 @@ impl ObjectServer {
         self.addr
     }
 
+    /// Its origin, `http://ADDRESS:PORT` (an address, never a name: it is granted to the
+    /// actions that read from it as a literal private address).
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// URL of the object of `bytes` bytes generated from `seed`.
     pub fn url(&self, bytes: u64, seed: u64) -> String {
         format!("http://{}/objects/{bytes}?seed={seed}", self.addr)

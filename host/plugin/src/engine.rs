@@ -35,6 +35,12 @@ pub struct EngineConfig {
     pub pooling: bool,
     /// Instances alive at once when pooling (the platform's concurrency ceiling).
     pub max_instances: u32,
+    /// The user's grant of `private-networks` to every plugin: allowed hosts may resolve
+    /// to loopback, private and link-local addresses.
+    pub private_networks: bool,
+    /// Origins every plugin's allowed hosts may reach at private addresses (no allowance
+    /// of their own).
+    pub private_grants: Vec<crate::policy::HostRule>,
 }
 
 impl Default for EngineConfig {
@@ -45,6 +51,8 @@ impl Default for EngineConfig {
             epoch_tick: Duration::from_millis(5),
             pooling: true,
             max_instances: 2000,
+            private_networks: false,
+            private_grants: Vec::new(),
         }
     }
 }
@@ -65,6 +73,7 @@ pub struct PluginEngine {
     installer_linker: Linker<CallState>,
     cache: Option<ComponentCache>,
     config: EngineConfig,
+    grants: std::sync::Arc<crate::policy::PrivateGrants>,
 }
 
 impl PluginEngine {
@@ -103,6 +112,10 @@ impl PluginEngine {
                 .as_deref()
                 .map(|dir| ComponentCache::new(dir, &engine)),
             engine,
+            grants: std::sync::Arc::new(crate::policy::PrivateGrants::new(
+                config.private_networks,
+                &config.private_grants,
+            )),
             config,
         })
     }
@@ -144,6 +157,21 @@ impl PluginEngine {
     /// The engine's configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The private-network grants every plugin of this engine has.
+    pub fn grants(&self) -> std::sync::Arc<crate::policy::PrivateGrants> {
+        self.grants.clone()
+    }
+
+    /// The outbound policy of a call under `rules` with `params`, with this engine's
+    /// private-network grants.
+    pub fn policy(
+        &self,
+        rules: &[crate::policy::HostRule],
+        params: Option<&serde_json::Value>,
+    ) -> crate::policy::OutboundPolicy {
+        crate::policy::OutboundPolicy::resolve(rules, params).with_grants(self.grants())
     }
 
     /// The linker of `world`: a plugin can import only what its world offers (a

@@ -103,15 +103,16 @@ pub enum PluginError {
         /// The plugin's message.
         message: String,
     },
-    /// The plugin tried to reach a host its manifest does not allow.
-    #[error(
-        "plugin `{plugin}`: outbound request `{request}` denied: host not in the manifest's `allowed_outbound_hosts`"
-    )]
+    /// The plugin tried to reach a host its manifest does not allow, or a private address
+    /// it was not granted.
+    #[error("plugin `{plugin}`: outbound request `{request}` denied: {reason}")]
     Denied {
         /// Plugin name.
         plugin: String,
         /// `METHOD url` of the first refused request.
         request: String,
+        /// Why it was refused.
+        reason: String,
     },
     /// The call ran past its wall-clock limit.
     #[error("plugin `{plugin}`: timed out after {} ms (limit)", .limit.as_millis())]

@@ -39,6 +39,7 @@ pub mod error;
 pub mod installer;
 mod loader;
 pub mod manifest;
+mod outbound;
 mod output;
 pub mod policy;
 pub mod provider;

@@ -14,7 +14,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use crate::bindings::owbench::plugin::types;
 use crate::error::{CallError, first_line};
 use crate::manifest::{Manifest, World};
-use crate::policy::{HostRule, OutboundPolicy, PolicyHooks, RequestSigner};
+use crate::policy::{HostRule, PolicyHooks, RequestSigner};
 use crate::state::CallState;
 use crate::workload::CallLimits;
 use crate::{PluginEngine, PluginError};
@@ -212,14 +212,10 @@ impl<W: PluginWorld> Plugin<W> {
         extra_hosts: &[HostRule],
         signer: Option<Arc<dyn RequestSigner>>,
     ) -> Result<(Store<CallState>, W::Instance), PluginError> {
-        let rules: Vec<HostRule> = self
-            .manifest
-            .allowed_outbound_hosts
-            .iter()
-            .chain(extra_hosts)
-            .cloned()
-            .collect();
-        let mut hooks = PolicyHooks::new(OutboundPolicy::resolve(&rules, None));
+        let policy = engine
+            .policy(&self.manifest.allowed_outbound_hosts, None)
+            .grant_hosts(extra_hosts);
+        let mut hooks = PolicyHooks::new(policy);
         hooks.signer = signer;
         let wasi = wasmtime_wasi::WasiCtx::builder().build();
         let limits = self.limits();
@@ -250,9 +246,10 @@ impl<W: PluginWorld> Plugin<W> {
             .cloned();
         match result {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(_)) if denied.is_some() => Err(PluginError::Denied {
+            Ok(Err(_)) if let Some(denial) = denied => Err(PluginError::Denied {
                 plugin,
-                request: denied.unwrap_or_default(),
+                request: denial.request,
+                reason: denial.reason,
             }
             .into()),
             Ok(Err(e)) => Err(CallError::Refused {

@@ -6,11 +6,23 @@
 //! (omitted: the scheme's default). `{{ name }}` stands for the origin of the URL in the
 //! call's parameter `name`, so a download workload can reach the URL it is given and
 //! nothing else.
+//!
+//! Matching names is not enough: a public-looking name may resolve to loopback, a private
+//! range or the cloud's metadata service (169.254.169.254, where a cloud machine's own
+//! credentials are). So every connection resolves the host itself, refuses such addresses
+//! unless granted, and connects to the very address it checked (a name that resolves
+//! public first and private later, DNS rebinding, is checked again on each connection).
+//! Granted are: addresses a rule names literally (`http://127.0.0.1:8080`), endpoints
+//! the host adds itself (a provider's endpoint override, the loopback endpoints `owbench
+//! bench` starts), and everything when the user grants `private-networks`.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 
 use http::Uri;
 use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
+
+use crate::outbound::SendError;
 
 /// One `allowed_outbound_hosts` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +115,12 @@ impl HostPattern {
         })
     }
 
+    /// The address the pattern names literally, if its host is an IP address.
+    fn literal_ip(&self) -> Option<IpAddr> {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host.parse().ok()
+    }
+
     /// The exact origin of a URL, as a pattern.
     fn origin_of(url: &str) -> Option<HostPattern> {
         let uri: Uri = url.parse().ok()?;
@@ -150,40 +168,185 @@ fn default_port(scheme: &str) -> u16 {
 }
 
 /// The hosts one call may reach: the manifest's rules with templates resolved against
-/// the call's parameters.
+/// the call's parameters, and which of them may be private addresses.
 #[derive(Debug, Clone, Default)]
 pub struct OutboundPolicy {
-    allowed: Vec<HostPattern>,
+    allowed: Vec<Allowed>,
+    grants: Arc<PrivateGrants>,
+}
+
+/// Private addresses granted to every plugin of an engine.
+#[derive(Debug, Clone, Default)]
+pub struct PrivateGrants {
+    /// The user granted `private-networks`: any address an allowed host resolves to.
+    networks: bool,
+    /// Origins that may be private addresses when a rule allows them (no allowance of
+    /// their own: the host's grant for its own loopback endpoints).
+    origins: Vec<HostPattern>,
+}
+
+impl PrivateGrants {
+    /// `private-networks` when `networks`, else the origins of `hosts` (templates are
+    /// ignored).
+    pub fn new(networks: bool, hosts: &[HostRule]) -> PrivateGrants {
+        let origins = hosts
+            .iter()
+            .filter_map(|h| match h {
+                HostRule::Pattern(p) => Some(p.clone()),
+                HostRule::Param(_) => None,
+            })
+            .collect();
+        PrivateGrants { networks, origins }
+    }
+
+    fn covers(&self, scheme: &str, host: &str, port: u16) -> bool {
+        self.networks || self.origins.iter().any(|p| p.allows(scheme, host, port))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Allowed {
+    pattern: HostPattern,
+    /// Whether the addresses this rule resolves to may be private (the rule names an IP
+    /// literally, or the host itself granted it).
+    private_ok: bool,
+}
+
+/// What the policy says of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No rule matches the request's origin.
+    Refused,
+    /// A rule matches; the addresses the host resolves to must be public.
+    PublicOnly,
+    /// A rule matches that grants private addresses too.
+    Any,
 }
 
 impl OutboundPolicy {
     /// Resolve `rules` for a call whose parameters are `params`; a template whose
-    /// parameter is missing or not a URL allows nothing.
+    /// parameter is missing or not a URL allows nothing. Only a pattern that names an IP
+    /// address literally may reach that address when it is private.
     pub fn resolve(rules: &[HostRule], params: Option<&serde_json::Value>) -> OutboundPolicy {
         let allowed = rules
             .iter()
             .filter_map(|rule| match rule {
-                HostRule::Pattern(p) => Some(p.clone()),
+                HostRule::Pattern(p) => Some(Allowed {
+                    private_ok: p.literal_ip().is_some(),
+                    pattern: p.clone(),
+                }),
                 HostRule::Param(name) => params
                     .and_then(|p| p.get(name))
                     .and_then(|v| v.as_str())
-                    .and_then(HostPattern::origin_of),
+                    .and_then(HostPattern::origin_of)
+                    .map(|pattern| Allowed {
+                        pattern,
+                        private_ok: false,
+                    }),
             })
             .collect();
-        OutboundPolicy { allowed }
+        OutboundPolicy {
+            allowed,
+            grants: Arc::default(),
+        }
     }
 
-    /// Whether a request to `uri` may go out.
+    /// Also allow `hosts`, which the host itself adds (a provider's endpoint override,
+    /// owbench's own loopback endpoints): they may be private.
+    pub fn grant_hosts(mut self, hosts: &[HostRule]) -> OutboundPolicy {
+        let granted = OutboundPolicy::resolve(hosts, None);
+        self.allowed
+            .extend(granted.allowed.into_iter().map(|a| Allowed {
+                private_ok: true,
+                ..a
+            }));
+        self
+    }
+
+    /// Apply the engine's private-network `grants`.
+    pub fn with_grants(mut self, grants: Arc<PrivateGrants>) -> OutboundPolicy {
+        self.grants = grants;
+        self
+    }
+
+    /// Whether a request to `uri` may go out, as far as its origin goes.
     pub fn allows(&self, uri: &Uri) -> bool {
+        self.verdict(uri) != Verdict::Refused
+    }
+
+    /// What the policy says of a request to `uri`.
+    pub fn verdict(&self, uri: &Uri) -> Verdict {
         let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
-            return false;
+            return Verdict::Refused;
         };
         let scheme = scheme.to_ascii_lowercase();
         let host = host.to_ascii_lowercase();
         let port = uri.port_u16().unwrap_or(default_port(&scheme));
-        self.allowed.iter().any(|p| p.allows(&scheme, &host, port))
+        let mut matching = self
+            .allowed
+            .iter()
+            .filter(|a| a.pattern.allows(&scheme, &host, port))
+            .peekable();
+        if matching.peek().is_none() {
+            Verdict::Refused
+        } else if matching.any(|a| a.private_ok) || self.grants.covers(&scheme, &host, port) {
+            Verdict::Any
+        } else {
+            Verdict::PublicOnly
+        }
     }
 }
+
+/// Whether `ip` is an address an untrusted plugin must not reach unless granted:
+/// loopback, private and shared ranges, link-local (the cloud metadata service
+/// 169.254.169.254), unique-local IPv6 (fd00:ec2::254), unspecified, multicast and
+/// broadcast, and IPv4 written inside IPv6.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_private_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_v4(v4);
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // fc00::/7 unique local
+                || (first & 0xffc0) == 0xfe80 // fe80::/10 link-local
+                || (first & 0xffc0) == 0xfec0 // fec0::/10 site-local (deprecated)
+                || v6.segments()[..6] == [0, 0, 0, 0, 0, 0] // ::a.b.c.d (IPv4-compatible)
+                || v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] // 64:ff9b::/96 NAT64
+        }
+    }
+}
+
+fn is_private_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, ..] = v4.octets();
+    v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || a == 0 // 0.0.0.0/8 "this network"
+        || (a == 100 && (64..128).contains(&b)) // 100.64.0.0/10 shared (carrier NAT)
+        || (a == 192 && b == 0 && v4.octets()[2] == 0) // 192.0.0.0/24 protocol assignments
+        || (a == 198 && (b == 18 || b == 19)) // 198.18.0.0/15 benchmarking
+        || a >= 240 // reserved
+}
+
+/// One refused request: `METHOD url` and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// `METHOD url`.
+    pub request: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// Why a request whose origin no rule matches is refused.
+pub const NOT_ALLOWED: &str = "host not in the manifest's `allowed_outbound_hosts`";
 
 /// Signs a plugin's outgoing requests with credentials the plugin never sees: whatever
 /// the plugin put in their place (AWS: a signature made with placeholder keys; OCI:
@@ -211,8 +374,8 @@ pub const MAX_SIGNED_BODY: usize = 16 << 20;
 pub struct PolicyHooks {
     /// The call's policy.
     pub policy: OutboundPolicy,
-    /// Requests refused so far (`METHOD url`), shared with the call's outcome.
-    pub denied: Arc<Mutex<Vec<String>>>,
+    /// Requests refused so far, shared with the call's outcome.
+    pub denied: Arc<Mutex<Vec<Denial>>>,
     /// Who re-signs outgoing requests, if anyone.
     pub signer: Option<Arc<dyn RequestSigner>>,
 }
@@ -276,25 +439,33 @@ impl WasiHttpHooks for PolicyHooks {
             > + Send,
     > {
         _ = fut;
-        if !self.policy.allows(request.uri()) {
-            let what = format!("{} {}", request.method(), request.uri());
-            self.denied.lock().expect("denied list poisoned").push(what);
+        let verdict = self.policy.verdict(request.uri());
+        let what = format!("{} {}", request.method(), request.uri());
+        let denied = self.denied.clone();
+        let deny = move |reason: String| {
+            denied.lock().expect("denied list poisoned").push(Denial {
+                request: what,
+                reason,
+            });
             // An error code, not a reset: the guest sees `HTTP-request-denied` at once and
             // a well-behaved client does not retry it.
-            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+            wasmtime_wasi_http::Error::HttpRequestDenied
+        };
+        if verdict == Verdict::Refused {
+            let err = deny(NOT_ALLOWED.to_owned());
+            return Box::new(async { Err(err) });
         }
         let signer = self.signer.clone();
         Box::new(async move {
-            use http_body_util::BodyExt;
             let request = match &signer {
                 Some(signer) => resign(signer.as_ref(), request).await?,
                 None => request,
             };
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            match crate::outbound::send(request, options, verdict == Verdict::Any).await {
+                Ok(sent) => Ok(sent),
+                Err(SendError::Private(reason)) => Err(deny(reason)),
+                Err(SendError::Failed(e)) => Err(e),
+            }
         })
     }
 }
@@ -326,6 +497,64 @@ mod tests {
 
     fn allows(p: &OutboundPolicy, url: &str) -> bool {
         p.allows(&url.parse().unwrap())
+    }
+
+    #[test]
+    fn private_addresses_are_told_from_public_ones() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "8.8.8.8",
+            "52.94.76.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+        ] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn only_literal_addresses_and_grants_may_be_private() {
+        let p = policy(
+            &["http://127.0.0.1:8080", "https://example.com", "{{ url }}"],
+            serde_json::json!({"url": "http://10.0.0.1/x"}),
+        );
+        let verdict = |url: &str| p.verdict(&url.parse().unwrap());
+        assert_eq!(verdict("http://127.0.0.1:8080/"), Verdict::Any);
+        assert_eq!(verdict("https://example.com/"), Verdict::PublicOnly);
+        assert_eq!(verdict("http://10.0.0.1/y"), Verdict::PublicOnly);
+        assert_eq!(verdict("http://10.0.0.2/y"), Verdict::Refused);
+        let grants = PrivateGrants::new(false, &[HostRule::parse("http://10.0.0.1").unwrap()]);
+        let p = p.with_grants(Arc::new(grants));
+        assert_eq!(
+            p.verdict(&"http://10.0.0.1/y".parse().unwrap()),
+            Verdict::Any
+        );
+        // A grant is no allowance of its own.
+        let grants = PrivateGrants::new(false, &[HostRule::parse("http://10.9.9.9").unwrap()]);
+        let p = policy(&[], serde_json::json!({})).with_grants(Arc::new(grants));
+        assert_eq!(
+            p.verdict(&"http://10.9.9.9/".parse().unwrap()),
+            Verdict::Refused
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::bindings::{Workload as Bindings, WorkloadPre};
 use super::error::first_line;
 use super::loader::{Plugin, PluginWorld, bindgen_world_methods, classify, new_store, sealed};
 use super::output::CapturePipe;
-use super::policy::{HostRule, OutboundPolicy, PolicyHooks};
+use super::policy::{Denial, HostRule, OutboundPolicy, PolicyHooks, PrivateGrants};
 use super::state::{CallState, LogLine, Metric};
 use super::{PluginEngine, PluginError};
 use crate::manifest::{Manifest, World};
@@ -297,6 +297,7 @@ impl WorkloadPlugin {
                 stdout,
                 stderr,
                 denied,
+                grants: engine.grants(),
                 memory_limit,
                 instantiate: started.elapsed(),
                 poisoned: false,
@@ -345,7 +346,9 @@ pub struct WarmInstance {
     instance: Bindings,
     stdout: CapturePipe,
     stderr: CapturePipe,
-    denied: Arc<Mutex<Vec<String>>>,
+    denied: Arc<Mutex<Vec<Denial>>>,
+    /// The engine's private-network grants.
+    grants: Arc<PrivateGrants>,
     memory_limit: u64,
     instantiate: Duration,
     poisoned: bool,
@@ -388,7 +391,8 @@ impl WarmInstance {
         };
         {
             let state = self.store.data_mut();
-            state.hooks.policy = OutboundPolicy::resolve(&self.rules, Some(&parsed));
+            state.hooks.policy = OutboundPolicy::resolve(&self.rules, Some(&parsed))
+                .with_grants(self.grants.clone());
             state.limiter.hit = false;
             state.deadline = Instant::now() + timeout;
         }
@@ -416,9 +420,10 @@ impl WarmInstance {
         };
         outcome.result = match result {
             Ok(Ok(json)) => Ok(json),
-            Ok(Err(_)) if first_denied.is_some() => Err(PluginError::Denied {
+            Ok(Err(_)) if let Some(denial) = first_denied => Err(PluginError::Denied {
                 plugin: plugin.clone(),
-                request: first_denied.unwrap_or_default(),
+                request: denial.request,
+                reason: denial.reason,
             }),
             Ok(Err(e)) => Err(workload_error(plugin, e)),
             Err(e) => {

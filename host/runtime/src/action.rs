@@ -7,6 +7,7 @@ use std::time::Duration;
 use owbench_activation::{Classified, Ran};
 use owbench_openwhisk::Limits;
 use owbench_plugin::manifest::Manifest;
+use owbench_plugin::policy::HostRule;
 use owbench_plugin::{CallLimits, PluginEngine, PluginError, WarmInstance, WorkloadPlugin};
 
 use crate::{DEFAULT_MEMORY, RuntimeConfig};
@@ -22,24 +23,32 @@ pub struct Action {
 
 impl Action {
     /// Compile (or map from the cache) `bytes` as the workload named `name`. A built-in
-    /// (the same bytes) keeps its manifest; any other component gets the action's name,
-    /// no network, and the runtime's memory.
+    /// (the same bytes) keeps its manifest; any other component gets the action's name
+    /// and the runtime's memory. `rules`, when the platform passed them, are the hosts
+    /// it may reach; else a built-in's manifest's, and none for any other component.
     pub async fn load(
         engine: &PluginEngine,
         config: &RuntimeConfig,
         name: &str,
         bytes: &[u8],
+        rules: Option<Vec<HostRule>>,
     ) -> Result<Action, PluginError> {
         let builtin = config.builtins.workloads.iter().find(|b| b.wasm == bytes);
         let plugin = match builtin.map(|b| Manifest::parse(b.manifest)) {
-            Some(Ok(manifest)) => WorkloadPlugin::load(engine, manifest, bytes).await,
+            Some(Ok(mut manifest)) => {
+                if let Some(rules) = rules {
+                    manifest.allowed_outbound_hosts = rules;
+                }
+                WorkloadPlugin::load(engine, manifest, bytes).await
+            }
             _ => {
                 let limits = CallLimits {
                     memory: config.memory_limit.unwrap_or(DEFAULT_MEMORY),
                     timeout: config.max_timeout,
                 };
                 let name = if name.is_empty() { "action" } else { name };
-                WorkloadPlugin::load_action(engine, name, bytes, Vec::new(), limits).await
+                let rules = rules.unwrap_or_default();
+                WorkloadPlugin::load_action(engine, name, bytes, rules, limits).await
             }
         }?;
         let memory = config

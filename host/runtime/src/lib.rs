@@ -48,6 +48,7 @@ use owbench_openwhisk::StatusCode;
 use owbench_openwhisk::runtime::{InitRequest, RunRequest};
 use owbench_plugin::PluginEngine;
 use owbench_plugin::catalog::Builtins;
+use owbench_plugin::policy::HostRule;
 use serde_json::{Value, json};
 
 use action::Action;
@@ -76,7 +77,15 @@ pub struct RuntimeConfig {
     pub max_timeout: Duration,
     /// Log bytes kept per activation (OpenWhisk's default action log limit).
     pub log_limit_mb: u64,
+    /// Take the hosts the action may reach from the `/init` environment's
+    /// [`OUTBOUND_HOSTS_ENV`] (owbench's own platform passes its action's
+    /// `allowed-outbound-hosts` annotation there); a stock OpenWhisk sends none.
+    pub outbound_hosts_from_init: bool,
 }
+
+/// The `/init` environment entry with the action's `allowed-outbound-hosts`, as a JSON
+/// array of entries (read only when [`RuntimeConfig::outbound_hosts_from_init`]).
+pub const OUTBOUND_HOSTS_ENV: &str = "__OWBENCH_ALLOWED_OUTBOUND_HOSTS";
 
 /// Memory of an instance of a component that is not built in, when the container sets
 /// no limit: OpenWhisk's default action memory.
@@ -90,6 +99,7 @@ impl RuntimeConfig {
             memory_limit: None,
             max_timeout: Duration::from_secs(300),
             log_limit_mb: 10,
+            outbound_hosts_from_init: false,
         }
     }
 }
@@ -142,7 +152,14 @@ pub async fn precompile(
     let mut done = Vec::new();
     for builtin in builtins.workloads {
         let started = Instant::now();
-        let action = Action::load(engine, &RuntimeConfig::new(*builtins), "", builtin.wasm).await;
+        let action = Action::load(
+            engine,
+            &RuntimeConfig::new(*builtins),
+            "",
+            builtin.wasm,
+            None,
+        )
+        .await;
         let name = action?.name().to_owned();
         done.push((name, started.elapsed()));
     }
@@ -198,7 +215,11 @@ async fn initialize(runtime: &Runtime, body: &[u8]) -> Result<Action, Refusal> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(code.trim())
         .map_err(|e| bad(format!("`code` is not base64: {e}")))?;
-    let action = Action::load(&runtime.engine, &runtime.config, &value.name, &bytes)
+    let rules = match value.env.get(OUTBOUND_HOSTS_ENV) {
+        Some(v) if runtime.config.outbound_hosts_from_init => Some(outbound_rules(v).map_err(bad)?),
+        _ => None,
+    };
+    let action = Action::load(&runtime.engine, &runtime.config, &value.name, &bytes, rules)
         .await
         .map_err(|e| Refusal(Http::BAD_GATEWAY, e.to_string()))?;
     action
@@ -206,6 +227,23 @@ async fn initialize(runtime: &Runtime, body: &[u8]) -> Result<Action, Refusal> {
         .await
         .map_err(|failed| Refusal(Http::BAD_GATEWAY, failed.error().to_owned()))?;
     Ok(action)
+}
+
+/// The rules in the `/init` environment's [`OUTBOUND_HOSTS_ENV`] (a JSON array in a
+/// string).
+fn outbound_rules(value: &serde_json::Value) -> Result<Vec<HostRule>, String> {
+    let entries: Vec<String> = value
+        .as_str()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .ok_or_else(|| {
+            format!("`{OUTBOUND_HOSTS_ENV}` is not a JSON array of strings in a string")
+        })?;
+    entries
+        .iter()
+        .map(|e| {
+            HostRule::parse(e).map_err(|why| format!("`{OUTBOUND_HOSTS_ENV}` entry `{e}`: {why}"))
+        })
+        .collect()
 }
 
 async fn run(State(runtime): State<Arc<Runtime>>, body: Bytes) -> Response {

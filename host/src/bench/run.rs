@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::prepare::{self, Prepared};
@@ -160,6 +160,15 @@ struct Drive {
     reduction: Option<Reduction>,
 }
 
+/// Whether some invocation's parameters name a URL of the object endpoint `objects`.
+fn reads_from(params: &[Map<String, Value>], objects: &ObjectServer) -> bool {
+    let origin = format!("{}/", objects.origin());
+    params
+        .iter()
+        .flat_map(|p| p.values())
+        .any(|v| v.as_str().is_some_and(|s| s.starts_with(&origin)))
+}
+
 /// Deploy every workload (when the target takes deployments) and make its invoker and
 /// load plan; record each in `meta`.
 async fn deploy(
@@ -197,6 +206,10 @@ async fn deploy(
                     component,
                     memory_mb: w.memory_mb,
                     timeout_ms: w.timeout_ms,
+                    granted_hosts: objects
+                        .filter(|o| reads_from(&params, o))
+                        .map(|o| vec![o.origin()])
+                        .unwrap_or_default(),
                 })
                 .await?;
         }

@@ -57,6 +57,9 @@ pub struct Deployment<'a> {
     pub memory_mb: Option<u64>,
     /// The spec's time limit, ms, over the manifest's.
     pub timeout_ms: Option<u64>,
+    /// Origins the action may reach besides the manifest's hosts, each named literally
+    /// (the loopback object endpoint this run started, granted for this run only).
+    pub granted_hosts: Vec<String>,
 }
 
 /// A system under test: started (and checked) by [`start`], given workloads to deploy,
@@ -236,6 +239,7 @@ impl BenchTarget for OpenWhisk {
                 .allowed_outbound_hosts
                 .iter()
                 .map(ToString::to_string)
+                .chain(d.granted_hosts.iter().cloned())
                 .collect();
             let annotations = vec![KeyValue::new(
                 owbench_openwhisk::action::annotations::ALLOWED_OUTBOUND_HOSTS,

@@ -49,6 +49,11 @@ pub struct EngineArgs {
     /// Compile components afresh every time, without the on-disk cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Grant every plugin `private-networks`: the hosts a plugin may reach may then
+    /// resolve to loopback, private or link-local addresses (the cloud metadata service
+    /// among them). Off by default; a rule naming an address literally needs no grant.
+    #[arg(long, env = "OWBENCH_ALLOW_PRIVATE_NETWORKS", global = true)]
+    pub allow_private_networks: bool,
 }
 
 impl EngineArgs {
@@ -61,6 +66,7 @@ impl EngineArgs {
         if self.no_cache {
             config.cache_dir = None;
         }
+        config.private_networks = self.allow_private_networks;
         PluginEngine::new(config).map_err(|e| e.context("failed to start the plugin engine"))
     }
 }

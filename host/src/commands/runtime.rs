@@ -27,6 +27,10 @@ pub struct RuntimeCommand {
     /// starts the runtime on port 0, as `owbench serve --containers process` does).
     #[arg(long, hide = true)]
     print_address: bool,
+    /// Take the hosts the action may reach from `/init` (owbench's own platform passes
+    /// its action's `allowed-outbound-hosts` annotation; a stock OpenWhisk does not).
+    #[arg(long, hide = true)]
+    outbound_hosts_from_init: bool,
 }
 
 impl RuntimeCommand {
@@ -44,6 +48,7 @@ impl RuntimeCommand {
             return Ok(());
         }
         let mut config = RuntimeConfig::new(builtins);
+        config.outbound_hosts_from_init = self.outbound_hosts_from_init;
         config.memory_limit = match self.memory_mb {
             Some(0) => anyhow::bail!("--memory-mb must be at least 1"),
             Some(mb) => Some(mb << 20),

@@ -50,8 +50,9 @@ impl Instance {
                     .map(Instance::InProcess)
             }
             Some(program) => {
-                let cache = platform.engine.config().cache_dir.as_deref();
-                RuntimeProcess::start(program, cache, action, limits)
+                let config = platform.engine.config();
+                let cache = config.cache_dir.as_deref();
+                RuntimeProcess::start(program, cache, config.private_networks, action, limits)
                     .await
                     .map(Instance::Process)
             }

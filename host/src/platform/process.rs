@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use owbench_activation::{Classified, Line, Ran, cap, exceeded};
 use owbench_openwhisk::runtime::{LOG_SENTINEL, classify_result, failure_error};
 use owbench_openwhisk::{Limits, StatusCode};
+use owbench_runtime::OUTBOUND_HOSTS_ENV;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
@@ -45,10 +46,12 @@ pub struct RuntimeProcess {
 
 impl RuntimeProcess {
     /// Start `program runtime` for `action` and `/init` it: a cold start. `cache`: the
-    /// compiled-component cache the process shares with the platform.
+    /// compiled-component cache the process shares with the platform;
+    /// `private_networks`: the platform's grant, passed on.
     pub async fn start(
         program: &Path,
         cache: Option<&Path>,
+        private_networks: bool,
         action: &ActionEntry,
         limits: &Limits,
     ) -> Result<RuntimeProcess, Classified> {
@@ -62,12 +65,16 @@ impl RuntimeProcess {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--print-address")
+            .arg("--outbound-hosts-from-init")
             .arg("--memory-mb")
             .arg(limits.memory.to_string());
         match cache {
             Some(dir) => command.arg("--cache-dir").arg(dir),
             None => command.arg("--no-cache"),
         };
+        if private_networks {
+            command.arg("--allow-private-networks");
+        }
         // A container gets no environment of the platform's (but a temporary directory
         // for the scratch directories of its calls).
         command.env_clear();
@@ -127,6 +134,9 @@ impl RuntimeProcess {
                 "__OW_NAMESPACE": action.namespace,
                 "__OW_ACTION_NAME": format!("/{}", action.path()),
                 "__OW_ACTION_VERSION": action.version,
+                (OUTBOUND_HOSTS_ENV): serde_json::to_string(
+                    &action.rules.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                ).expect("strings serialize"),
             },
         }});
         let left = timeout.saturating_sub(started.elapsed());

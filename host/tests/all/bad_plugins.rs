@@ -247,22 +247,86 @@ async fn a_host_outside_the_allowlist_is_denied_clearly() {
     );
 }
 
-#[tokio::test]
-async fn an_allowed_host_is_reached() {
-    let objects = owbench::objects::ObjectServer::start().await.unwrap();
+/// The misbehave fixture allowed to reach `hosts`, loaded in `engine`, fetching `url`.
+async fn misbehave_get(
+    engine: &owbench_plugin::PluginEngine,
+    hosts: &str,
+    url: &str,
+) -> Result<String, PluginError> {
     let manifest = misbehave_manifest("workload@0.3.0", "").replace(
         "[limits]",
-        &format!(
-            "[permissions]\nallowed_outbound_hosts = [\"http://{}\"]\n[limits]",
-            objects.addr()
-        ),
+        &format!("[permissions]\nallowed_outbound_hosts = [{hosts}]\n[limits]"),
     );
     let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::MISBEHAVE));
-    let engine = engine();
-    let plugin = load_dir(&engine, dir.path()).await.unwrap();
-    let params = serde_json::json!({"mode": "get", "url": objects.url(16, 1)}).to_string();
-    let outcome = plugin.call(&engine, &params, plugin.default_limits()).await;
-    assert_eq!(outcome.result.unwrap(), r#"{"status":200}"#);
+    let plugin = load_dir(engine, dir.path()).await.unwrap();
+    let params = serde_json::json!({"mode": "get", "url": url}).to_string();
+    plugin
+        .call(engine, &params, plugin.default_limits())
+        .await
+        .result
+}
+
+#[tokio::test]
+async fn an_allowed_host_named_by_its_address_is_reached_without_a_grant() {
+    let objects = owbench::objects::ObjectServer::start().await.unwrap();
+    let engine = engine_granting_private_networks(false);
+    let hosts = format!("\"http://{}\"", objects.addr());
+    let got = misbehave_get(&engine, &hosts, &objects.url(16, 1)).await;
+    assert_eq!(got.unwrap(), r#"{"status":200}"#);
+}
+
+#[tokio::test]
+async fn an_allowed_name_that_resolves_to_a_private_address_is_refused_unless_granted() {
+    // A listener the plugin may not reach: it must never see a connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let url = format!("http://localhost:{port}/object");
+    let hosts = format!("\"http://localhost:{port}\"");
+    let engine = engine_granting_private_networks(false);
+    let e = misbehave_get(&engine, &hosts, &url).await.unwrap_err();
+    assert!(matches!(e, PluginError::Denied { .. }), "{e}");
+    let text = one_line(&e);
+    assert!(
+        text.contains(&format!(
+            "`GET {url}` denied: `localhost` resolves to private address"
+        )),
+        "{e}"
+    );
+    assert!(text.contains("grant the plugin `private-networks`"), "{e}");
+    let accepted = listener.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the refused request reached the network: {accepted:?}"
+    );
+
+    // The same request with `private-networks` granted goes out.
+    let objects = owbench::objects::ObjectServer::start().await.unwrap();
+    let port = objects.addr().port();
+    let url = format!("http://localhost:{port}/objects/16?seed=1");
+    let hosts = format!("\"http://localhost:{port}\"");
+    let engine = engine_granting_private_networks(true);
+    let got = misbehave_get(&engine, &hosts, &url).await;
+    assert_eq!(got.unwrap(), r#"{"status":200}"#);
+}
+
+#[tokio::test]
+async fn a_url_parameter_naming_the_metadata_service_or_loopback_is_refused() {
+    // `{{ url }}` allows the URL's origin, but not a private address behind it: the
+    // parameter is the caller's, the grant is the user's.
+    let engine = engine_granting_private_networks(false);
+    for url in [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://127.0.0.1:9/x",
+        "http://[::ffff:127.0.0.1]:9/x",
+    ] {
+        let e = misbehave_get(&engine, "\"{{ url }}\"", url)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, PluginError::Denied { .. }), "{url}: {e}");
+        assert!(one_line(&e).contains("is a private address"), "{url}: {e}");
+    }
 }
 
 #[tokio::test]

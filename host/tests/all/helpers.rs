@@ -16,12 +16,17 @@ pub fn shared_db() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("history.sqlite")
 }
 
-/// A small engine of our own: pooling on (the production path), a few instances.
+/// A small engine of our own: pooling on (the production path), a few instances; the
+/// tests' own servers on 127.0.0.1 granted as private addresses (as `owbench bench`
+/// grants its object endpoint to the actions that read from it).
 pub fn engine_with_scratch(scratch_root: PathBuf) -> Arc<PluginEngine> {
     let config = EngineConfig {
         cache_dir: Some(cache_dir()),
         scratch_root,
         max_instances: 16,
+        private_grants: vec![
+            owbench_plugin::policy::HostRule::parse("http://127.0.0.1:*").unwrap(),
+        ],
         ..EngineConfig::default()
     };
     Arc::new(PluginEngine::new(config).expect("engine"))
@@ -29,6 +34,18 @@ pub fn engine_with_scratch(scratch_root: PathBuf) -> Arc<PluginEngine> {
 
 pub fn engine() -> Arc<PluginEngine> {
     engine_with_scratch(std::env::temp_dir())
+}
+
+/// An engine as `owbench` makes one by default: no private address granted, or every
+/// one (`private-networks`).
+pub fn engine_granting_private_networks(granted: bool) -> Arc<PluginEngine> {
+    let config = EngineConfig {
+        cache_dir: Some(cache_dir()),
+        max_instances: 16,
+        private_networks: granted,
+        ..EngineConfig::default()
+    };
+    Arc::new(PluginEngine::new(config).expect("engine"))
 }
 
 /// The `misbehave` fixture's manifest, with `extra` appended to its `[limits]` table.
