@@ -17,7 +17,8 @@ step() { printf '\n== [%d min %02d s] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) 
 # Packages the tests check against, from Debian: Chromium (the HTML report is opened in
 # it, driven by playwright-core from the npm registry, which the test installs itself),
 # bowtie2 with its examples (genomics-align is checked against bowtie2 on its lambda
-# phage reads), cloud-init and shellcheck (the installers' user data and scripts).
+# phage reads), cloud-init and shellcheck (the installers' user data and scripts), and
+# docker-registry (plugin packages are pushed to it and installed from it).
 packages=()
 [ -x /usr/bin/chromium ] || packages+=(chromium chromium-driver)
 command -v bowtie2 >/dev/null || packages+=(bowtie2)
@@ -25,6 +26,8 @@ command -v bowtie2 >/dev/null || packages+=(bowtie2)
 # The validators of what the installers generate: cloud-init's schema check, shellcheck.
 command -v cloud-init >/dev/null || packages+=(cloud-init)
 command -v shellcheck >/dev/null || packages+=(shellcheck)
+# The OCI registry plugin packages are pushed to and pulled from (CNCF distribution).
+command -v docker-registry >/dev/null || packages+=(docker-registry)
 if [ ${#packages[@]} -gt 0 ]; then
   step "apt-get install ${packages[*]}"
   sudo=""

@@ -1,6 +1,6 @@
-//! The plugin catalog: where a plugin comes from (built into the binary, or a plugin
-//! directory holding `plugin.toml` and its component), found by one resolve function
-//! for every world.
+//! The plugin catalog: where a plugin comes from (built into the binary, a plugin
+//! directory holding `plugin.toml` and its component, or an installed package), found
+//! by one resolve function for every world.
 //!
 //! The plugins built into a binary are a [`Builtins`] value the binary hands in
 //! (`owbench-components` generates owbench's), so this crate compiles without them.
@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::PluginError;
+use crate::installed::{Store, split_reference};
 use crate::manifest::{Manifest, World};
+use crate::package::Artifact;
 
 /// A plugin component (workload, provider or installer) shipped inside the binary.
 #[derive(Debug, Clone, Copy)]
@@ -88,17 +90,44 @@ impl Builtins {
         names(self.of(world))
     }
 
-    /// Find plugin `name` of `world`: a path to a plugin directory, a built-in name, or
-    /// a plugin directory named `name` under one of `search`.
+    /// Find plugin `name` of `world`: a path to a plugin directory, an installed
+    /// `name@version`, a built-in name, a plugin directory named `name` under one of
+    /// `search`, or the newest installed version of `name` (in the default store).
     pub fn resolve(
         &self,
         name: &str,
         world: World,
         search: &[PathBuf],
     ) -> Result<Source, PluginError> {
+        self.resolve_in(name, world, search, &Store::open_default())
+    }
+
+    /// [`resolve`](Builtins::resolve) with installed packages from `store`.
+    pub fn resolve_in(
+        &self,
+        name: &str,
+        world: World,
+        search: &[PathBuf],
+        store: &Store,
+    ) -> Result<Source, PluginError> {
         let as_path = Path::new(name);
         if name.contains(std::path::MAIN_SEPARATOR) || as_path.join("plugin.toml").is_file() {
             return Ok(Source::Dir(as_path.to_path_buf()));
+        }
+        let installed_of_world = |name: &str, version| -> Result<Source, PluginError> {
+            let found = store.find(name, version)?;
+            found
+                .manifest
+                .expect_world(world)
+                .map_err(|source| PluginError::Manifest {
+                    plugin: name.to_owned(),
+                    source,
+                })?;
+            Ok(Source::Dir(found.dir))
+        };
+        if name.contains('@') {
+            let (bare, version) = split_reference(name).map_err(PluginError::Reference)?;
+            return installed_of_world(bare, version.as_ref());
         }
         let builtins = self.of(world);
         let names = names(builtins);
@@ -111,6 +140,9 @@ impl Builtins {
             .find(|d| d.join("plugin.toml").is_file())
         {
             return Ok(Source::Dir(dir));
+        }
+        if store.root().join(name).is_dir() {
+            return installed_of_world(name, None);
         }
         if let Some(out) = self.left_out(world).iter().find(|l| l.name == name) {
             return Err(PluginError::LeftOut {
@@ -126,9 +158,14 @@ impl Builtins {
         })
     }
 
-    /// Every plugin of `world`: the built-ins, then each plugin directory under `search`
-    /// (`<dir>/<name>/plugin.toml`) in name order.
+    /// Every plugin of `world`: the built-ins, each plugin directory under `search`
+    /// (`<dir>/<name>/plugin.toml`) in name order, then the installed packages.
     pub fn discover(&self, world: World, search: &[PathBuf]) -> Vec<Source> {
+        self.discover_in(world, search, &Store::open_default())
+    }
+
+    /// [`discover`](Builtins::discover) with installed packages from `store`.
+    pub fn discover_in(&self, world: World, search: &[PathBuf], store: &Store) -> Vec<Source> {
         let mut found: Vec<PathBuf> = search
             .iter()
             .filter_map(|d| std::fs::read_dir(d).ok())
@@ -141,6 +178,13 @@ impl Builtins {
             .iter()
             .map(Source::Builtin)
             .chain(found.into_iter().map(Source::Dir))
+            .chain(
+                store
+                    .list()
+                    .into_iter()
+                    .filter(|i| i.manifest.world.includes(world))
+                    .map(|i| Source::Dir(i.dir)),
+            )
             .collect()
     }
 }
@@ -153,16 +197,19 @@ fn names(builtins: &[Builtin]) -> Vec<String> {
         .collect()
 }
 
-/// The manifest and component bytes of `source`.
+/// The manifest and component bytes of `source`. A built-in is read as a package (the
+/// same pack and verification as a third-party package's: digests, and the manifest,
+/// config and `plugin.toml` agreeing).
 pub fn component(source: &Source) -> Result<(Manifest, Vec<u8>), PluginError> {
     match source {
         Source::Builtin(builtin) => {
-            let manifest =
-                Manifest::parse(builtin.manifest).map_err(|source| PluginError::Manifest {
+            let package = Artifact::pack(builtin.manifest, builtin.wasm)
+                .and_then(|artifact| artifact.open())
+                .map_err(|source| PluginError::Package {
                     plugin: "built-in".into(),
                     source,
                 })?;
-            Ok((manifest, builtin.wasm.to_vec()))
+            Ok((package.manifest, package.component))
         }
         Source::Dir(dir) => {
             let path = dir.join("plugin.toml");
@@ -286,7 +333,8 @@ mod tests {
             std::fs::write(dir.path().join(name).join("plugin.toml"), "").unwrap();
         }
         std::fs::create_dir(dir.path().join("not-a-plugin")).unwrap();
-        let found = two_worlds().discover(World::Workload, &[dir.path().to_path_buf()]);
+        let store = Store::at(dir.path().join("no-store"));
+        let found = two_worlds().discover_in(World::Workload, &[dir.path().to_path_buf()], &store);
         let shown: Vec<String> = found
             .iter()
             .map(|s| match s {

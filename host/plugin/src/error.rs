@@ -11,7 +11,7 @@ use crate::manifest::{ManifestError, World};
 #[non_exhaustive]
 pub enum PluginError {
     /// No plugin of that name: not built in, not a directory, not on the search path.
-    #[error("no such {} `{plugin}` (built in: {builtins}; or give a plugin directory)", .world.as_str())]
+    #[error("no such {} `{plugin}` (built in: {builtins}; or install it with `owbench plugin install`, or give a plugin directory)", .world.as_str())]
     NotFound {
         /// The name asked for.
         plugin: String,
@@ -20,6 +20,20 @@ pub enum PluginError {
         /// The built-in names of that world, comma-separated.
         builtins: String,
     },
+    /// A package was refused.
+    #[error("plugin {plugin}: {source}")]
+    Package {
+        /// Which plugin.
+        plugin: String,
+        /// Why.
+        source: crate::package::PackageError,
+    },
+    /// An installed package could not be used.
+    #[error("{0}")]
+    Installed(#[from] crate::installed::StoreError),
+    /// A `name@version` reference that does not parse.
+    #[error("plugin reference {0}")]
+    Reference(String),
     /// A built-in plugin this build left out (its cargo feature was off).
     #[error(
         "{} `{plugin}` is not built into this owbench: rebuild it with `cargo build --release --features {feature}`, or give a plugin directory",

@@ -36,13 +36,16 @@ pub mod catalog;
 pub mod dirs;
 pub mod engine;
 pub mod error;
+pub mod installed;
 pub mod installer;
 mod loader;
 pub mod manifest;
 mod outbound;
 mod output;
+pub mod package;
 pub mod policy;
 pub mod provider;
+pub mod registry;
 mod state;
 pub mod workload;
 

@@ -282,7 +282,7 @@ fn limit(
 
 /// Parse `owbench:plugin/<world>@<version>` and check the version is one this host speaks
 /// (for 0.x packages only the patch may differ, as in wasmtime's semver matching).
-fn parse_world(text: &str) -> Result<World, ManifestError> {
+pub fn parse_world(text: &str) -> Result<World, ManifestError> {
     let bad = || ManifestError::BadWorld(text.to_owned());
     let rest = text
         .strip_prefix(WIT_PACKAGE)

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use owbench::commands::{
     EngineArgs, bench::BenchCommand, cluster::ClusterCommand, compare::CompareCommand,
-    data::DataCommand, report::ReportCommand, runs::RunsCommand, runtime::RuntimeCommand,
-    serve::ServeCommand, workload::WorkloadCommand,
+    data::DataCommand, plugin::PluginCommand, report::ReportCommand, runs::RunsCommand,
+    runtime::RuntimeCommand, serve::ServeCommand, workload::WorkloadCommand,
 };
 use owbench::results::threshold::{EXIT_THRESHOLD, ThresholdsFailed};
 use tracing_subscriber::filter::Targets;
@@ -50,6 +50,9 @@ enum Command {
     /// OpenWhisk's action runtime (`/init`, `/run`) for owbench's components: the
     /// entrypoint of the runtime image a stock OpenWhisk runs them with.
     Runtime(RuntimeCommand),
+    /// Plugin packages: pack, install (verified, with your grant), list, inspect, remove.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Workload(cmd) => cmd.run(&cli.engine).await,
             Command::Serve(cmd) => cmd.run(&cli.engine).await,
+            Command::Plugin(cmd) => cmd.run(&cli.engine).await,
             Command::Bench(cmd) => cmd.run(&cli.engine).await,
             Command::Runs(cmd) => cmd.run().await,
             Command::Report(cmd) => cmd.run().await,

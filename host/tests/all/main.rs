@@ -15,6 +15,10 @@ mod seed_workloads;
 /// The `owbench` binary end to end: output, exit codes, one-line errors.
 mod cli;
 
+/// Plugin packages: pack, install with a grant, resolve, list, inspect, remove; bad
+/// packages refused.
+mod packages;
+
 /// The embedded OpenWhisk-compatible platform over its REST API.
 mod platform;
 
