@@ -38,9 +38,6 @@ pub struct EngineConfig {
     /// The user's grant of `private-networks` to every plugin: allowed hosts may resolve
     /// to loopback, private and link-local addresses.
     pub private_networks: bool,
-    /// Origins every plugin's allowed hosts may reach at private addresses (no allowance
-    /// of their own).
-    pub private_grants: Vec<crate::policy::HostRule>,
 }
 
 impl Default for EngineConfig {
@@ -52,7 +49,6 @@ impl Default for EngineConfig {
             pooling: true,
             max_instances: 2000,
             private_networks: false,
-            private_grants: Vec::new(),
         }
     }
 }
@@ -73,7 +69,6 @@ pub struct PluginEngine {
     installer_linker: Linker<CallState>,
     cache: Option<ComponentCache>,
     config: EngineConfig,
-    grants: std::sync::Arc<crate::policy::PrivateGrants>,
 }
 
 impl PluginEngine {
@@ -112,10 +107,6 @@ impl PluginEngine {
                 .as_deref()
                 .map(|dir| ComponentCache::new(dir, &engine)),
             engine,
-            grants: std::sync::Arc::new(crate::policy::PrivateGrants::new(
-                config.private_networks,
-                &config.private_grants,
-            )),
             config,
         })
     }
@@ -159,11 +150,6 @@ impl PluginEngine {
         &self.config
     }
 
-    /// The private-network grants every plugin of this engine has.
-    pub fn grants(&self) -> std::sync::Arc<crate::policy::PrivateGrants> {
-        self.grants.clone()
-    }
-
     /// The outbound policy of a call under `rules` with `params`, with this engine's
     /// private-network grants.
     pub fn policy(
@@ -171,7 +157,8 @@ impl PluginEngine {
         rules: &[crate::policy::HostRule],
         params: Option<&serde_json::Value>,
     ) -> crate::policy::OutboundPolicy {
-        crate::policy::OutboundPolicy::resolve(rules, params).with_grants(self.grants())
+        crate::policy::OutboundPolicy::resolve(rules, params)
+            .grant_private_networks(self.config.private_networks)
     }
 
     /// The linker of `world`: a plugin can import only what its world offers (a

@@ -89,6 +89,9 @@ impl Permissions {
 pub struct Record {
     /// Where it was installed from (a file, a directory or a registry reference).
     pub origin: String,
+    /// Where its updates come from: `registry REGISTRY/REPOSITORY`, or `local` (a file
+    /// or a directory); a grant holds only for updates from the same source.
+    pub source: String,
     /// Its digests.
     pub digests: Digests,
     /// The permissions the user granted.
@@ -126,9 +129,6 @@ pub enum StoreError {
     /// Its files no longer match what was installed and granted.
     #[error("installed plugin {0}: {1}; reinstall it")]
     Changed(String, String),
-    /// The component's file name is not a plain file name.
-    #[error("`component = \"{0}\"` must be a file name beside plugin.toml")]
-    ComponentName(String),
     /// Reading or writing the store failed.
     #[error("plugin store {path}: {source}")]
     Io {
@@ -221,33 +221,32 @@ impl Store {
         Ok(found)
     }
 
-    /// The permissions granted to the newest installed version of `name`.
-    pub fn granted(&self, name: &str) -> Option<Permissions> {
+    /// The permissions granted to the newest installed version of `name` from `source`.
+    pub fn granted(&self, name: &str, source: &str) -> Option<Permissions> {
         self.list()
             .into_iter()
             .rev()
-            .find(|i| i.manifest.name == name)
+            .find(|i| i.manifest.name == name && i.record.source == source)
             .map(|i| i.record.granted)
     }
 
-    /// Whether installing `manifest` needs the user's grant: nothing of its name is
-    /// installed, or it asks for more than the installed version was granted.
-    pub fn needs_grant(&self, manifest: &Manifest) -> bool {
-        self.granted(&manifest.name)
+    /// Whether installing `manifest` from `source` needs the user's grant: nothing of
+    /// its name is installed from that source, or it asks for more than was granted.
+    pub fn needs_grant(&self, manifest: &Manifest, source: &str) -> bool {
+        self.granted(&manifest.name, source)
             .is_none_or(|g| !g.covers(&Permissions::of(manifest)))
     }
 
-    /// Install `package`, from `origin`, with `granted` permissions.
+    /// Install `package`, from `origin` (its updates from `source`), with `granted`
+    /// permissions.
     pub fn install(
         &self,
         package: &Package,
         origin: &str,
+        source: &str,
         granted: Permissions,
     ) -> Result<Installed, StoreError> {
         let m = &package.manifest;
-        if m.component.contains(['/', '\\']) || m.component.starts_with('.') {
-            return Err(StoreError::ComponentName(m.component.clone()));
-        }
         let name_dir = self.root.join(&m.name);
         let dir = name_dir.join(m.version.to_string());
         if let Ok(existing) = read_installed(&dir) {
@@ -264,6 +263,7 @@ impl Store {
             .map_err(io(&name_dir))?;
         let record = Record {
             origin: origin.to_owned(),
+            source: source.to_owned(),
             digests: package.digests.clone(),
             granted,
         };
@@ -277,6 +277,8 @@ impl Store {
             "package.json",
             &serde_json::to_vec_pretty(&record).expect("record serializes"),
         )?;
+        // What is about to be installed reads back as installed, or nothing is.
+        read_installed(staging.path())?;
         // A directory left by an earlier failure is not an installation: replace it.
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
@@ -373,17 +375,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::at(dir.path().to_path_buf());
         let first = package("1.0.0", "\"https://example.com\"");
-        assert!(store.needs_grant(&first.manifest));
+        assert!(store.needs_grant(&first.manifest, "local"));
         store
-            .install(&first, "test", Permissions::of(&first.manifest))
+            .install(&first, "test", "local", Permissions::of(&first.manifest))
             .unwrap();
         let same = package("1.1.0", "\"https://example.com\"");
-        assert!(!store.needs_grant(&same.manifest));
+        assert!(!store.needs_grant(&same.manifest, "local"));
+        // The same plugin from another source is asked about again.
+        assert!(store.needs_grant(&same.manifest, "registry ghcr.io/someone/hello"));
         let more = package("1.2.0", "\"https://example.com\", \"https://example.org\"");
-        assert!(store.needs_grant(&more.manifest));
+        assert!(store.needs_grant(&more.manifest, "local"));
         let mut bigger = package("1.3.0", "\"https://example.com\"");
         bigger.manifest.memory_limit *= 2;
-        assert!(store.needs_grant(&bigger.manifest));
+        assert!(store.needs_grant(&bigger.manifest, "local"));
     }
 
     #[test]
@@ -393,7 +397,7 @@ mod tests {
         for v in ["1.0.0", "1.10.0", "1.9.0"] {
             let p = package(v, "");
             store
-                .install(&p, "test", Permissions::of(&p.manifest))
+                .install(&p, "test", "local", Permissions::of(&p.manifest))
                 .unwrap();
         }
         // The newest version by semver, not by name.
@@ -410,7 +414,12 @@ mod tests {
         assert_eq!(store.find("hello", Some(&v)).unwrap().manifest.version, v);
         let again = package("1.9.0", "");
         let e = store
-            .install(&again, "elsewhere", Permissions::of(&again.manifest))
+            .install(
+                &again,
+                "elsewhere",
+                "local",
+                Permissions::of(&again.manifest),
+            )
             .unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -112,6 +112,16 @@ pub enum ManifestError {
     /// `credentials` names no known kind, or a plugin that is not a provider asks for them.
     #[error("`permissions.credentials = \"{0}\"`: {1}")]
     BadCredentials(String, &'static str),
+    /// `name` is not a plugin name.
+    #[error(
+        "`name = {0:?}`: use 1 to 64 lowercase letters, digits and `-`, starting with a letter"
+    )]
+    BadName(String),
+    /// `component` is not a plain file name beside `plugin.toml`.
+    #[error(
+        "`component = {0:?}` must be a file name beside plugin.toml (not plugin.toml or package.json)"
+    )]
+    BadComponent(String),
     /// A limit is zero or too large.
     #[error("`limits.{0}` must be between 1 and {1}")]
     BadLimit(&'static str, u64),
@@ -199,6 +209,9 @@ impl Manifest {
                     .replace("  ", " "),
             )
         })?;
+        if !is_plugin_name(&raw.name) {
+            return Err(ManifestError::BadName(raw.name));
+        }
         let world = parse_world(&raw.world)?;
         let allowed_outbound_hosts = raw
             .permissions
@@ -240,10 +253,18 @@ impl Manifest {
             MAX_TIMEOUT_MS,
             "timeout_ms",
         )?;
+        let component = raw
+            .component
+            .unwrap_or_else(|| format!("{}.wasm", raw.name));
+        let plain = !component.is_empty()
+            && !component.starts_with('.')
+            && !component.contains(['/', '\\', '\0'])
+            && !matches!(component.as_str(), "plugin.toml" | "package.json");
+        if !plain {
+            return Err(ManifestError::BadComponent(component));
+        }
         Ok(Manifest {
-            component: raw
-                .component
-                .unwrap_or_else(|| format!("{}.wasm", raw.name)),
+            component,
             name: raw.name,
             version: raw.version,
             world,
@@ -278,6 +299,16 @@ fn limit(
         v @ 1.. if v <= max => Ok(v),
         _ => Err(ManifestError::BadLimit(name, max)),
     }
+}
+
+/// Whether `name` is a plugin name: 1 to 64 lowercase letters, digits and `-`, starting
+/// with a letter (it names directories and packages).
+pub fn is_plugin_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Parse `owbench:plugin/<world>@<version>` and check the version is one this host speaks
@@ -358,6 +389,33 @@ mod tests {
             e.to_string(),
             "plugin implements the `installer` world, not `workload`"
         );
+    }
+
+    #[test]
+    fn refuses_names_and_components_that_are_not_plain() {
+        for name in ["../../x", "/abs", "Up", "a b", "x\u{1b}[8m", ""] {
+            let quoted = toml::Value::String(name.into()).to_string();
+            let text = GOOD.replace("\"matmul\"", &quoted);
+            let e = Manifest::parse(&text).unwrap_err();
+            assert!(matches!(e, ManifestError::BadName(_)), "{name}: {e}");
+        }
+        for component in [
+            "../x.wasm",
+            "build/x.wasm",
+            "plugin.toml",
+            "package.json",
+            ".x",
+        ] {
+            let text = format!(
+                "name = \"matmul\"\nversion = \"0.1.0\"\n\
+                 world = \"owbench:plugin/workload@0.3.0\"\ncomponent = {component:?}\n"
+            );
+            let e = Manifest::parse(&text).unwrap_err();
+            assert!(
+                matches!(e, ManifestError::BadComponent(_)),
+                "{component}: {e}"
+            );
+        }
     }
 
     #[test]

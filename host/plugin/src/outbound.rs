@@ -4,7 +4,9 @@
 //! is reached.
 
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::uri::Scheme;
@@ -54,6 +56,10 @@ pub(crate) async fn send(
     let first_byte_timeout = options
         .and_then(|o| o.first_byte_timeout)
         .unwrap_or(DEFAULT_TIMEOUT);
+    let between_bytes_timeout = options
+        .and_then(|o| o.between_bytes_timeout)
+        .unwrap_or(DEFAULT_TIMEOUT)
+        .max(Duration::from_nanos(1));
 
     let resolved = resolve(bare, port, connect_timeout).await?;
     let (allowed, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = resolved
@@ -108,7 +114,58 @@ pub(crate) async fn send(
             Err(_) => Err(Error::ConnectionTerminated),
         }
     });
-    Ok((response.map(|b| b.map_err(Error::from).boxed_unsync()), io))
+    let paced = |incoming| {
+        Paced {
+            inner: incoming,
+            between: between_bytes_timeout,
+            timer: Box::pin(tokio::time::sleep(between_bytes_timeout)),
+        }
+        .boxed_unsync()
+    };
+    Ok((response.map(paced), io))
+}
+
+/// A response body that fails when the guest's between-bytes timeout passes without a
+/// frame (as `wasmtime-wasi-http`'s own sender does).
+struct Paced {
+    inner: hyper::body::Incoming,
+    between: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl hyper::body::Body for Paced {
+    type Data = hyper::body::Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let next = tokio::time::Instant::now() + self.between;
+                self.timer.as_mut().reset(next);
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) if e.is_timeout() => {
+                Poll::Ready(Some(Err(Error::HttpResponseTimeout)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Error::from(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match self.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Error::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}

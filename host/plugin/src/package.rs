@@ -173,6 +173,17 @@ pub struct Digests {
     pub manifest: String,
 }
 
+/// Whether `text` is a digest as packages name them: `sha256:` and 64 lowercase hex
+/// digits.
+pub fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// `sha256:<hex>` of `bytes`.
 pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
@@ -458,7 +469,9 @@ impl Artifact {
             if !kind.is_file() {
                 return Err(bad("neither a file nor a directory"));
             }
-            let size = entry.header().size().map_err(read_err)?;
+            // The entry's size as tar readers take it (a PAX `size` record overrides the
+            // header's).
+            let size = entry.size();
             total = total.saturating_add(size);
             if total > budget {
                 return Err(PackageError::TooLarge);
@@ -472,12 +485,14 @@ impl Artifact {
             match clean {
                 "oci-layout" => {}
                 "index.json" if size <= MAX_JSON => index = Some(bytes),
+                "index.json" => return Err(bad("larger than 1 MiB")),
                 _ => match clean
                     .strip_prefix("blobs/sha256/")
-                    .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .map(|hex| format!("sha256:{hex}"))
+                    .filter(|d| is_digest(d))
                 {
-                    Some(hex) => {
-                        blobs.insert(format!("sha256:{hex}"), bytes);
+                    Some(digest) => {
+                        blobs.insert(digest, bytes);
                     }
                     None => return Err(bad("not a file of an OCI image layout")),
                 },

@@ -172,36 +172,8 @@ fn default_port(scheme: &str) -> u16 {
 #[derive(Debug, Clone, Default)]
 pub struct OutboundPolicy {
     allowed: Vec<Allowed>,
-    grants: Arc<PrivateGrants>,
-}
-
-/// Private addresses granted to every plugin of an engine.
-#[derive(Debug, Clone, Default)]
-pub struct PrivateGrants {
     /// The user granted `private-networks`: any address an allowed host resolves to.
-    networks: bool,
-    /// Origins that may be private addresses when a rule allows them (no allowance of
-    /// their own: the host's grant for its own loopback endpoints).
-    origins: Vec<HostPattern>,
-}
-
-impl PrivateGrants {
-    /// `private-networks` when `networks`, else the origins of `hosts` (templates are
-    /// ignored).
-    pub fn new(networks: bool, hosts: &[HostRule]) -> PrivateGrants {
-        let origins = hosts
-            .iter()
-            .filter_map(|h| match h {
-                HostRule::Pattern(p) => Some(p.clone()),
-                HostRule::Param(_) => None,
-            })
-            .collect();
-        PrivateGrants { networks, origins }
-    }
-
-    fn covers(&self, scheme: &str, host: &str, port: u16) -> bool {
-        self.networks || self.origins.iter().any(|p| p.allows(scheme, host, port))
-    }
+    private_networks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -247,7 +219,7 @@ impl OutboundPolicy {
             .collect();
         OutboundPolicy {
             allowed,
-            grants: Arc::default(),
+            private_networks: false,
         }
     }
 
@@ -263,9 +235,10 @@ impl OutboundPolicy {
         self
     }
 
-    /// Apply the engine's private-network `grants`.
-    pub fn with_grants(mut self, grants: Arc<PrivateGrants>) -> OutboundPolicy {
-        self.grants = grants;
+    /// Let every allowed host resolve to private addresses when `granted` (the user's
+    /// grant of `private-networks`).
+    pub fn grant_private_networks(mut self, granted: bool) -> OutboundPolicy {
+        self.private_networks = granted;
         self
     }
 
@@ -289,7 +262,7 @@ impl OutboundPolicy {
             .peekable();
         if matching.peek().is_none() {
             Verdict::Refused
-        } else if matching.any(|a| a.private_ok) || self.grants.covers(&scheme, &host, port) {
+        } else if self.private_networks || matching.any(|a| a.private_ok) {
             Verdict::Any
         } else {
             Verdict::PublicOnly
@@ -308,15 +281,26 @@ pub fn is_private(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_private_v4(v4);
             }
-            let first = v6.segments()[0];
+            let s = v6.segments();
+            let low_v4 = Ipv4Addr::from(((s[6] as u32) << 16) | s[7] as u32);
+            // Addresses that carry an IPv4 address are as private as it is: NAT64
+            // (64:ff9b::/96, on IPv6-only subnets every IPv4 destination), SIIT
+            // (::ffff:0:a.b.c.d) and 6to4 (2002:AABB:CCDD::/48).
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+                return is_private_v4(low_v4);
+            }
+            if s[0] == 0x2002 {
+                return is_private_v4(Ipv4Addr::from(((s[1] as u32) << 16) | s[2] as u32));
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // fc00::/7 unique local
-                || (first & 0xffc0) == 0xfe80 // fe80::/10 link-local
-                || (first & 0xffc0) == 0xfec0 // fec0::/10 site-local (deprecated)
-                || v6.segments()[..6] == [0, 0, 0, 0, 0, 0] // ::a.b.c.d (IPv4-compatible)
-                || v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] // 64:ff9b::/96 NAT64
+                || (s[0] & 0xfe00) == 0xfc00 // fc00::/7 unique local
+                || (s[0] & 0xffc0) == 0xfe80 // fe80::/10 link-local
+                || (s[0] & 0xffc0) == 0xfec0 // fec0::/10 site-local (deprecated)
+                || s[..6] == [0, 0, 0, 0, 0, 0] // ::a.b.c.d (IPv4-compatible)
+                || s[..3] == [0x64, 0xff9b, 1] // 64:ff9b:1::/48 local-use NAT64
+                || s[..2] == [0x2001, 0] // 2001::/32 Teredo (its client address is hidden)
         }
     }
 }
@@ -517,10 +501,17 @@ mod tests {
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
+            "::ffff:0:a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "2002:7f00:1::",
+            "64:ff9b:1::1",
+            "2001:0:4136:e378::1",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
         for ip in [
+            "64:ff9b::808:808",
+            "2002:808:808::1",
             "8.8.8.8",
             "52.94.76.1",
             "172.32.0.1",
@@ -542,15 +533,13 @@ mod tests {
         assert_eq!(verdict("https://example.com/"), Verdict::PublicOnly);
         assert_eq!(verdict("http://10.0.0.1/y"), Verdict::PublicOnly);
         assert_eq!(verdict("http://10.0.0.2/y"), Verdict::Refused);
-        let grants = PrivateGrants::new(false, &[HostRule::parse("http://10.0.0.1").unwrap()]);
-        let p = p.with_grants(Arc::new(grants));
+        let p = p.grant_private_networks(true);
         assert_eq!(
             p.verdict(&"http://10.0.0.1/y".parse().unwrap()),
             Verdict::Any
         );
         // A grant is no allowance of its own.
-        let grants = PrivateGrants::new(false, &[HostRule::parse("http://10.9.9.9").unwrap()]);
-        let p = policy(&[], serde_json::json!({})).with_grants(Arc::new(grants));
+        let p = policy(&[], serde_json::json!({})).grant_private_networks(true);
         assert_eq!(
             p.verdict(&"http://10.9.9.9/".parse().unwrap()),
             Verdict::Refused

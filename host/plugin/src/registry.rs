@@ -12,7 +12,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use reqwest::{RequestBuilder, Response, StatusCode, header};
 
-use crate::package::{Artifact, IMAGE_MANIFEST, ImageManifest, MAX_PACKAGE, VERSION, digest_of};
+use crate::package::{
+    Artifact, IMAGE_MANIFEST, ImageManifest, MAX_PACKAGE, VERSION, digest_of, is_digest,
+};
 
 /// Largest image manifest pulled.
 const MAX_MANIFEST: u64 = 1 << 20;
@@ -96,18 +98,9 @@ impl Reference {
         })
     }
 
-    /// Whether the text looks like a reference rather than a path.
-    pub fn looks_like(text: &str) -> bool {
-        Reference::parse(text).is_ok()
-    }
-
     /// `http` for a registry on loopback (as Docker treats them), else `https`.
     fn scheme(&self) -> &'static str {
-        let host = self
-            .registry
-            .rsplit_once(':')
-            .map_or(self.registry.as_str(), |(h, _)| h);
-        if host == "localhost" || host.starts_with("127.") || host == "[::1]" {
+        if is_loopback_authority(&self.registry) {
             "http"
         } else {
             "https"
@@ -135,6 +128,19 @@ impl std::fmt::Display for Reference {
         }
         Ok(())
     }
+}
+
+/// Whether `host[:port]` names this machine: `localhost` or a loopback address.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Why a registry call failed (one line).
@@ -209,9 +215,14 @@ pub fn docker_credentials(registry: &str) -> Result<Option<Credentials>, String>
             password: password.to_owned(),
         }));
     }
-    let helper = config["credHelpers"][registry]
-        .as_str()
-        .or_else(|| config["credsStore"].as_str());
+    // A helper keeps this registry's credentials: named for it, or the default store
+    // when `docker login` left an empty entry for it. Otherwise: anonymous.
+    let helper = config["credHelpers"][registry].as_str().or_else(|| {
+        entry
+            .is_some()
+            .then(|| config["credsStore"].as_str())
+            .flatten()
+    });
     match helper {
         Some(h) => Err(format!(
             "{} keeps the credentials of {registry} in the credential helper `docker-credential-{h}`, which owbench does not run; log in with `docker login` after removing `credsStore` or `credHelpers` from it",
@@ -249,12 +260,6 @@ impl Registry {
         }
     }
 
-    /// Set the wait before a retry (tests make it short).
-    pub fn with_backoff(mut self, backoff: Duration) -> Registry {
-        self.backoff = backoff;
-        self
-    }
-
     fn error(&self, message: impl Into<String>) -> RegistryError {
         RegistryError {
             registry: self.reference.registry.clone(),
@@ -274,9 +279,25 @@ impl Registry {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = build(&self.http);
-            if let Some(auth) = self.authorization.lock().expect("auth lock").clone() {
-                request = request.header(header::AUTHORIZATION, auth);
+            let mut request = build(&self.http)
+                .build()
+                .map_err(|e| self.error(format!("{what}: {}", one_line(&e))))?;
+            // Credentials go to the registry itself only (an upload may be sent
+            // elsewhere, to storage that has its own signed URL).
+            let to_registry = request.url().host_str().is_some_and(|h| {
+                let authority = match request.url().port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_owned(),
+                };
+                authority == self.reference.registry
+            });
+            if to_registry && let Some(auth) = self.authorization.lock().expect("auth lock").clone()
+            {
+                request.headers_mut().insert(
+                    header::AUTHORIZATION,
+                    header::HeaderValue::from_str(&auth)
+                        .map_err(|_| self.error(format!("{what}: a malformed token")))?,
+                );
             }
             let retry = |e: String| -> Result<(), RegistryError> {
                 if attempt >= ATTEMPTS {
@@ -285,7 +306,7 @@ impl Registry {
                     Ok(())
                 }
             };
-            let response = match request.send().await {
+            let response = match self.http.execute(request).await {
                 Ok(r) => r,
                 Err(e) => {
                     retry(one_line(&e))?;
@@ -344,14 +365,24 @@ impl Registry {
                 ))
             })?
         } else if scheme.eq_ignore_ascii_case("bearer") {
+            let params = challenge_params(params);
             let param = |name: &str| {
-                params.split(',').find_map(|p| {
-                    let (k, v) = p.trim().split_once('=')?;
-                    (k == name).then(|| v.trim_matches('"').to_owned())
-                })
+                params
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
             };
             let realm = param("realm")
                 .ok_or_else(|| self.error(format!("{what}: a Bearer challenge without a realm")))?;
+            // The password goes only over TLS (or to this machine).
+            let realm_ok = realm.starts_with("https://")
+                || reqwest::Url::parse(&realm)
+                    .is_ok_and(|u| u.host_str().is_some_and(is_loopback_authority));
+            if !realm_ok {
+                return Err(self.error(format!(
+                    "{what}: the token service {realm} is not HTTPS; refusing to send credentials"
+                )));
+            }
             let mut token_request = self.http.get(&realm);
             let query: Vec<(&str, String)> =
                 [("service", param("service")), ("scope", param("scope"))]
@@ -400,10 +431,17 @@ impl Registry {
     pub async fn push(&self, artifact: &Artifact) -> Result<String, RegistryError> {
         let r = &self.reference;
         let image = artifact.image().map_err(|e| self.error(e.to_string()))?;
+        if r.digest.is_some() {
+            return Err(self.error(format!(
+                "push to {r}: a push names a tag, not a digest (the digest is the package's)"
+            )));
+        }
+        // OCI tags have no `+`: a version's build metadata is written with `_`, as
+        // Docker does.
         let tag = r
             .tag
             .clone()
-            .or_else(|| image.annotations.get(VERSION).cloned())
+            .or_else(|| image.annotations.get(VERSION).map(|v| v.replace('+', "_")))
             .unwrap_or_else(|| "latest".into());
         for (digest, bytes) in &artifact.blobs {
             let what = format!("HEAD blob {digest}");
@@ -494,6 +532,12 @@ impl Registry {
         let mut blobs = std::collections::BTreeMap::new();
         let mut total = 0u64;
         for d in std::iter::once(&image.config).chain(&image.layers) {
+            if !is_digest(&d.digest) {
+                return Err(self.error(format!(
+                    "{what}: a descriptor names `{}`, not a sha256 digest",
+                    d.digest.chars().take(80).collect::<String>()
+                )));
+            }
             total = total.saturating_add(d.size);
             if total > MAX_PACKAGE {
                 return Err(self.error(format!(
@@ -584,8 +628,56 @@ async fn registry_message(response: Response) -> String {
     };
     body["errors"][0]["message"]
         .as_str()
-        .map(|m| format!(" ({m})"))
+        .map(|m| {
+            let line: String = m
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(200)
+                .collect();
+            format!(" ({line})")
+        })
         .unwrap_or_default()
+}
+
+/// The `key=value` parameters of a `WWW-Authenticate` challenge; values may be quoted
+/// strings holding commas (`scope="repository:a/b:pull,push"`).
+fn challenge_params(text: &str) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let mut rest = text.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, tail) = if let Some(quoted) = after.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = quoted.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, next)) = chars.next() {
+                            value.push(next);
+                        }
+                    }
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            (value, &quoted[end..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (after[..end].trim().to_owned(), &after[end..])
+        };
+        params.push((key, value));
+        rest = tail.trim_start().trim_start_matches(',');
+    }
+    params
 }
 
 /// An error and its causes on one line.
@@ -606,6 +698,28 @@ fn one_line(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn challenges_with_quoted_commas_parse() {
+        let p = challenge_params(
+            r#"realm="https://auth.example.com/token",service="registry.example.com",scope="repository:me/x:pull,push""#,
+        );
+        assert_eq!(
+            p,
+            [
+                (
+                    "realm".to_owned(),
+                    "https://auth.example.com/token".to_owned()
+                ),
+                ("service".to_owned(), "registry.example.com".to_owned()),
+                ("scope".to_owned(), "repository:me/x:pull,push".to_owned()),
+            ]
+        );
+        assert!(is_loopback_authority("127.0.0.1:5000"));
+        assert!(is_loopback_authority("[::1]:5000"));
+        assert!(is_loopback_authority("localhost"));
+        assert!(!is_loopback_authority("127.corp.example:5000"));
+    }
 
     #[test]
     fn references_parse_and_print_back() {

@@ -15,7 +15,7 @@ use super::bindings::{Workload as Bindings, WorkloadPre};
 use super::error::first_line;
 use super::loader::{Plugin, PluginWorld, bindgen_world_methods, classify, new_store, sealed};
 use super::output::CapturePipe;
-use super::policy::{Denial, HostRule, OutboundPolicy, PolicyHooks, PrivateGrants};
+use super::policy::{Denial, HostRule, OutboundPolicy, PolicyHooks};
 use super::state::{CallState, LogLine, Metric};
 use super::{PluginEngine, PluginError};
 use crate::manifest::{Manifest, World};
@@ -297,7 +297,7 @@ impl WorkloadPlugin {
                 stdout,
                 stderr,
                 denied,
-                grants: engine.grants(),
+                private_networks: engine.config().private_networks,
                 memory_limit,
                 instantiate: started.elapsed(),
                 poisoned: false,
@@ -347,8 +347,8 @@ pub struct WarmInstance {
     stdout: CapturePipe,
     stderr: CapturePipe,
     denied: Arc<Mutex<Vec<Denial>>>,
-    /// The engine's private-network grants.
-    grants: Arc<PrivateGrants>,
+    /// The user granted `private-networks`.
+    private_networks: bool,
     memory_limit: u64,
     instantiate: Duration,
     poisoned: bool,
@@ -392,7 +392,7 @@ impl WarmInstance {
         {
             let state = self.store.data_mut();
             state.hooks.policy = OutboundPolicy::resolve(&self.rules, Some(&parsed))
-                .with_grants(self.grants.clone());
+                .grant_private_networks(self.private_networks);
             state.limiter.hit = false;
             state.deadline = Instant::now() + timeout;
         }

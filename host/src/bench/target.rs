@@ -217,22 +217,9 @@ impl OpenWhisk {
     }
 }
 
-impl BenchTarget for OpenWhisk {
-    fn describe(&self) -> Value {
-        let t = self.client.target();
-        let mut described = json!({"kind": self.kind, "apihost": t.apihost,
-            "namespace": t.namespace, "action_kind": self.runner.kind()});
-        if let Some(image) = self.runner.image() {
-            described["runtime_image"] = json!(image);
-        }
-        described
-    }
-
-    fn deploys(&self) -> bool {
-        true
-    }
-
-    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
+impl OpenWhisk {
+    /// Create or replace the action of `d`, its granted hosts in its annotation.
+    fn deploy_action<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let hosts: Vec<String> = d
                 .manifest
@@ -260,6 +247,31 @@ impl BenchTarget for OpenWhisk {
                     annotations,
                 )
                 .await
+        })
+    }
+}
+
+impl BenchTarget for OpenWhisk {
+    fn describe(&self) -> Value {
+        let t = self.client.target();
+        let mut described = json!({"kind": self.kind, "apihost": t.apihost,
+            "namespace": t.namespace, "action_kind": self.runner.kind()});
+        if let Some(image) = self.runner.image() {
+            described["runtime_image"] = json!(image);
+        }
+        described
+    }
+
+    fn deploys(&self) -> bool {
+        true
+    }
+
+    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
+        // A remote OpenWhisk cannot reach this machine's loopback endpoints, and must not
+        // keep a grant to addresses that are private on its own machines.
+        self.deploy_action(Deployment {
+            granted_hosts: Vec::new(),
+            ..d
         })
     }
 
@@ -303,7 +315,9 @@ impl BenchTarget for Embedded {
     }
 
     fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
-        self.openwhisk.deploy(d)
+        // The platform lives as long as the run: so does the grant of the run's
+        // loopback object endpoint.
+        self.openwhisk.deploy_action(d)
     }
 
     fn invoker(

@@ -20,6 +20,21 @@ use owbench_plugin::{InstallerPlugin, PluginEngine, ProviderPlugin, WorkloadPlug
 /// `owbench plugin ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum PluginCommand {
+    /// Create a plugin crate from a template: it builds for wasm32-wasip2
+    /// (`./build.sh`), and `cargo test` runs its tests natively.
+    New {
+        /// What kind of plugin (only workloads have a template so far).
+        kind: TemplateKind,
+        /// Its name: lowercase letters, digits and `-`, starting with a letter.
+        name: String,
+        /// Where to create its directory (default: here).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// An owbench source checkout whose SDK crates it depends on (default: the one
+        /// this owbench was built from, else the repository on GitHub).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Pack a plugin directory (`plugin.toml` and its built component) into a package
     /// file: an OCI image layout in a gzipped tar archive.
     Pack {
@@ -87,6 +102,12 @@ impl PluginCommand {
     pub async fn run(self, engine_args: &EngineArgs) -> anyhow::Result<()> {
         let store = Store::open_default();
         match self {
+            PluginCommand::New {
+                kind,
+                name,
+                dir,
+                sdk,
+            } => new_plugin(kind, &name, &dir, sdk),
             PluginCommand::Pack { dir, output } => pack(&dir, output),
             PluginCommand::Push { source, reference } => push(&source, &reference).await,
             PluginCommand::Install { source, yes } => {
@@ -179,25 +200,27 @@ fn registry(reference: &Reference) -> anyhow::Result<Registry> {
 }
 
 /// Read `source` (a registry reference, a package file or a plugin directory) as a
-/// checked package, and say where it came from.
-async fn read_source(source: &str) -> anyhow::Result<(Package, String)> {
-    let (artifact, origin) = match read_local(Path::new(source))? {
-        Some(local) => local,
+/// checked package; where it came from, and where its updates come from (`local`, or
+/// `registry REGISTRY/REPOSITORY`).
+async fn read_source(source: &str) -> anyhow::Result<(Package, String, String)> {
+    let (artifact, origin, updates) = match read_local(Path::new(source))? {
+        Some((artifact, origin)) => (artifact, origin, "local".to_owned()),
         None => match Reference::parse(source) {
             Ok(reference) => {
                 let artifact = registry(&reference)?.pull().await?;
+                let updates = format!("registry {}/{}", reference.registry, reference.repository);
                 let pinned = Reference {
                     digest: Some(owbench_plugin::package::digest_of(&artifact.manifest)),
                     ..reference
                 };
-                (artifact, format!("registry {pinned}"))
+                (artifact, format!("registry {pinned}"), updates)
             }
             Err(_) => bail!(
                 "`{source}` is neither a registry reference, a package file nor a plugin directory"
             ),
         },
     };
-    Ok((artifact.open()?, origin))
+    Ok((artifact.open()?, origin, updates))
 }
 
 async fn push(source: &Path, reference: &str) -> anyhow::Result<()> {
@@ -240,7 +263,7 @@ async fn install(
     source: &str,
     yes: bool,
 ) -> anyhow::Result<()> {
-    let (package, origin) = read_source(source)
+    let (package, origin, updates) = read_source(source)
         .await
         .with_context(|| format!("cannot install {source}"))?;
     let m = &package.manifest;
@@ -249,10 +272,15 @@ async fn install(
         .await
         .with_context(|| format!("cannot install {}@{}", m.name, m.version))?;
     let asked = Permissions::of(m);
-    if store.needs_grant(m) && !yes {
-        ask(m, &asked, store.granted(&m.name).is_some())?;
+    if store.needs_grant(m, &updates) && !yes {
+        ask(
+            m,
+            &origin,
+            &asked,
+            store.granted(&m.name, &updates).is_some(),
+        )?;
     }
-    let installed = store.install(&package, &origin, asked)?;
+    let installed = store.install(&package, &origin, &updates, asked)?;
     println!(
         "installed {}@{} ({}, {}) in {}",
         m.name,
@@ -266,8 +294,8 @@ async fn install(
 
 /// Show what `manifest` asks for and ask the user to grant it (a terminal is needed to
 /// answer; scripts pass `--yes`).
-fn ask(manifest: &Manifest, asked: &Permissions, update: bool) -> anyhow::Result<()> {
-    let who = format!("{}@{}", manifest.name, manifest.version);
+fn ask(manifest: &Manifest, origin: &str, asked: &Permissions, update: bool) -> anyhow::Result<()> {
+    let who = format!("{}@{} from {origin}", manifest.name, manifest.version);
     let what = asked.lines().join("; ");
     if !std::io::stdin().is_terminal() {
         let more = if update {
@@ -306,7 +334,7 @@ fn list(engine_args: &EngineArgs, store: &Store, as_json: bool) -> anyhow::Resul
             let shown = match &source {
                 Source::Builtin(_) => "built-in".to_owned(),
                 Source::Dir(dir) if dir.starts_with(store.root()) => match store_record(dir) {
-                    Some(origin) => format!("installed from {origin}"),
+                    Some(record) => format!("installed from {}", record.origin),
                     None => "installed".to_owned(),
                 },
                 Source::Dir(dir) => dir.display().to_string(),
@@ -329,11 +357,10 @@ fn list(engine_args: &EngineArgs, store: &Store, as_json: bool) -> anyhow::Resul
     Ok(())
 }
 
-/// Where the installed package in `dir` came from.
-fn store_record(dir: &Path) -> Option<String> {
+/// The record of the installed package in `dir`, if it is one.
+fn store_record(dir: &Path) -> Option<owbench_plugin::installed::Record> {
     let record = std::fs::read(dir.join("package.json")).ok()?;
-    let record: owbench_plugin::installed::Record = serde_json::from_slice(&record).ok()?;
-    Some(record.origin)
+    serde_json::from_slice(&record).ok()
 }
 
 fn inspect(
@@ -362,15 +389,10 @@ fn inspect(
         .collect();
     let (origin, digests) = match &source {
         Source::Builtin(_) => ("built-in".to_owned(), None),
-        Source::Dir(dir) => {
-            let record = std::fs::read(dir.join("package.json"))
-                .ok()
-                .and_then(|r| serde_json::from_slice::<owbench_plugin::installed::Record>(&r).ok());
-            match record {
-                Some(r) => (format!("installed from {}", r.origin), Some(r.digests)),
-                None => (format!("directory {}", dir.display()), None),
-            }
-        }
+        Source::Dir(dir) => match store_record(dir) {
+            Some(r) => (format!("installed from {}", r.origin), Some(r.digests)),
+            None => (format!("directory {}", dir.display()), None),
+        },
     };
     let digests = digests.unwrap_or_else(|| {
         // Not installed: the digests it would have as a package.
@@ -441,6 +463,15 @@ struct IndexEntry {
     description: Option<String>,
 }
 
+/// Largest plugin index file.
+const MAX_INDEX: u64 = 16 << 20;
+
+/// `text` without control characters (an index is someone else's text, printed to a
+/// terminal).
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
 /// The entries of the index at `location` (a URL or a path): a JSON array, or an object
 /// whose `plugins` is one.
 async fn read_index(location: &str) -> anyhow::Result<Vec<IndexEntry>> {
@@ -454,8 +485,18 @@ async fn read_index(location: &str) -> anyhow::Result<Vec<IndexEntry>> {
         if !response.status().is_success() {
             bail!("answered {}", response.status());
         }
-        response.text().await?
+        if response.content_length().is_some_and(|n| n > MAX_INDEX) {
+            bail!("larger than {} MiB", MAX_INDEX >> 20);
+        }
+        let bytes = response.bytes().await?;
+        if bytes.len() as u64 > MAX_INDEX {
+            bail!("larger than {} MiB", MAX_INDEX >> 20);
+        }
+        String::from_utf8(bytes.to_vec()).map_err(|_| anyhow::anyhow!("not UTF-8"))?
     } else {
+        if std::fs::metadata(location)?.len() > MAX_INDEX {
+            bail!("larger than {} MiB", MAX_INDEX >> 20);
+        }
         std::fs::read_to_string(location)?
     };
     let value: serde_json::Value =
@@ -470,12 +511,11 @@ async fn read_index(location: &str) -> anyhow::Result<Vec<IndexEntry>> {
     for e in &entries {
         Reference::parse(&e.reference)
             .map_err(|why| anyhow::anyhow!("plugin `{}`: {why}", e.name))?;
-        let hex = e.digest.strip_prefix("sha256:").unwrap_or("");
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !owbench_plugin::package::is_digest(&e.digest) {
             bail!(
-                "plugin `{}`: digest `{}` is not sha256:<64 hex digits>",
-                e.name,
-                e.digest
+                "plugin `{}`: digest `{}` is not sha256:<64 lowercase hex digits>",
+                printable(&e.name),
+                printable(&e.digest)
             );
         }
     }
@@ -511,12 +551,125 @@ async fn search(term: &str, mut indexes: Vec<String>, as_json: bool) -> anyhow::
     for e in &found {
         let install = format!("owbench plugin install {}@{}", e.reference, e.digest);
         table.add_row(vec![
-            e.name.as_str(),
-            e.version.as_str(),
-            e.kind.as_str(),
-            install.as_str(),
+            printable(&e.name),
+            printable(&e.version),
+            printable(&e.kind),
+            install,
         ]);
     }
     super::table::print(&table);
+    Ok(())
+}
+
+/// The kinds of plugin `plugin new` has a template for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TemplateKind {
+    /// A benchmark workload (the `owbench-workload` SDK).
+    Workload,
+}
+
+/// The workload template's files: (path in the new crate, text with `{{…}}` holes).
+const WORKLOAD_TEMPLATE: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("template/workload/Cargo.toml.in"),
+    ),
+    (
+        "plugin.toml",
+        include_str!("template/workload/plugin.toml.in"),
+    ),
+    ("src/lib.rs", include_str!("template/workload/lib.rs.in")),
+    ("build.sh", include_str!("template/workload/build.sh.in")),
+    (".gitignore", include_str!("template/workload/gitignore.in")),
+];
+
+/// The owbench checkout this binary was built from, if it is still there.
+fn own_checkout() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    root.join("workloads/sdk/Cargo.toml")
+        .is_file()
+        .then(|| root.to_path_buf())
+}
+
+fn new_plugin(
+    kind: TemplateKind,
+    name: &str,
+    parent: &Path,
+    sdk: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.ends_with('-');
+    if !valid {
+        bail!(
+            "plugin name `{name}`: use lowercase letters, digits and `-`, starting with a letter"
+        );
+    }
+    let TemplateKind::Workload = kind;
+    let sdk_dependency = match sdk.or_else(own_checkout) {
+        Some(root) => {
+            let sdk = std::path::absolute(root.join("workloads/sdk"))?;
+            if !sdk.join("Cargo.toml").is_file() {
+                bail!(
+                    "{}: no owbench SDK there (expected workloads/sdk/Cargo.toml)",
+                    root.display()
+                );
+            }
+            format!("{{ path = {:?} }}", sdk.display().to_string())
+        }
+        None => format!("{{ git = \"{}\" }}", env!("CARGO_PKG_REPOSITORY")),
+    };
+    let type_name: String = name
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let dir = parent.join(name);
+    if dir.exists() {
+        bail!("{} exists already", dir.display());
+    }
+    let fill = |text: &str| {
+        text.replace("{{name}}", name)
+            .replace("{{crate}}", &name.replace('-', "_"))
+            .replace("{{type}}", &type_name)
+            .replace("{{sdk}}", &sdk_dependency)
+            .replace("{{wit}}", owbench_plugin::manifest::WIT_VERSION)
+    };
+    // Written beside its place and renamed into it: no half-made crate on failure.
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".owbench-new-")
+        .tempdir_in(parent)
+        .with_context(|| format!("cannot write in {}", parent.display()))?;
+    for (path, text) in WORKLOAD_TEMPLATE {
+        let target = staging.path().join(path);
+        if let Some(p) = target.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        std::fs::write(&target, fill(text))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            staging.path().join("build.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )?;
+    }
+    std::fs::rename(staging.keep(), &dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    println!(
+        "created workload `{name}` in {}: `cargo test` there runs its tests, `./build.sh` builds {name}.wasm",
+        dir.display()
+    );
     Ok(())
 }

@@ -16,17 +16,15 @@ pub fn shared_db() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("history.sqlite")
 }
 
-/// A small engine of our own: pooling on (the production path), a few instances; the
-/// tests' own servers on 127.0.0.1 granted as private addresses (as `owbench bench`
-/// grants its object endpoint to the actions that read from it).
+/// A small engine of our own: pooling on (the production path), a few instances, and
+/// `private-networks` granted (`--allow-private-networks`): the tests' servers are on
+/// loopback. `engine_granting_private_networks(false)` is the default's refusal.
 pub fn engine_with_scratch(scratch_root: PathBuf) -> Arc<PluginEngine> {
     let config = EngineConfig {
         cache_dir: Some(cache_dir()),
         scratch_root,
         max_instances: 16,
-        private_grants: vec![
-            owbench_plugin::policy::HostRule::parse("http://127.0.0.1:*").unwrap(),
-        ],
+        private_networks: true,
         ..EngineConfig::default()
     };
     Arc::new(PluginEngine::new(config).expect("engine"))

@@ -134,8 +134,9 @@ fn a_plugin_is_packed_installed_with_a_grant_run_benched_and_removed() {
     let out = sb.owbench(&["plugin", "install", file.to_str().unwrap()]);
     assert_one_line_error(
         &out,
-        "misbehave@0.1.0 asks for: outbound HTTP to: none; memory: up to 64 MiB per call; time: up to 2000 ms per call; run again with --yes to grant it",
+        "asks for: outbound HTTP to: none; memory: up to 64 MiB per call; time: up to 2000 ms per call; run again with --yes to grant it",
     );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("misbehave@0.1.0 from file "));
     assert!(sb.installed().is_empty(), "{:?}", sb.installed());
 
     let installed = sb.ok(&["plugin", "install", "--yes", file.to_str().unwrap()]);
@@ -731,4 +732,106 @@ async fn a_registry_that_fails_or_goes_away_mid_pull_is_retried_then_named_in_on
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(sb.store().join("misbehave/0.1.0/package.json").is_file());
+}
+
+#[test]
+fn a_new_workload_builds_tests_and_goes_through_a_registry_into_a_bench() {
+    let sb = Sandbox::new();
+    let parent = sb.path().to_str().unwrap();
+    let new = |name: &str| sb.owbench(&["plugin", "new", "workload", name, "--dir", parent]);
+    let created = String::from_utf8(new("hello-world").stdout).unwrap();
+    assert!(
+        created.starts_with("created workload `hello-world`"),
+        "{created}"
+    );
+    let dir = sb.path().join("hello-world");
+    assert_one_line_error(&new("hello-world"), "exists already");
+    assert_one_line_error(&new("Hello"), "plugin name `Hello`");
+
+    let shellcheck = Command::new("shellcheck")
+        .arg(dir.join("build.sh"))
+        .output()
+        .expect("shellcheck");
+    assert!(
+        shellcheck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shellcheck.stdout)
+    );
+
+    // Built offline with the crate versions owbench's own guests use, in their target
+    // directory and profile (so what they share is compiled once).
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )
+    .unwrap();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("guests");
+    let profile = std::env::var("OWBENCH_GUESTS_PROFILE").unwrap_or_else(|_| "release".into());
+    let tested = Command::new("cargo")
+        .args(["test", "--offline", "--quiet"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(
+        tested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&tested.stdout).contains("2 passed"),
+        "{}",
+        String::from_utf8_lossy(&tested.stdout)
+    );
+    let mut build = Command::new(dir.join("build.sh"));
+    build
+        .arg("--offline")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("PROFILE", &profile);
+    if profile != "release" {
+        build.args([
+            "--config",
+            &format!("profile.{profile}.inherits=\"release\""),
+        ]);
+    }
+    let built = build.output().unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+
+    let run: serde_json::Value = serde_json::from_str(&sb.ok(&[
+        "workload",
+        "run",
+        dir.to_str().unwrap(),
+        "-p",
+        "who=owbench",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(run["result"]["greeting"], "hello, owbench");
+
+    // Pushed to a registry, installed from it, benched by name.
+    let registry = RegistryServer::start(false);
+    let reference = format!("{}/someone/hello-world", registry.addr);
+    let pushed = sb.ok(&["plugin", "push", dir.to_str().unwrap(), &reference]);
+    assert!(
+        pushed.contains(&format!("to {reference} (sha256:")),
+        "{pushed}"
+    );
+    let from = format!("{reference}:0.1.0");
+    let installed = sb.ok(&["plugin", "install", "--yes", &from]);
+    assert!(
+        installed.starts_with("installed hello-world@0.1.0 (workload, sha256:"),
+        "{installed}"
+    );
+    let summary = sb.bench(
+        "name = \"hello\"\ncount = 5\n[load]\nmodel = \"closed\"\nconcurrency = 1\n\
+         [[workload]]\nname = \"hello-world\"\nparams = { who = \"bench\" }\n",
+    );
+    assert_eq!(summary["workloads"][0]["outcomes"]["ok"], 5, "{summary}");
 }
