@@ -53,8 +53,11 @@ fn side_by_side(c: &mut Criterion) {
         r#"{{"query": 2, "prefix": 8, "uservisits_url": "{}"}}"#,
         files.file_url(&bigdata::data::partition_file("uservisits", 0))
     );
+    // The data sets are served on loopback: `private-networks` granted, as
+    // `--allow-private-networks` does (a literal rule would need the port).
     let engine = PluginEngine::new(EngineConfig {
         max_instances: 16,
+        private_networks: true,
         ..EngineConfig::default()
     })
     .unwrap();
