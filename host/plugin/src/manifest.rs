@@ -5,6 +5,7 @@
 //! version = "0.1.0"
 //! world = "owbench:plugin/workload@0.3.0"
 //! component = "object-download.wasm"      # beside plugin.toml
+//! owbench = "^0.1"                         # the owbench versions it works with (optional)
 //!
 //! [permissions]
 //! allowed_outbound_hosts = ["https://*.amazonaws.com", "{{ url }}"]
@@ -19,7 +20,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use semver::Version;
+use semver::{Version, VersionReq};
 use serde::Deserialize;
 
 use crate::policy::HostRule;
@@ -28,6 +29,8 @@ use crate::policy::HostRule;
 pub const WIT_PACKAGE: &str = "owbench:plugin";
 /// The version of the WIT package in `wit/`.
 pub const WIT_VERSION: &str = "0.3.0";
+/// This owbench's version, which a manifest's `owbench` requirement is checked against.
+pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The plugin worlds of `owbench:plugin`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +125,12 @@ pub enum ManifestError {
         "`component = {0:?}` must be a file name beside plugin.toml (not plugin.toml or package.json)"
     )]
     BadComponent(String),
+    /// `owbench` is not a version requirement.
+    #[error("`owbench = {0:?}` is not a version requirement (like \"^0.1\")")]
+    BadHostRequirement(String),
+    /// The plugin works with other owbench versions than this one.
+    #[error("plugin works with owbench {0}, but this is owbench {HOST_VERSION}")]
+    HostVersion(VersionReq),
     /// A limit is zero or too large.
     #[error("`limits.{0}` must be between 1 and {1}")]
     BadLimit(&'static str, u64),
@@ -135,6 +144,7 @@ struct RawManifest {
     world: String,
     component: Option<String>,
     description: Option<String>,
+    owbench: Option<String>,
     #[serde(default)]
     permissions: RawPermissions,
     #[serde(default)]
@@ -169,6 +179,8 @@ pub struct Manifest {
     pub component: String,
     /// Optional description.
     pub description: Option<String>,
+    /// The owbench versions it works with (`None`: any that speaks its WIT version).
+    pub owbench: Option<VersionReq>,
     /// Hosts the plugin may send HTTP requests to (empty: none).
     pub allowed_outbound_hosts: Vec<HostRule>,
     /// Whose credentials the host signs the plugin's requests with (providers only).
@@ -213,6 +225,18 @@ impl Manifest {
             return Err(ManifestError::BadName(raw.name));
         }
         let world = parse_world(&raw.world)?;
+        let owbench = match raw.owbench {
+            None => None,
+            Some(text) => {
+                let req = VersionReq::parse(&text)
+                    .map_err(|_| ManifestError::BadHostRequirement(text.clone()))?;
+                let host = Version::parse(HOST_VERSION).expect("the crate version is semver");
+                if !req.matches(&host) {
+                    return Err(ManifestError::HostVersion(req));
+                }
+                Some(req)
+            }
+        };
         let allowed_outbound_hosts = raw
             .permissions
             .allowed_outbound_hosts
@@ -269,6 +293,7 @@ impl Manifest {
             version: raw.version,
             world,
             description: raw.description,
+            owbench,
             allowed_outbound_hosts,
             credentials,
             memory_limit: memory_mb << 20,
@@ -416,6 +441,21 @@ mod tests {
                 "{component}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn checks_the_owbench_versions_it_works_with() {
+        let with = |req: &str| Manifest::parse(&format!("owbench = {req:?}\n{GOOD}"));
+        assert!(with(&format!("={HOST_VERSION}")).is_ok());
+        let e = with(">=99.0").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("plugin works with owbench >=99.0, but this is owbench {HOST_VERSION}")
+        );
+        assert!(matches!(
+            with("soon").unwrap_err(),
+            ManifestError::BadHostRequirement(_)
+        ));
     }
 
     #[test]

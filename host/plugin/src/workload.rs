@@ -145,6 +145,7 @@ impl WorkloadPlugin {
             world: World::Workload,
             component: String::new(),
             description: None,
+            owbench: None,
             allowed_outbound_hosts,
             credentials: None,
             memory_limit: limits.memory,

@@ -419,6 +419,7 @@ fn inspect(
     let report = json!({
         "name": manifest.name, "version": manifest.version.to_string(),
         "world": manifest.world.to_string(), "description": manifest.description,
+        "owbench": manifest.owbench.as_ref().map(ToString::to_string),
         "exports": exports, "permissions": permissions, "digests": digests, "source": origin,
         "component_bytes": component.len(),
     });
@@ -431,6 +432,9 @@ fn inspect(
         println!("  {d}");
     }
     println!("world:       {}", manifest.world);
+    if let Some(req) = &manifest.owbench {
+        println!("owbench:     {req}");
+    }
     println!("exports:     {}", exports.join(", "));
     println!("source:      {origin}");
     println!("package:     {}", digests.package);
@@ -583,6 +587,13 @@ const WORKLOAD_TEMPLATE: &[(&str, &str)] = &[
     (".gitignore", include_str!("template/workload/gitignore.in")),
 ];
 
+/// The owbench versions a new plugin works with: this one's minor series (`^0.1`).
+fn host_requirement() -> String {
+    let host = semver::Version::parse(owbench_plugin::manifest::HOST_VERSION)
+        .expect("the crate version is semver");
+    format!("^{}.{}", host.major, host.minor)
+}
+
 /// The owbench checkout this binary was built from, if it is still there.
 fn own_checkout() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
@@ -642,6 +653,7 @@ fn new_plugin(
             .replace("{{type}}", &type_name)
             .replace("{{sdk}}", &sdk_dependency)
             .replace("{{wit}}", owbench_plugin::manifest::WIT_VERSION)
+            .replace("{{owbench}}", &host_requirement())
     };
     // Written beside its place and renamed into it: no half-made crate on failure.
     std::fs::create_dir_all(parent)

@@ -301,22 +301,29 @@ fn bad_packages_are_refused_with_one_line_and_nothing_installed() {
         "cannot install misbehave@0.1.0",
     );
 
-    // A WIT version this host does not speak.
-    let future = Artifact::pack(&toml, &misbehave_wasm()).unwrap();
-    let mut future = future.clone();
-    let toml_digest = digest_of(toml.as_bytes());
-    let newer = toml.replace("@0.3.0", "@0.4.0");
-    future.blobs.remove(&toml_digest);
-    future
-        .blobs
-        .insert(digest_of(newer.as_bytes()), newer.clone().into_bytes());
-    let mut image = future.image().unwrap();
-    image.layers[1].digest = digest_of(newer.as_bytes());
-    future.manifest = serde_json::to_vec(&image).unwrap();
+    // A plugin.toml this host refuses, its digests made right: another WIT version, or
+    // other owbench versions.
+    let with_toml = |text: &str| {
+        let mut changed = good.clone();
+        changed.blobs.remove(&digest_of(toml.as_bytes()));
+        changed
+            .blobs
+            .insert(digest_of(text.as_bytes()), text.as_bytes().to_vec());
+        let mut image = changed.image().unwrap();
+        image.layers[1].digest = digest_of(text.as_bytes());
+        image.layers[1].size = text.len() as u64;
+        changed.manifest = serde_json::to_vec(&image).unwrap();
+        changed
+    };
     refused(
         &sb,
-        &archive_of(&future),
+        &archive_of(&with_toml(&toml.replace("@0.3.0", "@0.4.0"))),
         "plugin targets `owbench:plugin@0.4.0`, but this owbench speaks `owbench:plugin@0.3.0`",
+    );
+    refused(
+        &sb,
+        &archive_of(&with_toml(&format!("owbench = \">=99\"\n{toml}"))),
+        "plugin works with owbench >=99, but this is owbench ",
     );
 
     // Entries outside the layout.
