@@ -416,16 +416,11 @@ impl Artifact {
             .saturating_mul(MAX_RATIO)
             .saturating_add(1 << 20)
             .min(MAX_PACKAGE);
-        let mut head = [0u8; 2];
         let mut file = std::io::BufReader::new(file);
-        let gzipped = {
-            use std::io::BufRead;
-            let buf = file.fill_buf().map_err(read_err)?;
-            buf.len() >= 2 && {
-                head.copy_from_slice(&buf[..2]);
-                head == [0x1f, 0x8b]
-            }
-        };
+        // gzip's magic number; anything else is read as a plain tar.
+        let gzipped = std::io::BufRead::fill_buf(&mut file)
+            .map_err(read_err)?
+            .starts_with(&[0x1f, 0x8b]);
         let reader: Box<dyn Read> = if gzipped {
             Box::new(flate2::read::GzDecoder::new(file))
         } else {
