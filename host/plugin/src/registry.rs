@@ -275,10 +275,21 @@ impl Registry {
         what: &str,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Response, RegistryError> {
+        self.send_counting(what, build, &mut 0).await
+    }
+
+    /// [`Registry::send`], counting its attempts in `attempt`, which a caller that also
+    /// retries (a body cut off) shares: together they make at most [`ATTEMPTS`].
+    async fn send_counting(
+        &self,
+        what: &str,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        attempt: &mut u32,
+    ) -> Result<Response, RegistryError> {
         let mut logged_in = false;
-        let mut attempt = 0;
         loop {
-            attempt += 1;
+            *attempt += 1;
+            let tried = *attempt;
             let mut request = build(&self.http)
                 .build()
                 .map_err(|e| self.error(format!("{what}: {}", one_line(&e))))?;
@@ -300,7 +311,7 @@ impl Registry {
                 );
             }
             let retry = |e: String| -> Result<(), RegistryError> {
-                if attempt >= ATTEMPTS {
+                if tried >= ATTEMPTS {
                     Err(self.error(format!("{what}: {e} (tried {ATTEMPTS} times)")))
                 } else {
                     Ok(())
@@ -310,7 +321,7 @@ impl Registry {
                 Ok(r) => r,
                 Err(e) => {
                     retry(one_line(&e))?;
-                    tokio::time::sleep(self.backoff * 2u32.pow(attempt - 1)).await;
+                    tokio::time::sleep(self.backoff * 2u32.pow(tried - 1)).await;
                     continue;
                 }
             };
@@ -324,12 +335,13 @@ impl Registry {
                     .to_owned();
                 self.log_in(what, &challenge).await?;
                 logged_in = true;
-                attempt -= 1;
+                // Logging in is not a failed attempt.
+                *attempt -= 1;
                 continue;
             }
             if status.is_server_error() {
                 retry(format!("{status}"))?;
-                tokio::time::sleep(self.backoff * 2u32.pow(attempt - 1)).await;
+                tokio::time::sleep(self.backoff * 2u32.pow(tried - 1)).await;
                 continue;
             }
             if status.is_success() || status == StatusCode::NOT_FOUND {
@@ -565,17 +577,15 @@ impl Registry {
     ) -> Result<Vec<u8>, RegistryError> {
         let mut attempt = 0;
         loop {
-            attempt += 1;
-            let response = self
-                .send(what, |c| {
-                    let get = c.get(url);
-                    if manifest {
-                        get.header(header::ACCEPT, IMAGE_MANIFEST)
-                    } else {
-                        get
-                    }
-                })
-                .await?;
+            let get = |c: &reqwest::Client| {
+                let get = c.get(url);
+                if manifest {
+                    get.header(header::ACCEPT, IMAGE_MANIFEST)
+                } else {
+                    get
+                }
+            };
+            let response = self.send_counting(what, get, &mut attempt).await?;
             if response.status() == StatusCode::NOT_FOUND {
                 let detail = registry_message(response).await;
                 return Err(self.error(format!("{what}: 404 Not Found{detail}")));

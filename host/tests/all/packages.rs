@@ -642,12 +642,23 @@ fn a_plugin_goes_through_a_registry_with_basic_auth_and_is_benched() {
     assert_eq!(summary["workloads"][0]["outcomes"]["ok"], 3, "{summary}");
 }
 
+/// How the registry double answers requests for blobs.
+#[derive(Clone, Copy, PartialEq)]
+enum Blobs {
+    /// In full.
+    Whole,
+    /// Every one cut off half-way.
+    Cut,
+    /// The first one cut off half-way, every later one 500.
+    CutThenFail,
+}
+
 /// A registry double that serves one package and fails as told: the first `fail_first`
-/// requests answered 500, and every blob cut off half-way when `cut`.
+/// requests answered 500, and blobs as `blobs` says.
 async fn flaky_registry(
     artifact: Artifact,
     fail_first: usize,
-    cut: bool,
+    blobs: Blobs,
 ) -> (
     std::net::SocketAddr,
     std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -659,10 +670,12 @@ async fn flaky_registry(
     let count = std::sync::Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
     let artifact = std::sync::Arc::new(artifact);
+    let blobs_seen = std::sync::Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let n = seen.fetch_add(1, Ordering::SeqCst);
             let artifact = artifact.clone();
+            let blobs_seen = blobs_seen.clone();
             tokio::spawn(async move {
                 let mut head = Vec::new();
                 let mut byte = [0u8; 1];
@@ -690,11 +703,12 @@ async fn flaky_registry(
                     .nth(1)
                     .and_then(|d| artifact.blobs.get(d))
                 {
-                    reply(
-                        "200 OK",
-                        blob,
-                        if cut { blob.len() / 2 } else { blob.len() },
-                    )
+                    let first = blobs_seen.fetch_add(1, Ordering::SeqCst) == 0;
+                    match blobs {
+                        Blobs::Whole => reply("200 OK", blob, blob.len()),
+                        Blobs::CutThenFail if !first => reply("500 Internal Server Error", b"", 0),
+                        Blobs::Cut | Blobs::CutThenFail => reply("200 OK", blob, blob.len() / 2),
+                    }
                 } else {
                     reply("404 Not Found", b"", 0)
                 };
@@ -718,20 +732,29 @@ async fn a_registry_that_fails_or_goes_away_mid_pull_is_retried_then_named_in_on
     };
 
     // Always 500: three attempts, then one line.
-    let (addr, count) = flaky_registry(artifact.clone(), usize::MAX, false).await;
+    let (addr, count) = flaky_registry(artifact.clone(), usize::MAX, Blobs::Whole).await;
     let out = run(&sb, addr).await.unwrap();
     assert_one_line_error(&out, "500 Internal Server Error (tried 3 times)");
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
     assert!(sb.installed().is_empty());
 
-    // Every blob cut off half-way: retried, then one line, nothing left behind.
-    let (addr, _) = flaky_registry(artifact.clone(), 0, true).await;
+    // Every blob cut off half-way: retried, then one line, nothing left behind. The
+    // manifest, then three attempts at the first blob.
+    let (addr, count) = flaky_registry(artifact.clone(), 0, Blobs::Cut).await;
     let out = run(&sb, addr).await.unwrap();
     assert_one_line_error(&out, "(tried 3 times)");
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 4);
+    assert!(sb.installed().is_empty(), "{:?}", sb.installed());
+
+    // A cut body, then failing requests: three attempts in all, not three per retry.
+    let (addr, count) = flaky_registry(artifact.clone(), 0, Blobs::CutThenFail).await;
+    let out = run(&sb, addr).await.unwrap();
+    assert_one_line_error(&out, "500 Internal Server Error (tried 3 times)");
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 4);
     assert!(sb.installed().is_empty(), "{:?}", sb.installed());
 
     // One failure, then a registry that answers: the retry installs it.
-    let (addr, _) = flaky_registry(artifact, 1, false).await;
+    let (addr, _) = flaky_registry(artifact, 1, Blobs::Whole).await;
     let out = run(&sb, addr).await.unwrap();
     assert!(
         out.status.success(),
