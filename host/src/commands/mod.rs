@@ -11,6 +11,7 @@ pub mod runs;
 pub mod runtime;
 pub mod serve;
 mod table;
+pub mod template;
 pub mod workload;
 
 use std::path::PathBuf;

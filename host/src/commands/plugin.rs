@@ -17,13 +17,15 @@ use owbench_plugin::package::{Artifact, Package};
 use owbench_plugin::registry::{Reference, Registry, docker_credentials};
 use owbench_plugin::{InstallerPlugin, PluginEngine, ProviderPlugin, WorkloadPlugin};
 
+use super::template::{TemplateKind, new_plugin};
+
 /// `owbench plugin ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum PluginCommand {
     /// Create a plugin crate from a template: it builds for wasm32-wasip2
     /// (`./build.sh`), and `cargo test` runs its tests natively.
     New {
-        /// What kind of plugin (only workloads have a template so far).
+        /// What kind of plugin: a workload, a cloud provider or an OpenWhisk installer.
         kind: TemplateKind,
         /// Its name: lowercase letters, digits and `-`, starting with a letter.
         name: String,
@@ -562,126 +564,5 @@ async fn search(term: &str, mut indexes: Vec<String>, as_json: bool) -> anyhow::
         ]);
     }
     super::table::print(&table);
-    Ok(())
-}
-
-/// The kinds of plugin `plugin new` has a template for.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum TemplateKind {
-    /// A benchmark workload (the `owbench-workload` SDK).
-    Workload,
-}
-
-/// The workload template's files: (path in the new crate, text with `{{…}}` holes).
-const WORKLOAD_TEMPLATE: &[(&str, &str)] = &[
-    (
-        "Cargo.toml",
-        include_str!("template/workload/Cargo.toml.in"),
-    ),
-    (
-        "plugin.toml",
-        include_str!("template/workload/plugin.toml.in"),
-    ),
-    ("src/lib.rs", include_str!("template/workload/lib.rs.in")),
-    ("build.sh", include_str!("template/workload/build.sh.in")),
-    (".gitignore", include_str!("template/workload/gitignore.in")),
-];
-
-/// The owbench versions a new plugin works with: this one's minor series (`^0.1`).
-fn host_requirement() -> String {
-    let host = semver::Version::parse(owbench_plugin::manifest::HOST_VERSION)
-        .expect("the crate version is semver");
-    format!("^{}.{}", host.major, host.minor)
-}
-
-/// The owbench checkout this binary was built from, if it is still there.
-fn own_checkout() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
-    root.join("workloads/sdk/Cargo.toml")
-        .is_file()
-        .then(|| root.to_path_buf())
-}
-
-fn new_plugin(
-    kind: TemplateKind,
-    name: &str,
-    parent: &Path,
-    sdk: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.ends_with('-');
-    if !valid {
-        bail!(
-            "plugin name `{name}`: use lowercase letters, digits and `-`, starting with a letter"
-        );
-    }
-    let TemplateKind::Workload = kind;
-    let sdk_dependency = match sdk.or_else(own_checkout) {
-        Some(root) => {
-            let sdk = std::path::absolute(root.join("workloads/sdk"))?;
-            if !sdk.join("Cargo.toml").is_file() {
-                bail!(
-                    "{}: no owbench SDK there (expected workloads/sdk/Cargo.toml)",
-                    root.display()
-                );
-            }
-            format!("{{ path = {:?} }}", sdk.display().to_string())
-        }
-        None => format!("{{ git = \"{}\" }}", env!("CARGO_PKG_REPOSITORY")),
-    };
-    let type_name: String = name
-        .split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect();
-    let dir = parent.join(name);
-    if dir.exists() {
-        bail!("{} exists already", dir.display());
-    }
-    let fill = |text: &str| {
-        text.replace("{{name}}", name)
-            .replace("{{crate}}", &name.replace('-', "_"))
-            .replace("{{type}}", &type_name)
-            .replace("{{sdk}}", &sdk_dependency)
-            .replace("{{wit}}", owbench_plugin::manifest::WIT_VERSION)
-            .replace("{{owbench}}", &host_requirement())
-    };
-    // Written beside its place and renamed into it: no half-made crate on failure.
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".owbench-new-")
-        .tempdir_in(parent)
-        .with_context(|| format!("cannot write in {}", parent.display()))?;
-    for (path, text) in WORKLOAD_TEMPLATE {
-        let target = staging.path().join(path);
-        if let Some(p) = target.parent() {
-            std::fs::create_dir_all(p)?;
-        }
-        std::fs::write(&target, fill(text))?;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            staging.path().join("build.sh"),
-            std::fs::Permissions::from_mode(0o755),
-        )?;
-    }
-    std::fs::rename(staging.keep(), &dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    println!(
-        "created workload `{name}` in {}: `cargo test` there runs its tests, `./build.sh` builds {name}.wasm",
-        dir.display()
-    );
     Ok(())
 }

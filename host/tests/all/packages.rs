@@ -39,6 +39,7 @@ impl Sandbox {
             .env("OWBENCH_CACHE_DIR", cache_dir())
             .env("OWBENCH_DB", self.path().join("history.sqlite"))
             .env("OWBENCH_PLUGINS_DIR", self.store())
+            .env("OWBENCH_STATE_DIR", self.path().join("clusters"))
             .env("DOCKER_CONFIG", docker.unwrap_or(&empty))
             .env_remove("OWBENCH_PLUGIN_PATH")
             .stdin(Stdio::null());
@@ -767,14 +768,15 @@ async fn a_registry_that_fails_or_goes_away_mid_pull_is_retried_then_named_in_on
 #[test]
 fn a_new_workload_builds_tests_and_goes_through_a_registry_into_a_bench() {
     let sb = Sandbox::new();
-    let parent = sb.path().to_str().unwrap();
+    let crates = crate_dir();
+    let parent = crates.path().to_str().unwrap();
     let new = |name: &str| sb.owbench(&["plugin", "new", "workload", name, "--dir", parent]);
     let created = String::from_utf8(new("hello-world").stdout).unwrap();
     assert!(
         created.starts_with("created workload `hello-world`"),
         "{created}"
     );
-    let dir = sb.path().join("hello-world");
+    let dir = crates.path().join("hello-world");
     assert_one_line_error(&new("hello-world"), "exists already");
     assert_one_line_error(&new("Hello"), "plugin name `Hello`");
 
@@ -788,51 +790,7 @@ fn a_new_workload_builds_tests_and_goes_through_a_registry_into_a_bench() {
         String::from_utf8_lossy(&shellcheck.stdout)
     );
 
-    // Built offline with the crate versions owbench's own guests use, in their target
-    // directory and profile (so what they share is compiled once).
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"),
-        dir.join("Cargo.lock"),
-    )
-    .unwrap();
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .join("guests");
-    let profile = std::env::var("OWBENCH_GUESTS_PROFILE").unwrap_or_else(|_| "release".into());
-    let tested = Command::new("cargo")
-        .args(["test", "--offline", "--quiet"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
-        .unwrap();
-    assert!(
-        tested.status.success(),
-        "{}",
-        String::from_utf8_lossy(&tested.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&tested.stdout).contains("2 passed"),
-        "{}",
-        String::from_utf8_lossy(&tested.stdout)
-    );
-    let mut build = Command::new(dir.join("build.sh"));
-    build
-        .arg("--offline")
-        .env("CARGO_TARGET_DIR", &target)
-        .env("PROFILE", &profile);
-    if profile != "release" {
-        build.args([
-            "--config",
-            &format!("profile.{profile}.inherits=\"release\""),
-        ]);
-    }
-    let built = build.output().unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    build_template(&dir, 2);
 
     let run: serde_json::Value = serde_json::from_str(&sb.ok(&[
         "workload",
@@ -864,4 +822,137 @@ fn a_new_workload_builds_tests_and_goes_through_a_registry_into_a_bench() {
          [[workload]]\nname = \"hello-world\"\nparams = { who = \"bench\" }\n",
     );
     assert_eq!(summary["workloads"][0]["outcomes"]["ok"], 5, "{summary}");
+}
+
+/// Where a test makes plugin crates: inside owbench's target directory, so that they
+/// build with the checkout's cargo configuration (its wasm32 flags) as the guests do.
+fn crate_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
+/// Test and build the plugin crate `plugin new` made in `dir` as a plugin author would
+/// (`cargo fmt --check`; `cargo test`: `tests` pass; `./build.sh`), offline with the
+/// crate versions owbench's own guests use, in their target directory and profile (so
+/// what they share is compiled once).
+fn build_template(dir: &Path, tests: usize) {
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )
+    .unwrap();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("guests");
+    let profile = std::env::var("OWBENCH_GUESTS_PROFILE").unwrap_or_else(|_| "release".into());
+    let formatted = Command::new("cargo")
+        .args(["fmt", "--check"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        formatted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&formatted.stdout)
+    );
+    let tested = Command::new("cargo")
+        .args(["test", "--offline", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(
+        tested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&tested.stdout).contains(&format!("{tests} passed")),
+        "{}",
+        String::from_utf8_lossy(&tested.stdout)
+    );
+    let mut build = Command::new(dir.join("build.sh"));
+    build
+        .arg("--offline")
+        .env("CARGO_TARGET_DIR", &target)
+        .env("PROFILE", &profile);
+    if profile != "release" {
+        build.args([
+            "--config",
+            &format!("profile.{profile}.inherits=\"release\""),
+        ]);
+    }
+    let built = build.output().unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
+/// (Its user data is checked by the installers' validators, built with the providers.)
+#[cfg(feature = "providers")]
+#[test]
+fn a_new_provider_and_installer_build_test_install_and_plan_a_cluster() {
+    let sb = Sandbox::new();
+    let crates = crate_dir();
+    let parent = crates.path().to_str().unwrap();
+    for (kind, name, tests) in [("provider", "my-cloud", 5), ("installer", "my-setup", 3)] {
+        let created = sb.ok(&["plugin", "new", kind, name, "--dir", parent]);
+        assert!(
+            created.starts_with(&format!("created {kind} `{name}`")),
+            "{created}"
+        );
+        let dir = crates.path().join(name);
+        build_template(&dir, tests);
+        let installed = sb.ok(&["plugin", "install", "--yes", dir.to_str().unwrap()]);
+        assert!(
+            installed.starts_with(&format!("installed {name}@0.1.0 ({kind}, sha256:")),
+            "{installed}"
+        );
+    }
+
+    // Both, installed, plan a cluster by name: the provider's shapes and prices, the
+    // installer's sizing from the shape's memory and its setting, valid user data.
+    let spec = sb.path().join("cluster.toml");
+    std::fs::write(
+        &spec,
+        "name = \"mine\"\nprovider = \"my-cloud\"\nregion = \"region-1\"\n\
+         image = \"img-1\"\nallowed_cidrs = [\"203.0.113.7/32\"]\nmax_hours = 4\n\
+         [installer]\nname = \"my-setup\"\ncontainer-mb = \"512\"\n\
+         [[nodes]]\nrole = \"server\"\nshape = \"medium-4\"\n",
+    )
+    .unwrap();
+    let user_data = sb.path().join("user-data");
+    let plan = sb.ok(&[
+        "cluster",
+        "up",
+        spec.to_str().unwrap(),
+        "--dry-run",
+        "--user-data-dir",
+        user_data.to_str().unwrap(),
+    ]);
+    assert!(
+        plan.contains("1 nodes on my-cloud in region-1: 0.1600 USD per hour"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("action containers of 512 MB at once") && plan.contains("30"),
+        "{plan}"
+    );
+    let server = std::fs::read_to_string(user_data.join("server.yaml")).unwrap();
+    crate::installers::check_phase("server", &server);
+    assert!(server.contains("--concurrent-invocations 30"), "{server}");
+    assert!(
+        !sb.path().join("clusters").exists(),
+        "a dry run records nothing"
+    );
+
+    // A setting the template does not know is refused in one line.
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, text.replace("container-mb", "containers-mb")).unwrap();
+    assert_one_line_error(
+        &sb.owbench(&["cluster", "up", spec.to_str().unwrap(), "--dry-run"]),
+        "containers-mb",
+    );
 }
