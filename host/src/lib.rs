@@ -29,6 +29,7 @@ pub mod net;
 pub mod objects;
 pub mod platform;
 pub mod providers;
+pub mod python;
 pub mod results;
 pub mod specfile;
 pub mod tls;

@@ -223,6 +223,12 @@ pub fn component(source: &Source) -> Result<(Manifest, Vec<u8>), PluginError> {
                 source,
             })?;
             let component = dir.join(&manifest.component);
+            if manifest.build.is_some() && !component.exists() {
+                return Err(PluginError::NotBuilt {
+                    plugin: manifest.name.clone(),
+                    dir: dir.clone(),
+                });
+            }
             let bytes = std::fs::read(&component).map_err(|source| PluginError::ReadComponent {
                 plugin: manifest.name.clone(),
                 path: component,

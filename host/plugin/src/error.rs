@@ -73,6 +73,17 @@ pub enum PluginError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A plugin written in Python has not been built yet.
+    #[error(
+        "plugin `{plugin}`: its component is not built yet: run `owbench plugin build {}`",
+        .dir.display()
+    )]
+    NotBuilt {
+        /// Plugin name.
+        plugin: String,
+        /// Its directory.
+        dir: PathBuf,
+    },
     /// The bytes are not a valid WebAssembly component.
     #[error("plugin `{plugin}`: not a valid WebAssembly component: {reason}")]
     Compile {

@@ -115,6 +115,9 @@ pub enum ManifestError {
     /// `credentials` names no known kind, or a plugin that is not a provider asks for them.
     #[error("`permissions.credentials = \"{0}\"`: {1}")]
     BadCredentials(String, &'static str),
+    /// The `[build]` table is wrong.
+    #[error("[build]: {0}")]
+    BadBuild(String),
     /// `name` is not a plugin name.
     #[error(
         "`name = {0:?}`: use 1 to 64 lowercase letters, digits and `-`, starting with a letter"
@@ -149,6 +152,14 @@ struct RawManifest {
     permissions: RawPermissions,
     #[serde(default)]
     limits: RawLimits,
+    build: Option<RawBuild>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBuild {
+    python: Option<String>,
+    requirements: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -189,6 +200,19 @@ pub struct Manifest {
     pub memory_limit: u64,
     /// Wall-clock limit for one call.
     pub timeout: Duration,
+    /// How `owbench plugin build` makes the component from source, if it does.
+    pub build: Option<PythonBuild>,
+}
+
+/// A workload written in Python: `[build] python = "MODULE"` in `plugin.toml`.
+/// `owbench plugin build` makes its component with componentize-py; `workload run
+/// --native` runs the same module with CPython.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PythonBuild {
+    /// The module beside `plugin.toml` that registers the workload (`app` for `app.py`).
+    pub module: String,
+    /// The pip requirements file beside `plugin.toml` (pure-Python packages only).
+    pub requirements: Option<String>,
 }
 
 /// Credentials the host holds for a provider plugin and signs its requests with.
@@ -287,8 +311,47 @@ impl Manifest {
         if !plain {
             return Err(ManifestError::BadComponent(component));
         }
+        let build = match raw.build {
+            None => None,
+            Some(RawBuild { python: None, .. }) => {
+                return Err(ManifestError::BadBuild(
+                    "`[build]` needs `python = \"MODULE\"`".into(),
+                ));
+            }
+            Some(RawBuild {
+                python: Some(module),
+                requirements,
+            }) => {
+                if world != World::Workload {
+                    return Err(ManifestError::BadBuild(
+                        "only plugins of the `workload` world are built from Python".into(),
+                    ));
+                }
+                let identifier = |s: &str| {
+                    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                };
+                if !identifier(&module) || module.starts_with("owbench") {
+                    return Err(ManifestError::BadBuild(format!(
+                        "`python = {module:?}` must name a module beside plugin.toml (`app` for app.py)"
+                    )));
+                }
+                if let Some(file) = &requirements
+                    && (file.is_empty() || file.starts_with('.') || file.contains(['/', '\\']))
+                {
+                    return Err(ManifestError::BadBuild(format!(
+                        "`requirements = {file:?}` must name a file beside plugin.toml"
+                    )));
+                }
+                Some(PythonBuild {
+                    module,
+                    requirements,
+                })
+            }
+        };
         Ok(Manifest {
             component,
+            build,
             name: raw.name,
             version: raw.version,
             world,
@@ -404,6 +467,44 @@ mod tests {
         assert!(matches!(e, ManifestError::BadWorld(_)), "{e}");
         let e = Manifest::parse(&format!("{GOOD}\nshoe_size = 3")).unwrap_err();
         assert!(e.to_string().contains("unknown field `shoe_size`"), "{e}");
+    }
+
+    #[test]
+    fn a_python_build_names_its_module_and_requirements() {
+        let m = Manifest::parse(&format!(
+            "{GOOD}[build]\npython = \"app\"\nrequirements = \"requirements.txt\"\n"
+        ))
+        .unwrap();
+        let build = m.build.unwrap();
+        assert_eq!(build.module, "app");
+        assert_eq!(build.requirements.as_deref(), Some("requirements.txt"));
+        assert!(Manifest::parse(GOOD).unwrap().build.is_none());
+        for (table, needle) in [
+            ("[build]\n", "needs `python"),
+            ("[build]\npython = \"app.py\"\n", "must name a module"),
+            (
+                "[build]\npython = \"owbench_workload\"\n",
+                "must name a module",
+            ),
+            (
+                "[build]\npython = \"app\"\nrequirements = \"../r.txt\"\n",
+                "beside plugin.toml",
+            ),
+            (
+                "[build]\npython = \"app\"\nlang = \"go\"\n",
+                "unknown field",
+            ),
+        ] {
+            let e = Manifest::parse(&format!("{GOOD}{table}")).unwrap_err();
+            assert!(e.to_string().contains(needle), "{table}: {e}");
+        }
+        let provider = GOOD.replace("/workload@", "/provider@");
+        let e = Manifest::parse(&format!("{provider}[build]\npython = \"app\"\n")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("only plugins of the `workload` world"),
+            "{e}"
+        );
     }
 
     #[test]

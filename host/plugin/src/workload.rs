@@ -150,6 +150,7 @@ impl WorkloadPlugin {
             credentials: None,
             memory_limit: limits.memory,
             timeout: limits.timeout,
+            build: None,
         };
         Self::load_checked(engine, manifest, bytes, false).await
     }

@@ -17,7 +17,7 @@ use owbench_plugin::package::{Artifact, Package};
 use owbench_plugin::registry::{Reference, Registry, docker_credentials};
 use owbench_plugin::{InstallerPlugin, PluginEngine, ProviderPlugin, WorkloadPlugin};
 
-use super::template::{TemplateKind, new_plugin};
+use super::template::{Lang, TemplateKind, new_plugin};
 
 /// `owbench plugin ...`
 #[derive(Debug, clap::Subcommand)]
@@ -36,6 +36,15 @@ pub enum PluginCommand {
         /// this owbench was built from, else the repository on GitHub).
         #[arg(long)]
         sdk: Option<PathBuf>,
+        /// The language: Rust (every kind) or Python (workloads).
+        #[arg(long, value_enum, default_value_t = Lang::Rust)]
+        lang: Lang,
+    },
+    /// Build the component of a workload written in Python (`[build] python = "MODULE"`
+    /// in its plugin.toml) with componentize-py, which the first build installs with pip.
+    Build {
+        /// The plugin directory.
+        dir: PathBuf,
     },
     /// Pack a plugin directory (`plugin.toml` and its built component) into a package
     /// file: an OCI image layout in a gzipped tar archive.
@@ -109,7 +118,9 @@ impl PluginCommand {
                 name,
                 dir,
                 sdk,
-            } => new_plugin(kind, &name, &dir, sdk),
+                lang,
+            } => new_plugin(kind, lang, &name, &dir, sdk),
+            PluginCommand::Build { dir } => build(&dir),
             PluginCommand::Pack { dir, output } => pack(&dir, output),
             PluginCommand::Push { source, reference } => push(&source, &reference).await,
             PluginCommand::Install { source, yes } => {
@@ -564,5 +575,20 @@ async fn search(term: &str, mut indexes: Vec<String>, as_json: bool) -> anyhow::
         ]);
     }
     super::table::print(&table);
+    Ok(())
+}
+
+fn build(dir: &Path) -> anyhow::Result<()> {
+    let built = crate::python::build(dir)?;
+    println!(
+        "built {} ({:.1} MB{})",
+        built.component.display(),
+        built.bytes as f64 / 1e6,
+        if built.cached {
+            ", unchanged: from the cache"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }

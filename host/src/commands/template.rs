@@ -17,8 +17,38 @@ pub enum TemplateKind {
     Installer,
 }
 
+/// The language a plugin is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Rust, built for wasm32-wasip2 with cargo (every kind).
+    Rust,
+    /// Python, built with componentize-py by `owbench plugin build` (workloads).
+    Python,
+}
+
 /// A template's files: (path in the new crate, text with `{{…}}` holes).
 type Files = &'static [(&'static str, &'static str)];
+
+/// The Python workload template's files.
+const PYTHON_WORKLOAD: Files = &[
+    (
+        "plugin.toml",
+        include_str!("template/python-workload/plugin.toml.in"),
+    ),
+    ("app.py", include_str!("template/python-workload/app.py.in")),
+    (
+        "test_app.py",
+        include_str!("template/python-workload/test_app.py.in"),
+    ),
+    (
+        "requirements.txt",
+        include_str!("template/python-workload/requirements.txt.in"),
+    ),
+    (
+        ".gitignore",
+        include_str!("template/python-workload/gitignore.in"),
+    ),
+];
 
 /// What every template has besides its own files.
 const COMMON: Files = &[
@@ -115,6 +145,69 @@ impl TemplateKind {
     }
 }
 
+/// Write `files` (path, text) into `dir`, a new directory under `parent`, with the
+/// files of `executable` made executable. Written beside its place and renamed into it:
+/// no half-made plugin on failure.
+fn write_new(
+    dir: &Path,
+    parent: &Path,
+    files: &[(&str, String)],
+    executable: &[&str],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".owbench-new-")
+        .tempdir_in(parent)
+        .with_context(|| format!("cannot write in {}", parent.display()))?;
+    for (path, text) in files {
+        let target = staging.path().join(path);
+        if let Some(p) = target.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        std::fs::write(&target, text)?;
+    }
+    #[cfg(unix)]
+    for path in executable {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            staging.path().join(path),
+            std::fs::Permissions::from_mode(0o755),
+        )?;
+    }
+    std::fs::rename(staging.keep(), dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Create the Python workload `name` in `parent/name`, with a copy of the Python SDK
+/// (in `.owbench-sdk/`) for its tests.
+fn new_python_workload(name: &str, parent: &Path) -> anyhow::Result<()> {
+    let dir = parent.join(name);
+    if dir.exists() {
+        bail!("{} exists already", dir.display());
+    }
+    let fill = |text: &str| {
+        text.replace("{{name}}", name)
+            .replace("{{wit}}", owbench_plugin::manifest::WIT_VERSION)
+            .replace("{{owbench}}", &host_requirement())
+    };
+    let mut files: Vec<(String, String)> = PYTHON_WORKLOAD
+        .iter()
+        .map(|(path, text)| (path.to_string(), fill(text)))
+        .collect();
+    files.extend(
+        crate::python::sdk_files()
+            .map(|(path, text)| (format!(".owbench-sdk/{path}"), text.to_owned())),
+    );
+    let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+    write_new(&dir, parent, &files, &[])?;
+    println!(
+        "created workload `{name}` in {}: `python3 -m unittest` there runs its tests, `owbench plugin build {}` builds {name}.wasm",
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
+}
+
 /// The owbench versions a new plugin works with: this one's minor series (`^0.1`).
 fn host_requirement() -> String {
     let host = semver::Version::parse(owbench_plugin::manifest::HOST_VERSION)
@@ -147,6 +240,7 @@ fn type_name(name: &str) -> String {
 /// checkout `sdk` (default: [`own_checkout`], else the repository).
 pub fn new_plugin(
     kind: TemplateKind,
+    lang: Lang,
     name: &str,
     parent: &Path,
     sdk: Option<PathBuf>,
@@ -155,6 +249,14 @@ pub fn new_plugin(
         bail!(
             "plugin name `{name}`: use lowercase letters, digits and `-`, starting with a letter"
         );
+    }
+    if lang == Lang::Python {
+        if kind != TemplateKind::Workload {
+            bail!(
+                "only workloads are written in Python: `plugin new workload {name} --lang python`"
+            );
+        }
+        return new_python_workload(name, parent);
     }
     let (sdk_package, sdk_path) = kind.sdk();
     let sdk_dependency = match sdk.or_else(own_checkout) {
@@ -186,30 +288,13 @@ pub fn new_plugin(
             .replace("{{owbench}}", &host_requirement())
             .replace("{{try}}", &kind.next_steps(name))
     };
-    // Written beside its place and renamed into it: no half-made crate on failure.
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".owbench-new-")
-        .tempdir_in(parent)
-        .with_context(|| format!("cannot write in {}", parent.display()))?;
-    for (path, text) in kind.files().iter().chain(COMMON) {
-        let target = staging.path().join(path);
-        if let Some(p) = target.parent() {
-            std::fs::create_dir_all(p)?;
-        }
-        std::fs::write(&target, fill(text))?;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            staging.path().join("build.sh"),
-            std::fs::Permissions::from_mode(0o755),
-        )?;
-    }
-    std::fs::rename(staging.keep(), &dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let files: Vec<(&str, String)> = kind
+        .files()
+        .iter()
+        .chain(COMMON)
+        .map(|(path, text)| (*path, fill(text)))
+        .collect();
+    write_new(&dir, parent, &files, &["build.sh"])?;
     println!(
         "created {} `{name}` in {}: `cargo test` there runs its tests, `./build.sh` builds {name}.wasm",
         kind.noun(),
@@ -236,7 +321,7 @@ mod tests {
             TemplateKind::Provider,
             TemplateKind::Installer,
         ] {
-            new_plugin(kind, kind.noun(), parent.path(), None).unwrap();
+            new_plugin(kind, Lang::Rust, kind.noun(), parent.path(), None).unwrap();
             for (path, _) in kind.files().iter().chain(COMMON) {
                 let text =
                     std::fs::read_to_string(parent.path().join(kind.noun()).join(path)).unwrap();
@@ -245,5 +330,32 @@ mod tests {
                 }
             }
         }
+        new_plugin(
+            TemplateKind::Workload,
+            Lang::Python,
+            "py",
+            parent.path(),
+            None,
+        )
+        .unwrap();
+        for (path, _) in PYTHON_WORKLOAD {
+            let text = std::fs::read_to_string(parent.path().join("py").join(path)).unwrap();
+            assert!(!text.contains("{{"), "{path}");
+        }
+        assert!(
+            parent
+                .path()
+                .join("py/.owbench-sdk/owbench_workload/__init__.py")
+                .is_file()
+        );
+        let e = new_plugin(
+            TemplateKind::Provider,
+            Lang::Python,
+            "pp",
+            parent.path(),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("only workloads"), "{e}");
     }
 }

@@ -121,14 +121,25 @@ async fn run(engine_args: &EngineArgs, args: RunArgs) -> anyhow::Result<()> {
     let params_text = Value::Object(params).to_string();
 
     if args.native {
-        let outcome = workloads::run_native(&args.name, &params_text)
-            .with_context(|| {
+        // A workload written in Python runs under CPython; a built-in, its native build.
+        let python = match workloads::resolve(&args.name, &engine_args.plugin_dirs) {
+            Ok(Source::Dir(dir))
+                if matches!(crate::python::read_manifest(&dir), Ok((_, Some(_)))) =>
+            {
+                Some(dir)
+            }
+            _ => None,
+        };
+        let outcome = match python {
+            Some(dir) => crate::python::run_native(&dir, &params_text)?,
+            None => workloads::run_native(&args.name, &params_text).with_context(|| {
                 if cfg!(feature = "native") {
                     format!("workload `{}` has no native build", args.name)
                 } else {
                     "this owbench was built without native builds of the workloads: rebuild with `cargo build --release --features native`".to_owned()
                 }
-            })?;
+            })?,
+        };
         let result = outcome
             .result
             .map_err(|e| anyhow::anyhow!("native `{}` failed: {e}", args.name))?;

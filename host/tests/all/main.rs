@@ -19,6 +19,10 @@ mod cli;
 /// packages refused.
 mod packages;
 
+/// Workloads written in Python: the template, the suites' ports against CPython, and
+/// their errors.
+mod python;
+
 /// The embedded OpenWhisk-compatible platform over its REST API.
 mod platform;
 

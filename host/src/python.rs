@@ -1,0 +1,631 @@
+//! Workloads written in Python (`[build] python = "MODULE"` in `plugin.toml`): the
+//! component `owbench plugin build` makes with componentize-py against owbench's WIT,
+//! and the native twin CPython runs (`owbench workload run DIR --native`).
+//!
+//! The Python SDK (`workloads/sdk-python`) and the WIT are embedded in owbench, so a
+//! build needs no checkout. What a build reuses lives in [`cache_dir`]: a virtual
+//! environment with the pinned componentize-py (made by the first build, with pip), the
+//! requirements installed once per requirements file, and every component built, named
+//! by the SHA-256 of everything that went into it.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use sha2::{Digest, Sha256};
+
+use owbench_plugin::manifest::{Manifest, PythonBuild, WIT_VERSION};
+use owbench_plugin::{LogLine, Metric};
+
+use crate::workloads::NativeOutcome;
+
+/// The componentize-py release builds use (PyPI), pinned: a component depends on it.
+pub const COMPONENTIZE_PY: &str = "0.25.1";
+
+/// The Python SDK, embedded: (path under the SDK's root, text).
+const SDK: &[(&str, &str)] = &[
+    (
+        "owbench_workload/__init__.py",
+        include_str!("../../workloads/sdk-python/owbench_workload/__init__.py"),
+    ),
+    (
+        "owbench_workload/_component.py",
+        include_str!("../../workloads/sdk-python/owbench_workload/_component.py"),
+    ),
+    (
+        "owbench_workload/_native.py",
+        include_str!("../../workloads/sdk-python/owbench_workload/_native.py"),
+    ),
+    (
+        "owbench_workload/openwhisk.py",
+        include_str!("../../workloads/sdk-python/owbench_workload/openwhisk.py"),
+    ),
+];
+
+/// owbench's WIT package and the WASI packages it uses, embedded.
+const WIT: &[(&str, &str)] = &[
+    ("host.wit", include_str!("../../wit/host.wit")),
+    ("types.wit", include_str!("../../wit/types.wit")),
+    ("worlds.wit", include_str!("../../wit/worlds.wit")),
+    ("deps/cli.wit", include_str!("../../wit/deps/cli.wit")),
+    ("deps/clocks.wit", include_str!("../../wit/deps/clocks.wit")),
+    (
+        "deps/filesystem.wit",
+        include_str!("../../wit/deps/filesystem.wit"),
+    ),
+    ("deps/http.wit", include_str!("../../wit/deps/http.wit")),
+    ("deps/io.wit", include_str!("../../wit/deps/io.wit")),
+    ("deps/random.wit", include_str!("../../wit/deps/random.wit")),
+    (
+        "deps/sockets.wit",
+        include_str!("../../wit/deps/sockets.wit"),
+    ),
+];
+
+/// The Python SDK's files: (path under the SDK's root, text).
+pub fn sdk_files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    SDK.iter().copied()
+}
+
+/// The module componentize-py wraps: the workload's module, then the world's exports.
+const ENTRY: &str = "owbench_entry";
+
+/// Where Python builds keep what they reuse: `$OWBENCH_PYTHON_CACHE`, else
+/// `$XDG_CACHE_HOME/owbench/python` (`~/.cache/owbench/python`).
+pub fn cache_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("OWBENCH_PYTHON_CACHE") {
+        return Ok(PathBuf::from(dir));
+    }
+    let base = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache"),
+    };
+    Ok(base.join("owbench/python"))
+}
+
+/// The Python interpreter: `$OWBENCH_PYTHON`, else `python3`.
+fn python() -> OsString {
+    std::env::var_os("OWBENCH_PYTHON").unwrap_or_else(|| "python3".into())
+}
+
+/// The manifest of the plugin directory `dir`, and its Python build (`None` when it is
+/// not built from Python).
+pub fn read_manifest(dir: &Path) -> anyhow::Result<(Manifest, Option<PythonBuild>)> {
+    let path = dir.join("plugin.toml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let manifest = Manifest::parse(&text).with_context(|| format!("{}", path.display()))?;
+    let build = manifest.build.clone();
+    Ok((manifest, build))
+}
+
+/// What [`build`] made.
+#[derive(Debug)]
+pub struct Built {
+    /// The component, beside `plugin.toml`.
+    pub component: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Whether it came from the cache (nothing that goes into it changed).
+    pub cached: bool,
+}
+
+/// Build the component of the Python workload in `dir` (see the module's documentation).
+pub fn build(dir: &Path) -> anyhow::Result<Built> {
+    let (manifest, build) = read_manifest(dir)?;
+    let Some(build) = build else {
+        bail!(
+            "{}: plugin.toml has no `[build] python = \"MODULE\"`: there is nothing to build (a Rust plugin builds with cargo, see its build.sh)",
+            dir.display()
+        );
+    };
+    let module = dir.join(format!("{}.py", build.module));
+    if !module.is_file() {
+        bail!(
+            "{}: `[build] python = {:?}` but there is no {}",
+            dir.display(),
+            build.module,
+            module.display()
+        );
+    }
+    let sources = sources(dir, &manifest)?;
+    let requirements = requirements(dir, &build)?;
+
+    let mut key = Sha256::new();
+    key.update(format!(
+        "componentize-py {COMPONENTIZE_PY}\0module {}\0",
+        build.module
+    ));
+    for (path, text) in SDK.iter().chain(WIT) {
+        key.update(format!("{path}\0{}\0", text.len()));
+        key.update(text);
+    }
+    for (path, bytes) in &sources {
+        key.update(format!("{path}\0{}\0", bytes.len()));
+        key.update(bytes);
+    }
+    key.update(requirements.as_deref().unwrap_or(""));
+    let key = hex::encode(key.finalize());
+
+    let cache = cache_dir()?;
+    let components = cache.join("components");
+    std::fs::create_dir_all(&components)
+        .with_context(|| format!("cannot create {}", components.display()))?;
+    let cached = components.join(format!("{key}.wasm"));
+    let target = dir.join(&manifest.component);
+    if cached.is_file() {
+        let bytes = place(&cached, &target)?;
+        return Ok(Built {
+            component: target,
+            bytes,
+            cached: true,
+        });
+    }
+
+    let tool = componentize_py(&cache)?;
+    let site = requirements
+        .as_deref()
+        .map(|text| site_packages(&cache, text))
+        .transpose()?;
+    let stage = tempfile::Builder::new()
+        .prefix("build-")
+        .tempdir_in(&cache)
+        .with_context(|| format!("cannot write in {}", cache.display()))?;
+    let root = stage.path();
+    write_tree(
+        &root.join("sdk"),
+        SDK.iter().map(|(p, t)| (*p, t.as_bytes())),
+    )?;
+    write_tree(
+        &root.join("wit"),
+        WIT.iter().map(|(p, t)| (*p, t.as_bytes())),
+    )?;
+    write_tree(
+        &root.join("app"),
+        sources.iter().map(|(p, b)| (p.as_str(), b.as_slice())),
+    )?;
+    let entry = format!(
+        "import {}  # noqa: F401 (registers the workload)\nfrom owbench_workload._component import WitWorld  # noqa: F401\n",
+        build.module
+    );
+    write_tree(
+        &root.join("entry"),
+        [(format!("{ENTRY}.py").as_str(), entry.as_bytes())],
+    )?;
+    let out = root.join("component.wasm");
+    let mut command = Command::new(&tool);
+    command
+        .arg("-d")
+        .arg(root.join("wit"))
+        .arg("-w")
+        .arg(format!("owbench:plugin/workload@{WIT_VERSION}"))
+        .args(["componentize", ENTRY])
+        .arg("-p")
+        .arg(root.join("entry"))
+        .arg("-p")
+        .arg(root.join("app"))
+        .arg("-p")
+        .arg(root.join("sdk"));
+    if let Some(site) = &site {
+        command.arg("-p").arg(site);
+    }
+    command
+        .arg("-o")
+        .arg(&out)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("PYTHONPATH")
+        .current_dir(root);
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run {}", tool.display()))?;
+    if !output.status.success() || !out.is_file() {
+        bail!(
+            "componentize-py could not build `{}`: {}",
+            manifest.name,
+            last_line(&output.stderr, &output.stdout)
+        );
+    }
+    // Into the cache first (renamed into place: never half a component there), then
+    // beside plugin.toml.
+    let staged = components.join(format!(".{key}.wasm.part"));
+    std::fs::copy(&out, &staged).with_context(|| format!("cannot write {}", staged.display()))?;
+    std::fs::rename(&staged, &cached)
+        .with_context(|| format!("cannot write {}", cached.display()))?;
+    let bytes = place(&cached, &target)?;
+    Ok(Built {
+        component: target,
+        bytes,
+        cached: false,
+    })
+}
+
+/// The files of the plugin directory the component carries: everything but
+/// `plugin.toml`, the requirements file, components, tests (`test_*.py`), `target/`,
+/// `__pycache__/` and hidden files, by path relative to `dir` (sorted, so the key is
+/// stable).
+fn sources(dir: &Path, manifest: &Manifest) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let skip_file = |name: &str| {
+        name == "plugin.toml"
+            || name == manifest.component
+            || (name.starts_with("test_") && name.ends_with(".py"))
+            || name.ends_with(".wasm")
+            || manifest
+                .build
+                .as_ref()
+                .and_then(|b| b.requirements.as_deref())
+                == Some(name)
+    };
+    let mut out = BTreeMap::new();
+    let walk = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            !name.starts_with('.')
+                && !(e.file_type().is_dir() && (name == "target" || name == "__pycache__"))
+        });
+    for entry in walk {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .expect("under the directory walked")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.contains('/') || !skip_file(&rel) {
+            let bytes = std::fs::read(entry.path())
+                .with_context(|| format!("cannot read {}", entry.path().display()))?;
+            out.insert(rel, bytes);
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// The requirements file's text, if the build names one.
+fn requirements(dir: &Path, build: &PythonBuild) -> anyhow::Result<Option<String>> {
+    let Some(file) = &build.requirements else {
+        return Ok(None);
+    };
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Some(text))
+}
+
+/// Write `files` (relative path, bytes) under `root`.
+fn write_tree<'a>(
+    root: &Path,
+    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> anyhow::Result<()> {
+    for (path, bytes) in files {
+        let target = root.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&target, bytes)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+    }
+    Ok(())
+}
+
+/// Copy `from` to `to` through a temporary file beside it; its size.
+fn place(from: &Path, to: &Path) -> anyhow::Result<u64> {
+    let parent = to.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(parent)
+        .with_context(|| format!("cannot write in {}", parent.display()))?;
+    let bytes = std::io::copy(
+        &mut std::fs::File::open(from)
+            .with_context(|| format!("cannot read {}", from.display()))?,
+        &mut temp,
+    )
+    .with_context(|| format!("cannot write {}", to.display()))?;
+    temp.persist(to)
+        .with_context(|| format!("cannot write {}", to.display()))?;
+    Ok(bytes)
+}
+
+/// The last non-empty line a tool printed on `stderr` (else `stdout`).
+fn last_line(stderr: &[u8], stdout: &[u8]) -> String {
+    [stderr, stdout]
+        .iter()
+        .flat_map(|out| {
+            String::from_utf8_lossy(out)
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_owned)
+        })
+        .next()
+        .unwrap_or_else(|| "no output".into())
+}
+
+/// Hold `cache/NAME.lock` while `f` runs, so that builds side by side (tests, two
+/// shells) make each shared thing once.
+fn locked<T>(cache: &Path, name: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    std::fs::create_dir_all(cache).with_context(|| format!("cannot create {}", cache.display()))?;
+    let path = cache.join(format!("{name}.lock"));
+    let lock = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    f()
+}
+
+/// The componentize-py to build with: `$OWBENCH_COMPONENTIZE_PY`, else the pinned
+/// release in a virtual environment under `cache`, made with pip by the first build.
+fn componentize_py(cache: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(tool) = std::env::var_os("OWBENCH_COMPONENTIZE_PY") {
+        return Ok(PathBuf::from(tool));
+    }
+    let venv = cache.join(format!("componentize-py-{COMPONENTIZE_PY}"));
+    let tool = venv.join("bin/componentize-py");
+    let done = venv.join(".owbench-complete");
+    locked(cache, "componentize-py", || {
+        if done.is_file() {
+            return Ok(tool.clone());
+        }
+        let how = format!(
+            "install componentize-py {COMPONENTIZE_PY} yourself (`pip install componentize-py=={COMPONENTIZE_PY}`) and set OWBENCH_COMPONENTIZE_PY to its path"
+        );
+        _ = std::fs::remove_dir_all(&venv);
+        let made = Command::new(python())
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .output()
+            .with_context(|| format!("cannot run {}; {how}", python().to_string_lossy()))?;
+        if !made.status.success() {
+            bail!(
+                "cannot make a virtual environment for componentize-py: {}; {how}",
+                last_line(&made.stderr, &made.stdout)
+            );
+        }
+        let installed = pip_install(venv.join("bin/python").as_os_str())
+            .arg(format!("componentize-py=={COMPONENTIZE_PY}"))
+            .output()
+            .context("cannot run pip")?;
+        if !installed.status.success() || !tool.is_file() {
+            _ = std::fs::remove_dir_all(&venv);
+            bail!(
+                "cannot install componentize-py {COMPONENTIZE_PY} with pip: {}; {how}",
+                last_line(&installed.stderr, &installed.stdout)
+            );
+        }
+        std::fs::write(&done, "").with_context(|| format!("cannot write {}", done.display()))?;
+        Ok(tool.clone())
+    })
+}
+
+/// `PYTHON -m pip install`, quietly.
+fn pip_install(python: &std::ffi::OsStr) -> Command {
+    let mut pip = Command::new(python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    pip
+}
+
+/// The packages of `requirements` installed with pip into a directory of their own
+/// under `cache` (once per requirements text), without native code: the component
+/// cannot load it. A package that does not work without its C extension is refused,
+/// named; one with a pure-Python fallback (MarkupSafe) keeps the fallback.
+fn site_packages(cache: &Path, requirements: &str) -> anyhow::Result<PathBuf> {
+    let key = hex::encode(Sha256::digest(requirements.as_bytes()));
+    let site = cache.join("site").join(&key[..32]);
+    let done = site.join(".owbench-complete");
+    locked(cache, "site", || {
+        if done.is_file() {
+            return Ok(site.clone());
+        }
+        _ = std::fs::remove_dir_all(&site);
+        let result = install_requirements(&site, requirements);
+        if result.is_err() {
+            _ = std::fs::remove_dir_all(&site);
+        }
+        result?;
+        std::fs::write(&done, "").with_context(|| format!("cannot write {}", done.display()))?;
+        Ok(site.clone())
+    })
+}
+
+fn install_requirements(site: &Path, requirements: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(site).with_context(|| format!("cannot create {}", site.display()))?;
+    let file = site.join(".requirements.txt");
+    std::fs::write(&file, requirements)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    let installed = pip_install(&python())
+        .args(["--no-compile", "--target"])
+        .arg(site)
+        .arg("-r")
+        .arg(&file)
+        .output()
+        .with_context(|| format!("cannot run {} -m pip", python().to_string_lossy()))?;
+    if !installed.status.success() {
+        bail!(
+            "pip could not install the requirements: {}",
+            last_line(&installed.stderr, &installed.stdout)
+        );
+    }
+    // Native code, by the distribution that installed it (its RECORD lists its files).
+    let mut native: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(site).into_iter().flatten() {
+        let name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_file()
+            && (name.ends_with(".so") || name.ends_with(".pyd") || name.contains(".so."))
+        {
+            let rel = entry
+                .path()
+                .strip_prefix(site)
+                .expect("under site")
+                .to_string_lossy()
+                .into_owned();
+            native
+                .entry(distribution_of(site, &rel).unwrap_or_else(|| rel.clone()))
+                .or_default()
+                .push(rel);
+            std::fs::remove_file(entry.path())
+                .with_context(|| format!("cannot remove {}", entry.path().display()))?;
+        }
+    }
+    for (distribution, files) in native {
+        // Every top-level module of the files must still import without them.
+        let mut tops: Vec<&str> = files
+            .iter()
+            .filter_map(|f| f.split('/').next())
+            .map(|t| t.split('.').next().unwrap_or(t))
+            .collect();
+        tops.dedup();
+        for top in tops {
+            let probe = Command::new(python())
+                .args([
+                    "-I",
+                    "-c",
+                    "import sys; sys.path.insert(0, sys.argv[1]); __import__(sys.argv[2])",
+                ])
+                .arg(site)
+                .arg(top)
+                .output()
+                .with_context(|| format!("cannot run {}", python().to_string_lossy()))?;
+            if !probe.status.success() {
+                bail!(
+                    "requirement `{distribution}` needs a C extension ({}): only pure-Python packages run in a component",
+                    files[0]
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The distribution whose `RECORD` lists `rel` (a path under `site`).
+fn distribution_of(site: &Path, rel: &str) -> Option<String> {
+    let entries = std::fs::read_dir(site).ok()?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(dist) = name.strip_suffix(".dist-info") else {
+            continue;
+        };
+        let record = std::fs::read_to_string(entry.path().join("RECORD")).unwrap_or_default();
+        if record.lines().any(|l| l.split(',').next() == Some(rel)) {
+            return Some(dist.split('-').next().unwrap_or(dist).to_owned());
+        }
+    }
+    None
+}
+
+/// Run the Python workload in `dir` once with CPython on `params` (a JSON object).
+pub fn run_native(dir: &Path, params: &str) -> anyhow::Result<NativeOutcome> {
+    let (manifest, build) = read_manifest(dir)?;
+    let Some(build) = build else {
+        bail!("{}: not a Python workload", dir.display());
+    };
+    let cache = cache_dir()?;
+    let sdk_key = {
+        let mut h = Sha256::new();
+        for (path, text) in SDK {
+            h.update(path);
+            h.update(text);
+        }
+        hex::encode(h.finalize())
+    };
+    let sdk = cache.join("sdk").join(&sdk_key[..32]);
+    if !sdk.join("owbench_workload/_native.py").is_file() {
+        let staging = cache.join("sdk").join(format!(".{}", &sdk_key[..32]));
+        write_tree(&staging, SDK.iter().map(|(p, t)| (*p, t.as_bytes())))?;
+        if std::fs::rename(&staging, &sdk).is_err() && !sdk.is_dir() {
+            bail!("cannot write {}", sdk.display());
+        }
+    }
+    let site = requirements(dir, &build)?
+        .map(|text| site_packages(&cache, &text))
+        .transpose()?;
+    let mut command = Command::new(python());
+    command
+        .arg("-I")
+        .arg(sdk.join("owbench_workload/_native.py"))
+        .arg(&sdk)
+        .arg(std::path::absolute(dir)?)
+        .arg(&build.module);
+    if let Some(site) = &site {
+        command.arg(site);
+    }
+    let mut child = command
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", python().to_string_lossy()))?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(params.as_bytes())
+        .context("cannot send the params to Python")?;
+    let output = child.wait_with_output().context("Python did not finish")?;
+    let answer: serde_json::Value = output
+        .stdout
+        .split(|b| *b == b'\n')
+        .rev()
+        .find(|l| !l.is_empty())
+        .and_then(|l| serde_json::from_slice(l).ok())
+        .with_context(|| {
+            format!(
+                "`{}` under CPython: {}",
+                manifest.name,
+                last_line(&output.stderr, &output.stdout)
+            )
+        })?;
+    let text = |key: &str| answer[key].as_str().map(str::to_owned);
+    let result = if let Some(message) = text("invalid_params") {
+        Err(owbench_workload::Error::InvalidParams(message))
+    } else if let Some(message) = text("failed") {
+        Err(owbench_workload::Error::Failed(message))
+    } else {
+        Ok(answer["result"].to_string())
+    };
+    let logs = answer["logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|pair| LogLine {
+            level: match pair[0].as_str() {
+                Some("debug") => "debug",
+                Some("warn") => "warn",
+                Some("error") => "error",
+                _ => "info",
+            },
+            message: pair[1].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    let metrics = answer["metrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| Metric {
+            name: m[0].as_str().unwrap_or_default().to_owned(),
+            value: m[1].as_f64().unwrap_or(f64::NAN),
+            unit: m[2].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    Ok(NativeOutcome {
+        result,
+        logs,
+        metrics,
+        run: Duration::from_secs_f64(answer["elapsed_ms"].as_f64().unwrap_or(0.0) / 1e3),
+    })
+}

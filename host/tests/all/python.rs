@@ -1,0 +1,255 @@
+//! Workloads written in Python: the template (its tests, its build, a bench), and what
+//! goes wrong said in one line.
+//!
+//! componentize-py comes from PyPI (the first build installs it into the shared cache);
+//! the components are cached by the SHA-256 of what goes into them, so a CI run builds
+//! each once.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::cli::assert_one_line_error;
+use crate::helpers::cache_dir;
+
+/// Where the Python builds of every test keep componentize-py, requirements and
+/// components.
+fn python_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-cache")
+}
+
+fn owbench(args: &[&str]) -> Output {
+    owbench_in(args, &[])
+}
+
+fn owbench_in(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_owbench"))
+        .args(args)
+        .env("OWBENCH_CACHE_DIR", cache_dir())
+        .env("OWBENCH_PYTHON_CACHE", python_cache())
+        .env("OWBENCH_DB", crate::helpers::shared_db())
+        .env_remove("OWBENCH_PLUGIN_PATH")
+        .env_remove("OWBENCH_COMPONENTIZE_PY")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run owbench")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = owbench(args);
+    assert!(
+        out.status.success(),
+        "owbench {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `owbench workload run DIR --json` (with `extra` arguments): its report.
+fn run_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["workload", "run", dir.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ok(&args)).unwrap()
+}
+
+/// Run `spec` (TOML) with the plugin directories under `plugins`; its summary.
+fn bench(spec: &str, plugins: &Path) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.toml");
+    std::fs::write(&path, spec).unwrap();
+    let results = dir.path().join("results");
+    ok(&[
+        "bench",
+        path.to_str().unwrap(),
+        "--quiet",
+        "--plugin-dir",
+        plugins.to_str().unwrap(),
+        "-o",
+        results.to_str().unwrap(),
+    ]);
+    let run = std::fs::read_dir(&results)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_new_python_workload_tests_builds_runs_natively_and_benches() {
+    let parent = tempfile::tempdir().unwrap();
+    let created = ok(&[
+        "plugin",
+        "new",
+        "workload",
+        "hello-py",
+        "--lang",
+        "python",
+        "--dir",
+        parent.path().to_str().unwrap(),
+    ]);
+    assert!(
+        created.starts_with("created workload `hello-py`"),
+        "{created}"
+    );
+    let dir = parent.path().join("hello-py");
+
+    let tested = Command::new("python3")
+        .args(["-m", "unittest", "-v"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&tested.stderr);
+    assert!(tested.status.success(), "{report}");
+    assert!(report.contains("Ran 2 tests"), "{report}");
+
+    // Not built yet: said so, with the command that builds it.
+    assert_one_line_error(
+        &owbench(&["workload", "run", dir.to_str().unwrap()]),
+        "not built yet: run `owbench plugin build",
+    );
+    let built = ok(&["plugin", "build", dir.to_str().unwrap()]);
+    assert!(built.starts_with("built "), "{built}");
+    let again = ok(&["plugin", "build", dir.to_str().unwrap()]);
+    assert!(again.contains("unchanged: from the cache"), "{again}");
+
+    let wasm = run_json(&dir, &["-p", "who=py"]);
+    assert_eq!(wasm["mode"], "wasm");
+    assert_eq!(wasm["result"]["greeting"], "hello, py");
+    assert_eq!(wasm["metrics"][0]["name"], "name_bytes");
+    let native = run_json(&dir, &["-p", "who=py", "--native"]);
+    assert_eq!(native["mode"], "native");
+    assert_eq!(native["result"], wasm["result"]);
+    assert_eq!(native["logs"][0]["message"], "greeting py");
+
+    // Bad parameters are the workload's error, in one line, from either runtime.
+    for extra in [&[][..], &["--native"][..]] {
+        let mut args = vec!["workload", "run", dir.to_str().unwrap(), "-p", "who=\"\""];
+        args.extend_from_slice(extra);
+        assert_one_line_error(&owbench(&args), "`who` must be a non-empty string");
+    }
+
+    let summary = bench(
+        "name = \"hello-py\"\ncount = 5\n[load]\nmodel = \"closed\"\nconcurrency = 1\n\
+         [[workload]]\nname = \"hello-py\"\n",
+        parent.path(),
+    );
+    assert_eq!(summary["workloads"][0]["outcomes"]["ok"], 5, "{summary}");
+}
+
+/// A Python workload in `parent/NAME` from `app` (and `requirements`).
+fn python_plugin(parent: &Path, name: &str, app: &str, requirements: Option<&str>) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut toml = format!(
+        "name = \"{name}\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/workload@0.3.0\"\n\
+         [build]\npython = \"app\"\n"
+    );
+    if let Some(text) = requirements {
+        toml.push_str("requirements = \"requirements.txt\"\n");
+        std::fs::write(dir.join("requirements.txt"), text).unwrap();
+    }
+    std::fs::write(dir.join("plugin.toml"), toml).unwrap();
+    std::fs::write(dir.join("app.py"), app).unwrap();
+    dir
+}
+
+#[test]
+fn what_goes_wrong_in_python_is_said_in_one_line() {
+    let parent = tempfile::tempdir().unwrap();
+
+    // `run` raises: a failure with the exception's type and message; the traceback is
+    // in the logs.
+    let dir = python_plugin(
+        parent.path(),
+        "raises",
+        "from owbench_workload import workload\n\n\
+         @workload(name=\"raises\", category=\"cpu\", description=\"divides by zero\")\n\
+         def run(params):\n    return {\"x\": 1 / 0}\n",
+        None,
+    );
+    ok(&["plugin", "build", dir.to_str().unwrap()]);
+    for native in [false, true] {
+        let mut args = vec!["workload", "run", dir.to_str().unwrap(), "--json"];
+        if native {
+            args.push("--native");
+        }
+        let out = owbench(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("error: ") && last.contains("ZeroDivisionError: division by zero"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked at"), "{stderr}");
+        if !native {
+            assert!(
+                stderr.contains("Traceback (most recent call last)"),
+                "{stderr}"
+            );
+        }
+    }
+
+    // A result JSON cannot hold.
+    let dir = python_plugin(
+        parent.path(),
+        "not-json",
+        "from owbench_workload import workload\n\n\
+         @workload(name=\"not-json\", category=\"cpu\", description=\"returns a set\")\n\
+         def run(params):\n    return {\"x\": {1, 2}}\n",
+        None,
+    );
+    ok(&["plugin", "build", dir.to_str().unwrap()]);
+    assert_one_line_error(
+        &owbench(&["workload", "run", dir.to_str().unwrap()]),
+        "the result is not JSON",
+    );
+
+    // A requirement that needs its C extension: refused at build, named; nothing built.
+    let dir = python_plugin(
+        parent.path(),
+        "needs-c",
+        "import ujson\nfrom owbench_workload import workload\n\n\
+         @workload(name=\"needs-c\", category=\"cpu\", description=\"uses ujson\")\n\
+         def run(params):\n    return {\"x\": ujson.dumps(1)}\n",
+        Some("ujson==5.10.0\n"),
+    );
+    assert_one_line_error(
+        &owbench(&["plugin", "build", dir.to_str().unwrap()]),
+        "requirement `ujson` needs a C extension",
+    );
+    assert!(!dir.join("needs-c.wasm").exists());
+
+    // componentize-py cannot be installed (no package index): one line that says how.
+    let fresh = tempfile::tempdir().unwrap();
+    let dir = python_plugin(
+        parent.path(),
+        "offline",
+        "from owbench_workload import workload\n\n\
+         @workload(name=\"offline\", category=\"cpu\", description=\"never built\")\n\
+         def run(params):\n    return {}\n",
+        None,
+    );
+    let out = owbench_in(
+        &["plugin", "build", dir.to_str().unwrap()],
+        &[
+            ("OWBENCH_PYTHON_CACHE", fresh.path().to_str().unwrap()),
+            ("PIP_NO_INDEX", "1"),
+        ],
+    );
+    assert_one_line_error(&out, "set OWBENCH_COMPONENTIZE_PY");
+
+    // Not a Python plugin, and a module that is not there.
+    let rust = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/noop");
+    assert_one_line_error(
+        &owbench(&["plugin", "build", rust.to_str().unwrap()]),
+        "there is nothing to build",
+    );
+    std::fs::remove_file(dir.join("app.py")).unwrap();
+    assert_one_line_error(
+        &owbench(&["plugin", "build", dir.to_str().unwrap()]),
+        "there is no",
+    );
+}
