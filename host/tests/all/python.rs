@@ -1,5 +1,6 @@
-//! Workloads written in Python: the template (its tests, its build, a bench), and what
-//! goes wrong said in one line.
+//! Workloads written in Python: the template (its tests, its build, a bench), the ports
+//! of the suites' Python functions (each checked against CPython running the same file,
+//! then all benched on the embedded platform), and what goes wrong said in one line.
 //!
 //! componentize-py comes from PyPI (the first build installs it into the shared cache);
 //! the components are cached by the SHA-256 of what goes into them, so a CI run builds
@@ -16,6 +17,15 @@ use crate::helpers::cache_dir;
 fn python_cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-cache")
 }
+
+/// The ports, as their directories under `workloads/python`.
+const PORTS: &[&str] = &[
+    "float-operation",
+    "pyaes",
+    "json-dumps-loads",
+    "dynamic-html",
+    "compression",
+];
 
 fn owbench(args: &[&str]) -> Output {
     owbench_in(args, &[])
@@ -50,6 +60,23 @@ fn run_json(dir: &Path, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["workload", "run", dir.to_str().unwrap(), "--json"];
     args.extend_from_slice(extra);
     serde_json::from_str(&ok(&args)).unwrap()
+}
+
+/// A copy of the port `name` in `into`, so that building it writes nothing into the
+/// checkout.
+fn port(name: &str, into: &Path) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workloads/python")
+        .join(name);
+    let to = into.join(name);
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    to
 }
 
 /// Run `spec` (TOML) with the plugin directories under `plugins`; its summary.
@@ -136,6 +163,40 @@ fn a_new_python_workload_tests_builds_runs_natively_and_benches() {
         parent.path(),
     );
     assert_eq!(summary["workloads"][0]["outcomes"]["ok"], 5, "{summary}");
+}
+
+#[test]
+fn every_port_agrees_with_cpython_and_runs_through_bench() {
+    let plugins = tempfile::tempdir().unwrap();
+    let mut spec = String::from(
+        "name = \"python-ports\"\ncount = 2\n[load]\nmodel = \"closed\"\nconcurrency = 1\n",
+    );
+    for name in PORTS {
+        let dir = port(name, plugins.path());
+        ok(&["plugin", "build", dir.to_str().unwrap()]);
+        let wasm = run_json(&dir, &[]);
+        let native = run_json(&dir, &["--native"]);
+        assert_eq!(native["mode"], "native");
+        if *name == "float-operation" {
+            // sin and cos come from wasi-libc's libm in the component and from the
+            // machine's natively: the sum of 100,000 of them agrees to 1e-9.
+            let (a, b) = (
+                wasm["result"]["sum"].as_f64().unwrap(),
+                native["result"]["sum"].as_f64().unwrap(),
+            );
+            assert!(((a - b) / b).abs() < 1e-9, "{name}: {a} vs {b}");
+            assert_eq!(wasm["result"]["n"], native["result"]["n"]);
+        } else {
+            assert_eq!(wasm["result"], native["result"], "{name}");
+        }
+        spec.push_str(&format!("[[workload]]\nname = \"{name}\"\n"));
+    }
+    let summary = bench(&spec, plugins.path());
+    for (i, name) in PORTS.iter().enumerate() {
+        let workload = &summary["workloads"][i];
+        assert_eq!(workload["name"], *name, "{summary}");
+        assert_eq!(workload["outcomes"]["ok"], 2, "{name}: {summary}");
+    }
 }
 
 /// A Python workload in `parent/NAME` from `app` (and `requirements`).
