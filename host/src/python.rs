@@ -134,11 +134,31 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
     }
     let sources = sources(dir, &manifest)?;
     let requirements = requirements(dir, &build)?;
+    let interpreter = python_version()?;
+    // The entry imports the workload's module, checks that what it registers is what
+    // plugin.toml says (a mismatch fails the build, not the first load), then exports
+    // the world.
+    let entry = format!(
+        "import {module}  # noqa: F401 (registers the workload)\n\
+         import owbench_workload as _sdk\n\
+         _sdk._check_identity({name:?}, {version:?})\n\
+         from owbench_workload._component import WitWorld  # noqa: F401\n",
+        module = build.module,
+        name = manifest.name,
+        version = manifest.version.to_string(),
+    );
 
+    // Everything that goes into the component names it: the tool, the interpreter pip
+    // installed the requirements with, this owbench, the entry, the SDK, the WIT, the
+    // plugin's files and its requirements.
     let mut key = Sha256::new();
+    let tool_name = match std::env::var_os("OWBENCH_COMPONENTIZE_PY") {
+        Some(path) => format!("componentize-py at {}", path.to_string_lossy()),
+        None => format!("componentize-py {COMPONENTIZE_PY}"),
+    };
     key.update(format!(
-        "componentize-py {COMPONENTIZE_PY}\0module {}\0",
-        build.module
+        "{tool_name}\0python {interpreter}\0owbench {}\0{entry}\0",
+        env!("CARGO_PKG_VERSION")
     ));
     for (path, text) in SDK.iter().chain(WIT) {
         key.update(format!("{path}\0{}\0", text.len()));
@@ -148,7 +168,9 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
         key.update(format!("{path}\0{}\0", bytes.len()));
         key.update(bytes);
     }
-    key.update(requirements.as_deref().unwrap_or(""));
+    if let Some((text, _)) = &requirements {
+        key.update(text);
+    }
     let key = hex::encode(key.finalize());
 
     let cache = cache_dir()?;
@@ -166,10 +188,10 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
         });
     }
 
-    let tool = componentize_py(&cache)?;
+    let tool = componentize_py(&cache, &interpreter)?;
     let site = requirements
-        .as_deref()
-        .map(|text| site_packages(&cache, text))
+        .as_ref()
+        .map(|(text, path)| site_packages(&cache, &interpreter, text, path))
         .transpose()?;
     let stage = tempfile::Builder::new()
         .prefix("build-")
@@ -188,10 +210,6 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
         &root.join("app"),
         sources.iter().map(|(p, b)| (p.as_str(), b.as_slice())),
     )?;
-    let entry = format!(
-        "import {}  # noqa: F401 (registers the workload)\nfrom owbench_workload._component import WitWorld  # noqa: F401\n",
-        build.module
-    );
     write_tree(
         &root.join("entry"),
         [(format!("{ENTRY}.py").as_str(), entry.as_bytes())],
@@ -232,10 +250,7 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
     }
     // Into the cache first (renamed into place: never half a component there), then
     // beside plugin.toml.
-    let staged = components.join(format!(".{key}.wasm.part"));
-    std::fs::copy(&out, &staged).with_context(|| format!("cannot write {}", staged.display()))?;
-    std::fs::rename(&staged, &cached)
-        .with_context(|| format!("cannot write {}", cached.display()))?;
+    place(&out, &cached)?;
     let bytes = place(&cached, &target)?;
     Ok(Built {
         component: target,
@@ -263,12 +278,15 @@ fn sources(dir: &Path, manifest: &Manifest) -> anyhow::Result<Vec<(String, Vec<u
     let mut out = BTreeMap::new();
     let walk = walkdir::WalkDir::new(dir)
         .min_depth(1)
-        .follow_links(false)
+        .follow_links(true)
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
+            let dir = e.file_type().is_dir();
             !name.starts_with('.')
-                && !(e.file_type().is_dir() && (name == "target" || name == "__pycache__"))
+                && !(dir && (name == "target" || name == "__pycache__"))
+                // A virtual environment kept beside the code.
+                && !(dir && e.path().join("pyvenv.cfg").exists())
         });
     for entry in walk {
         let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
@@ -290,15 +308,32 @@ fn sources(dir: &Path, manifest: &Manifest) -> anyhow::Result<Vec<(String, Vec<u
     Ok(out.into_iter().collect())
 }
 
-/// The requirements file's text, if the build names one.
-fn requirements(dir: &Path, build: &PythonBuild) -> anyhow::Result<Option<String>> {
+/// The requirements file's text and path, if the build names one.
+fn requirements(dir: &Path, build: &PythonBuild) -> anyhow::Result<Option<(String, PathBuf)>> {
     let Some(file) = &build.requirements else {
         return Ok(None);
     };
-    let path = dir.join(file);
+    let path = std::path::absolute(dir.join(file))?;
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(Some(text))
+    Ok(Some((text, path)))
+}
+
+/// The version of the Python interpreter (`3.11.7`), which pip installs requirements
+/// for and `--native` runs.
+fn python_version() -> anyhow::Result<String> {
+    let out = Command::new(python())
+        .args(["-I", "-S", "-c", "import sys; print(sys.version.split()[0])"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .with_context(|| {
+            format!(
+                "cannot run {} (Python 3 is needed to build and run Python workloads; OWBENCH_PYTHON names another interpreter)",
+                python().to_string_lossy()
+            )
+        })?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// Write `files` (relative path, bytes) under `root`.
@@ -334,20 +369,27 @@ fn place(from: &Path, to: &Path) -> anyhow::Result<u64> {
     Ok(bytes)
 }
 
-/// The last non-empty line a tool printed on `stderr` (else `stdout`).
+/// The line that says what went wrong in what a tool printed: the last one that
+/// names an error (`ERROR: ...`, `...Error: ...`), else the last non-empty one, of
+/// `stderr`, else of `stdout`.
 fn last_line(stderr: &[u8], stdout: &[u8]) -> String {
-    [stderr, stdout]
-        .iter()
-        .flat_map(|out| {
-            String::from_utf8_lossy(out)
-                .lines()
-                .rev()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .map(str::to_owned)
-        })
-        .next()
-        .unwrap_or_else(|| "no output".into())
+    let text = |out: &[u8]| String::from_utf8_lossy(out).into_owned();
+    let (stderr, stdout) = (text(stderr), text(stdout));
+    let lines = || {
+        stderr
+            .lines()
+            .rev()
+            .chain(stdout.lines().rev())
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+    };
+    let names_error =
+        |l: &&str| l.starts_with("ERROR:") || l.starts_with("error:") || l.contains("Error:");
+    lines()
+        .find(names_error)
+        .or_else(|| lines().next())
+        .unwrap_or("no output")
+        .to_owned()
 }
 
 /// Hold `cache/NAME.lock` while `f` runs, so that builds side by side (tests, two
@@ -364,11 +406,14 @@ fn locked<T>(cache: &Path, name: &str, f: impl FnOnce() -> anyhow::Result<T>) ->
 
 /// The componentize-py to build with: `$OWBENCH_COMPONENTIZE_PY`, else the pinned
 /// release in a virtual environment under `cache`, made with pip by the first build.
-fn componentize_py(cache: &Path) -> anyhow::Result<PathBuf> {
+fn componentize_py(cache: &Path, interpreter: &str) -> anyhow::Result<PathBuf> {
     if let Some(tool) = std::env::var_os("OWBENCH_COMPONENTIZE_PY") {
         return Ok(PathBuf::from(tool));
     }
-    let venv = cache.join(format!("componentize-py-{COMPONENTIZE_PY}"));
+    // One per interpreter: a venv stops working when the Python it was made from goes.
+    let venv = cache.join(format!(
+        "componentize-py-{COMPONENTIZE_PY}-python{interpreter}"
+    ));
     let tool = venv.join("bin/componentize-py");
     let done = venv.join(".owbench-complete");
     locked(cache, "componentize-py", || {
@@ -423,8 +468,15 @@ fn pip_install(python: &std::ffi::OsStr) -> Command {
 /// under `cache` (once per requirements text), without native code: the component
 /// cannot load it. A package that does not work without its C extension is refused,
 /// named; one with a pure-Python fallback (MarkupSafe) keeps the fallback.
-fn site_packages(cache: &Path, requirements: &str) -> anyhow::Result<PathBuf> {
-    let key = hex::encode(Sha256::digest(requirements.as_bytes()));
+fn site_packages(
+    cache: &Path,
+    interpreter: &str,
+    requirements: &str,
+    file: &Path,
+) -> anyhow::Result<PathBuf> {
+    let key = hex::encode(Sha256::digest(
+        format!("python {interpreter}\0{requirements}").as_bytes(),
+    ));
     let site = cache.join("site").join(&key[..32]);
     let done = site.join(".owbench-complete");
     locked(cache, "site", || {
@@ -432,7 +484,7 @@ fn site_packages(cache: &Path, requirements: &str) -> anyhow::Result<PathBuf> {
             return Ok(site.clone());
         }
         _ = std::fs::remove_dir_all(&site);
-        let result = install_requirements(&site, requirements);
+        let result = install_requirements(&site, file);
         if result.is_err() {
             _ = std::fs::remove_dir_all(&site);
         }
@@ -442,16 +494,15 @@ fn site_packages(cache: &Path, requirements: &str) -> anyhow::Result<PathBuf> {
     })
 }
 
-fn install_requirements(site: &Path, requirements: &str) -> anyhow::Result<()> {
+/// pip-install the requirements `file` into `site`, then take the native modules out
+/// and refuse a package that does not work without them.
+fn install_requirements(site: &Path, file: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(site).with_context(|| format!("cannot create {}", site.display()))?;
-    let file = site.join(".requirements.txt");
-    std::fs::write(&file, requirements)
-        .with_context(|| format!("cannot write {}", file.display()))?;
     let installed = pip_install(&python())
         .args(["--no-compile", "--target"])
         .arg(site)
         .arg("-r")
-        .arg(&file)
+        .arg(file)
         .output()
         .with_context(|| format!("cannot run {} -m pip", python().to_string_lossy()))?;
     if !installed.status.success() {
@@ -488,11 +539,13 @@ fn install_requirements(site: &Path, requirements: &str) -> anyhow::Result<()> {
             .filter_map(|f| f.split('/').next())
             .map(|t| t.split('.').next().unwrap_or(t))
             .collect();
+        tops.sort_unstable();
         tops.dedup();
         for top in tops {
             let probe = Command::new(python())
                 .args([
                     "-I",
+                    "-S",
                     "-c",
                     "import sys; sys.path.insert(0, sys.argv[1]); __import__(sys.argv[2])",
                 ])
@@ -544,18 +597,28 @@ pub fn run_native(dir: &Path, params: &str) -> anyhow::Result<NativeOutcome> {
     };
     let sdk = cache.join("sdk").join(&sdk_key[..32]);
     if !sdk.join("owbench_workload/_native.py").is_file() {
-        let staging = cache.join("sdk").join(format!(".{}", &sdk_key[..32]));
-        write_tree(&staging, SDK.iter().map(|(p, t)| (*p, t.as_bytes())))?;
-        if std::fs::rename(&staging, &sdk).is_err() && !sdk.is_dir() {
+        let parent = cache.join("sdk");
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".sdk-")
+            .tempdir_in(&parent)
+            .with_context(|| format!("cannot write in {}", parent.display()))?;
+        write_tree(staging.path(), SDK.iter().map(|(p, t)| (*p, t.as_bytes())))?;
+        // Another run may have put it there first: then that copy serves.
+        if std::fs::rename(staging.path(), &sdk).is_err() && !sdk.is_dir() {
             bail!("cannot write {}", sdk.display());
         }
     }
-    let site = requirements(dir, &build)?
-        .map(|text| site_packages(&cache, &text))
-        .transpose()?;
+    let site = match requirements(dir, &build)? {
+        Some((text, path)) => Some(site_packages(&cache, &python_version()?, &text, &path)?),
+        None => None,
+    };
     let mut command = Command::new(python());
     command
-        .arg("-I")
+        // Isolated, without site-packages: only the standard library, the SDK and the
+        // requirements, as in the component.
+        .args(["-I", "-S"])
         .arg(sdk.join("owbench_workload/_native.py"))
         .arg(&sdk)
         .arg(std::path::absolute(dir)?)
@@ -570,12 +633,16 @@ pub fn run_native(dir: &Path, params: &str) -> anyhow::Result<NativeOutcome> {
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot run {}", python().to_string_lossy()))?;
-    child
+    // A module that fails on import exits before it reads: its error is on stderr.
+    if let Err(e) = child
         .stdin
         .take()
         .expect("piped")
         .write_all(params.as_bytes())
-        .context("cannot send the params to Python")?;
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(anyhow::Error::new(e).context("cannot send the params to Python"));
+    }
     let output = child.wait_with_output().context("Python did not finish")?;
     let answer: serde_json::Value = output
         .stdout

@@ -315,7 +315,7 @@ impl Manifest {
             None => None,
             Some(RawBuild { python: None, .. }) => {
                 return Err(ManifestError::BadBuild(
-                    "`[build]` needs `python = \"MODULE\"`".into(),
+                    "needs `python = \"MODULE\"`".into(),
                 ));
             }
             Some(RawBuild {
@@ -331,7 +331,53 @@ impl Manifest {
                     s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 };
-                if !identifier(&module) || module.starts_with("owbench") {
+                // Not a keyword, not a name the SDK or componentize-py imports, and not a
+                // test module (the build leaves `test_*.py` out).
+                const TAKEN: &[&str] = &[
+                    "False",
+                    "None",
+                    "True",
+                    "and",
+                    "as",
+                    "assert",
+                    "async",
+                    "await",
+                    "break",
+                    "class",
+                    "continue",
+                    "def",
+                    "del",
+                    "elif",
+                    "else",
+                    "except",
+                    "finally",
+                    "for",
+                    "from",
+                    "global",
+                    "if",
+                    "import",
+                    "in",
+                    "is",
+                    "lambda",
+                    "nonlocal",
+                    "not",
+                    "or",
+                    "pass",
+                    "raise",
+                    "return",
+                    "try",
+                    "while",
+                    "with",
+                    "yield",
+                    "wit_world",
+                    "poll_loop",
+                ];
+                if !identifier(&module)
+                    || module.starts_with("owbench")
+                    || module.starts_with("componentize_py")
+                    || module.starts_with("test_")
+                    || TAKEN.contains(&module.as_str())
+                {
                     return Err(ManifestError::BadBuild(format!(
                         "`python = {module:?}` must name a module beside plugin.toml (`app` for app.py)"
                     )));

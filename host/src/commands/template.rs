@@ -151,7 +151,7 @@ impl TemplateKind {
 fn write_new(
     dir: &Path,
     parent: &Path,
-    files: &[(&str, String)],
+    files: &[(String, String)],
     executable: &[&str],
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(parent)
@@ -198,7 +198,6 @@ fn new_python_workload(name: &str, parent: &Path) -> anyhow::Result<()> {
         crate::python::sdk_files()
             .map(|(path, text)| (format!(".owbench-sdk/{path}"), text.to_owned())),
     );
-    let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
     write_new(&dir, parent, &files, &[])?;
     println!(
         "created workload `{name}` in {}: `python3 -m unittest` there runs its tests, `owbench plugin build {}` builds {name}.wasm",
@@ -288,11 +287,11 @@ pub fn new_plugin(
             .replace("{{owbench}}", &host_requirement())
             .replace("{{try}}", &kind.next_steps(name))
     };
-    let files: Vec<(&str, String)> = kind
+    let files: Vec<(String, String)> = kind
         .files()
         .iter()
         .chain(COMMON)
-        .map(|(path, text)| (*path, fill(text)))
+        .map(|(path, text)| (path.to_string(), fill(text)))
         .collect();
     write_new(&dir, parent, &files, &["build.sh"])?;
     println!(

@@ -140,6 +140,16 @@ fn a_new_python_workload_tests_builds_runs_natively_and_benches() {
     assert!(built.starts_with("built "), "{built}");
     let again = ok(&["plugin", "build", dir.to_str().unwrap()]);
     assert!(again.contains("unchanged: from the cache"), "{again}");
+    // A changed module is built again; the tests (test_*.py) are not part of it.
+    let app = dir.join("app.py");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, text.replace("hello, {who}", "hello there, {who}")).unwrap();
+    let rebuilt = ok(&["plugin", "build", dir.to_str().unwrap()]);
+    assert!(!rebuilt.contains("from the cache"), "{rebuilt}");
+    std::fs::write(&app, &text).unwrap();
+    std::fs::write(dir.join("test_more.py"), "# another test module\n").unwrap();
+    let same = ok(&["plugin", "build", dir.to_str().unwrap()]);
+    assert!(same.contains("unchanged: from the cache"), "{same}");
 
     let wasm = run_json(&dir, &["-p", "who=py"]);
     assert_eq!(wasm["mode"], "wasm");
@@ -301,6 +311,41 @@ fn what_goes_wrong_in_python_is_said_in_one_line() {
         ],
     );
     assert_one_line_error(&out, "set OWBENCH_COMPONENTIZE_PY");
+
+    // What a workload prints is logged, in the component as natively.
+    let dir = python_plugin(
+        parent.path(),
+        "prints",
+        "from owbench_workload import workload\n\n\
+         @workload(name=\"prints\", category=\"cpu\", description=\"prints\")\n\
+         def run(params):\n    print(\"from print\")\n    print(\"no newline\", end=\"\")\n    return {}\n",
+        None,
+    );
+    ok(&["plugin", "build", dir.to_str().unwrap()]);
+    let out = owbench(&["workload", "run", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("[info] from print") && stderr.contains("[info] no newline"),
+        "{stderr}"
+    );
+    let native = run_json(&dir, &["--native"]);
+    assert_eq!(native["logs"][0]["message"], "from print", "{native}");
+    assert_eq!(native["logs"][1]["message"], "no newline", "{native}");
+
+    // A module that registers another name than plugin.toml's: the build fails.
+    let dir = python_plugin(
+        parent.path(),
+        "misnamed",
+        "from owbench_workload import workload\n\n\
+         @workload(name=\"other\", category=\"cpu\", description=\"wrong name\")\n\
+         def run(params):\n    return {}\n",
+        None,
+    );
+    assert_one_line_error(
+        &owbench(&["plugin", "build", dir.to_str().unwrap()]),
+        "registers workload 'other' version '0.1.0', but plugin.toml says 'misnamed'",
+    );
 
     // Not a Python plugin, and a module that is not there.
     let rust = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/noop");

@@ -158,6 +158,16 @@ def scratch_dir():
     return _scratch
 
 
+def _check_identity(name, version):
+    """Fail unless the registered workload is `name` `version` (what plugin.toml says)."""
+    w = registered()
+    if (w.name, w.version) != (name, version):
+        raise RuntimeError(
+            f"the module registers workload {w.name!r} version {w.version!r}, "
+            f"but plugin.toml says {name!r} version {version!r}"
+        )
+
+
 def _print_sink(level, message):
     print(f"[{level}] {message}", flush=True)
 

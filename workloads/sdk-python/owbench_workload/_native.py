@@ -31,7 +31,7 @@ def main():
     sys.stdout = printed
     try:
         importlib.import_module(module)
-        params = sys.stdin.read()
+        params = sys.stdin.buffer.read().decode("utf-8")
         start = time.perf_counter()
         try:
             answer["result"] = json.loads(sdk.registered().call(params))
