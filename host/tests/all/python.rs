@@ -230,19 +230,30 @@ fn python_plugin(parent: &Path, name: &str, app: &str, requirements: Option<&str
 fn what_goes_wrong_in_python_is_said_in_one_line() {
     let parent = tempfile::tempdir().unwrap();
 
-    // `run` raises: a failure with the exception's type and message; the traceback is
-    // in the logs.
+    // One component misbehaves as `mode` says (one build and one compile for three
+    // cases: a Python component takes seconds to compile).
     let dir = python_plugin(
         parent.path(),
-        "raises",
+        "misbehaves",
         "from owbench_workload import workload\n\n\
-         @workload(name=\"raises\", category=\"cpu\", description=\"divides by zero\")\n\
-         def run(params):\n    return {\"x\": 1 / 0}\n",
+         @workload(name=\"misbehaves\", category=\"cpu\", description=\"as told\")\n\
+         def run(params):\n\
+         \x20   if params[\"mode\"] == \"raise\":\n\
+         \x20       return {\"x\": 1 / 0}\n\
+         \x20   if params[\"mode\"] == \"set\":\n\
+         \x20       return {\"x\": {1, 2}}\n\
+         \x20   print(\"from print\")\n\
+         \x20   print(\"no newline\", end=\"\")\n\
+         \x20   return {}\n",
         None,
     );
     ok(&["plugin", "build", dir.to_str().unwrap()]);
+    let path = dir.to_str().unwrap();
+
+    // `run` raises: a failure with the exception's type and message; the traceback is
+    // in the logs.
     for native in [false, true] {
-        let mut args = vec!["workload", "run", dir.to_str().unwrap(), "--json"];
+        let mut args = vec!["workload", "run", path, "-p", "mode=raise", "--json"];
         if native {
             args.push("--native");
         }
@@ -264,19 +275,22 @@ fn what_goes_wrong_in_python_is_said_in_one_line() {
     }
 
     // A result JSON cannot hold.
-    let dir = python_plugin(
-        parent.path(),
-        "not-json",
-        "from owbench_workload import workload\n\n\
-         @workload(name=\"not-json\", category=\"cpu\", description=\"returns a set\")\n\
-         def run(params):\n    return {\"x\": {1, 2}}\n",
-        None,
-    );
-    ok(&["plugin", "build", dir.to_str().unwrap()]);
     assert_one_line_error(
-        &owbench(&["workload", "run", dir.to_str().unwrap()]),
+        &owbench(&["workload", "run", path, "-p", "mode=set"]),
         "the result is not JSON",
     );
+
+    // What a workload prints is logged, in the component as natively.
+    let out = owbench(&["workload", "run", path, "-p", "mode=print"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("[info] from print") && stderr.contains("[info] no newline"),
+        "{stderr}"
+    );
+    let native = run_json(&dir, &["-p", "mode=print", "--native"]);
+    assert_eq!(native["logs"][0]["message"], "from print", "{native}");
+    assert_eq!(native["logs"][1]["message"], "no newline", "{native}");
 
     // A requirement that needs its C extension: refused at build, named; nothing built.
     let dir = python_plugin(
@@ -311,27 +325,6 @@ fn what_goes_wrong_in_python_is_said_in_one_line() {
         ],
     );
     assert_one_line_error(&out, "set OWBENCH_COMPONENTIZE_PY");
-
-    // What a workload prints is logged, in the component as natively.
-    let dir = python_plugin(
-        parent.path(),
-        "prints",
-        "from owbench_workload import workload\n\n\
-         @workload(name=\"prints\", category=\"cpu\", description=\"prints\")\n\
-         def run(params):\n    print(\"from print\")\n    print(\"no newline\", end=\"\")\n    return {}\n",
-        None,
-    );
-    ok(&["plugin", "build", dir.to_str().unwrap()]);
-    let out = owbench(&["workload", "run", dir.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("[info] from print") && stderr.contains("[info] no newline"),
-        "{stderr}"
-    );
-    let native = run_json(&dir, &["--native"]);
-    assert_eq!(native["logs"][0]["message"], "from print", "{native}");
-    assert_eq!(native["logs"][1]["message"], "no newline", "{native}");
 
     // A module that registers another name than plugin.toml's: the build fails.
     let dir = python_plugin(
