@@ -322,6 +322,8 @@ fn what_goes_wrong_in_python_is_said_in_one_line() {
         &[
             ("OWBENCH_PYTHON_CACHE", fresh.path().to_str().unwrap()),
             ("PIP_NO_INDEX", "1"),
+            // No local wheel directory either (some machines set one).
+            ("PIP_FIND_LINKS", fresh.path().to_str().unwrap()),
         ],
     );
     assert_one_line_error(&out, "set OWBENCH_COMPONENTIZE_PY");
