@@ -76,15 +76,8 @@ const ENTRY: &str = "owbench_entry";
 
 /// Where Python builds keep what they reuse: `$OWBENCH_PYTHON_CACHE`, else
 /// `$XDG_CACHE_HOME/owbench/python` (`~/.cache/owbench/python`).
-pub fn cache_dir() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("OWBENCH_PYTHON_CACHE") {
-        return Ok(PathBuf::from(dir));
-    }
-    let base = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache"),
-    };
-    Ok(base.join("owbench/python"))
+pub fn cache_dir() -> PathBuf {
+    owbench_plugin::dirs::owbench_dir("OWBENCH_PYTHON_CACHE", "XDG_CACHE_HOME", ".cache", "python")
 }
 
 /// The Python interpreter: `$OWBENCH_PYTHON`, else `python3`.
@@ -92,15 +85,13 @@ fn python() -> OsString {
     std::env::var_os("OWBENCH_PYTHON").unwrap_or_else(|| "python3".into())
 }
 
-/// The manifest of the plugin directory `dir`, and its Python build (`None` when it is
-/// not built from Python).
-pub fn read_manifest(dir: &Path) -> anyhow::Result<(Manifest, Option<PythonBuild>)> {
+/// The manifest of the plugin directory `dir` (its `build` says whether it is built
+/// from Python).
+pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
     let path = dir.join("plugin.toml");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let manifest = Manifest::parse(&text).with_context(|| format!("{}", path.display()))?;
-    let build = manifest.build.clone();
-    Ok((manifest, build))
+    Manifest::parse(&text).with_context(|| format!("{}", path.display()))
 }
 
 /// What [`build`] made.
@@ -116,8 +107,8 @@ pub struct Built {
 
 /// Build the component of the Python workload in `dir` (see the module's documentation).
 pub fn build(dir: &Path) -> anyhow::Result<Built> {
-    let (manifest, build) = read_manifest(dir)?;
-    let Some(build) = build else {
+    let manifest = read_manifest(dir)?;
+    let Some(build) = manifest.build.clone() else {
         bail!(
             "{}: plugin.toml has no `[build] python = \"MODULE\"`: there is nothing to build (a Rust plugin builds with cargo, see its build.sh)",
             dir.display()
@@ -173,7 +164,7 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
     }
     let key = hex::encode(key.finalize());
 
-    let cache = cache_dir()?;
+    let cache = cache_dir();
     let components = cache.join("components");
     std::fs::create_dir_all(&components)
         .with_context(|| format!("cannot create {}", components.display()))?;
@@ -392,8 +383,31 @@ fn last_line(stderr: &[u8], stdout: &[u8]) -> String {
         .to_owned()
 }
 
-/// Hold `cache/NAME.lock` while `f` runs, so that builds side by side (tests, two
-/// shells) make each shared thing once.
+/// Make directory `dir` with `make` unless an earlier run finished it, holding
+/// `cache/LOCK.lock` meanwhile (builds side by side, in tests or two shells, make each
+/// shared thing once). A finished directory holds `.owbench-complete`; a failed `make`
+/// leaves no directory.
+fn made_once(
+    cache: &Path,
+    lock: &str,
+    dir: &Path,
+    make: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let done = dir.join(".owbench-complete");
+    locked(cache, lock, || {
+        if done.is_file() {
+            return Ok(());
+        }
+        _ = std::fs::remove_dir_all(dir);
+        if let Err(e) = make() {
+            _ = std::fs::remove_dir_all(dir);
+            return Err(e);
+        }
+        std::fs::write(&done, "").with_context(|| format!("cannot write {}", done.display()))
+    })
+}
+
+/// Hold `cache/NAME.lock` while `f` runs.
 fn locked<T>(cache: &Path, name: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
     std::fs::create_dir_all(cache).with_context(|| format!("cannot create {}", cache.display()))?;
     let path = cache.join(format!("{name}.lock"));
@@ -415,15 +429,10 @@ fn componentize_py(cache: &Path, interpreter: &str) -> anyhow::Result<PathBuf> {
         "componentize-py-{COMPONENTIZE_PY}-python{interpreter}"
     ));
     let tool = venv.join("bin/componentize-py");
-    let done = venv.join(".owbench-complete");
-    locked(cache, "componentize-py", || {
-        if done.is_file() {
-            return Ok(tool.clone());
-        }
+    made_once(cache, "componentize-py", &venv, || {
         let how = format!(
             "install componentize-py {COMPONENTIZE_PY} yourself (`pip install componentize-py=={COMPONENTIZE_PY}`) and set OWBENCH_COMPONENTIZE_PY to its path"
         );
-        _ = std::fs::remove_dir_all(&venv);
         let made = Command::new(python())
             .args(["-m", "venv"])
             .arg(&venv)
@@ -440,15 +449,14 @@ fn componentize_py(cache: &Path, interpreter: &str) -> anyhow::Result<PathBuf> {
             .output()
             .context("cannot run pip")?;
         if !installed.status.success() || !tool.is_file() {
-            _ = std::fs::remove_dir_all(&venv);
             bail!(
                 "cannot install componentize-py {COMPONENTIZE_PY} with pip: {}; {how}",
                 last_line(&installed.stderr, &installed.stdout)
             );
         }
-        std::fs::write(&done, "").with_context(|| format!("cannot write {}", done.display()))?;
-        Ok(tool.clone())
-    })
+        Ok(())
+    })?;
+    Ok(tool)
 }
 
 /// `PYTHON -m pip install`, quietly.
@@ -478,20 +486,8 @@ fn site_packages(
         format!("python {interpreter}\0{requirements}").as_bytes(),
     ));
     let site = cache.join("site").join(&key[..32]);
-    let done = site.join(".owbench-complete");
-    locked(cache, "site", || {
-        if done.is_file() {
-            return Ok(site.clone());
-        }
-        _ = std::fs::remove_dir_all(&site);
-        let result = install_requirements(&site, file);
-        if result.is_err() {
-            _ = std::fs::remove_dir_all(&site);
-        }
-        result?;
-        std::fs::write(&done, "").with_context(|| format!("cannot write {}", done.display()))?;
-        Ok(site.clone())
-    })
+    made_once(cache, "site", &site, || install_requirements(&site, file))?;
+    Ok(site)
 }
 
 /// pip-install the requirements `file` into `site`, then take the native modules out
@@ -582,11 +578,11 @@ fn distribution_of(site: &Path, rel: &str) -> Option<String> {
 
 /// Run the Python workload in `dir` once with CPython on `params` (a JSON object).
 pub fn run_native(dir: &Path, params: &str) -> anyhow::Result<NativeOutcome> {
-    let (manifest, build) = read_manifest(dir)?;
-    let Some(build) = build else {
+    let manifest = read_manifest(dir)?;
+    let Some(build) = manifest.build.clone() else {
         bail!("{}: not a Python workload", dir.display());
     };
-    let cache = cache_dir()?;
+    let cache = cache_dir();
     let sdk_key = {
         let mut h = Sha256::new();
         for (path, text) in SDK {

@@ -124,7 +124,7 @@ async fn run(engine_args: &EngineArgs, args: RunArgs) -> anyhow::Result<()> {
         // A workload written in Python runs under CPython; a built-in, its native build.
         let python = match workloads::resolve(&args.name, &engine_args.plugin_dirs) {
             Ok(Source::Dir(dir))
-                if matches!(crate::python::read_manifest(&dir), Ok((_, Some(_)))) =>
+                if crate::python::read_manifest(&dir).is_ok_and(|m| m.build.is_some()) =>
             {
                 Some(dir)
             }
