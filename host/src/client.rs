@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use base64::Engine as _;
-use owbench_openwhisk::info::{Runner, SystemInfo};
+use owbench_openwhisk::action::BLACKBOX_KIND;
+use owbench_openwhisk::info::SystemInfo;
 use owbench_openwhisk::wskprops::WskProps;
 use owbench_openwhisk::{
     ACTIVATION_ID_HEADER, ActionPut, Activation, ErrorBody, Exec, KeyValue, StatusCode,
@@ -201,13 +201,12 @@ impl Client {
         Ok(serde_json::from_slice(&body).unwrap_or_default())
     }
 
-    /// Create or replace the action `name` running `component` with `runner` (a `wasm`
-    /// kind, or a blackbox action with owbench's runtime image).
+    /// Create or replace the action `name` running `exec` (a `wasm` kind, a blackbox
+    /// action with owbench's runtime image, or a stock runtime's kind).
     pub async fn deploy(
         &self,
         name: &str,
-        component: &[u8],
-        runner: &Runner,
+        exec: Exec,
         memory_mb: u64,
         timeout_ms: u64,
         annotations: Vec<KeyValue>,
@@ -215,14 +214,14 @@ impl Client {
         let mut limits = Map::new();
         limits.insert("memory".into(), memory_mb.into());
         limits.insert("timeout".into(), timeout_ms.into());
+        let how = match (exec.kind.as_deref(), &exec.image) {
+            (Some(BLACKBOX_KIND), Some(image)) => format!(
+                "as a blackbox action with image `{image}` (the target lists no `wasm` runtime)"
+            ),
+            (kind, _) => format!("as kind `{}`", kind.unwrap_or("?")),
+        };
         let body = ActionPut {
-            exec: Some(Exec {
-                kind: Some(runner.kind().into()),
-                code: Some(base64::engine::general_purpose::STANDARD.encode(component)),
-                image: runner.image().map(Into::into),
-                binary: runner.image().map(|_| true),
-                ..Exec::default()
-            }),
+            exec: Some(exec),
             limits: Some(limits),
             annotations: Some(annotations),
             ..ActionPut::default()
@@ -237,12 +236,6 @@ impl Client {
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let body = response.bytes().await.unwrap_or_default();
-            let how = match runner {
-                Runner::Kind(kind) => format!("as kind `{kind}`"),
-                Runner::Blackbox(image) => format!(
-                    "as a blackbox action with image `{image}` (the target lists no `wasm` runtime)"
-                ),
-            };
             anyhow::bail!(
                 "deploying action `{name}` {how} failed: HTTP {status}: {}",
                 error_text(&body)

@@ -107,36 +107,17 @@ pub struct Built {
 
 /// Build the component of the Python workload in `dir` (see the module's documentation).
 pub fn build(dir: &Path) -> anyhow::Result<Built> {
-    let manifest = read_manifest(dir)?;
-    let Some(build) = manifest.build.clone() else {
-        bail!(
-            "{}: plugin.toml has no `[build] python = \"MODULE\"`: there is nothing to build (a Rust plugin builds with cargo, see its build.sh)",
-            dir.display()
-        );
-    };
-    let module = dir.join(format!("{}.py", build.module));
-    if !module.is_file() {
-        bail!(
-            "{}: `[build] python = {:?}` but there is no {}",
-            dir.display(),
-            build.module,
-            module.display()
-        );
-    }
+    let (manifest, build) = python_workload(
+        dir,
+        "there is nothing to build (a Rust plugin builds with cargo, see its build.sh)",
+    )?;
     let sources = sources(dir, &manifest)?;
     let requirements = requirements(dir, &build)?;
     let interpreter = python_version()?;
-    // The entry imports the workload's module, checks that what it registers is what
-    // plugin.toml says (a mismatch fails the build, not the first load), then exports
-    // the world.
+    // The entry then exports the world.
     let entry = format!(
-        "import {module}  # noqa: F401 (registers the workload)\n\
-         import owbench_workload as _sdk\n\
-         _sdk._check_identity({name:?}, {version:?})\n\
-         from owbench_workload._component import WitWorld  # noqa: F401\n",
-        module = build.module,
-        name = manifest.name,
-        version = manifest.version.to_string(),
+        "{}from owbench_workload._component import WitWorld  # noqa: F401\n",
+        entry_imports(&manifest, &build)
     );
 
     // Everything that goes into the component names it: the tool, the interpreter pip
@@ -248,6 +229,106 @@ pub fn build(dir: &Path) -> anyhow::Result<Built> {
         bytes,
         cached: false,
     })
+}
+
+/// The manifest and build of the Python workload in `dir`, whose module must be there;
+/// `why` ends the error when `dir` is not a Python workload.
+fn python_workload(dir: &Path, why: &str) -> anyhow::Result<(Manifest, PythonBuild)> {
+    let manifest = read_manifest(dir)?;
+    let Some(build) = manifest.build.clone() else {
+        bail!(
+            "{}: plugin.toml has no `[build] python = \"MODULE\"`: {why}",
+            dir.display()
+        );
+    };
+    let module = dir.join(format!("{}.py", build.module));
+    if !module.is_file() {
+        bail!(
+            "{}: `[build] python = {:?}` but there is no {}",
+            dir.display(),
+            build.module,
+            module.display()
+        );
+    }
+    Ok((manifest, build))
+}
+
+/// The first lines of an entry module (the component's, the action's `__main__.py`):
+/// import the workload's module, then check that what it registers is what
+/// plugin.toml says (a mismatch fails the build or the action's start, not a call).
+fn entry_imports(manifest: &Manifest, build: &PythonBuild) -> String {
+    format!(
+        "import {module}  # noqa: F401 (registers the workload)\n\
+         import owbench_workload as _sdk\n\
+         _sdk._check_identity({name:?}, {version:?})\n",
+        module = build.module,
+        name = manifest.name,
+        version = manifest.version.to_string(),
+    )
+}
+
+/// The SDK files a stock OpenWhisk action carries (not the component's or the native
+/// runner's).
+const ACTION_SDK: [&str; 2] = [
+    "owbench_workload/__init__.py",
+    "owbench_workload/openwhisk.py",
+];
+
+/// The Python workload in `dir` as a stock OpenWhisk `python:3` action (`binary`, main
+/// `main`): a zip whose `__main__.py` imports the workload and then
+/// `owbench_workload.openwhisk.main`, which OpenWhisk calls with the parameters, beside
+/// the SDK, the workload's files and its pure-Python requirements, all at the top (the
+/// runtime puts the unpacked action first on `sys.path`). The same files make the same
+/// bytes (entries sorted, times fixed at 1980-01-01).
+pub fn action_zip(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let (manifest, build) =
+        python_workload(dir, "only Python workloads run as `python:3` actions")?;
+    let main = format!(
+        "\"\"\"owbench workload `{name}` as an OpenWhisk python:3 action (made by owbench).\"\"\"\n\
+         {}from owbench_workload.openwhisk import main  # noqa: F401 (OpenWhisk calls main(args))\n",
+        entry_imports(&manifest, &build),
+        name = manifest.name,
+    );
+    let mut files: BTreeMap<String, Vec<u8>> = sources(dir, &manifest)?.into_iter().collect();
+    for (path, text) in SDK.iter().filter(|(p, _)| ACTION_SDK.contains(p)) {
+        files.insert((*path).to_owned(), text.as_bytes().to_vec());
+    }
+    if let Some((text, path)) = requirements(dir, &build)? {
+        let site = site_packages(&cache_dir(), &python_version()?, &text, &path)?;
+        for entry in walkdir::WalkDir::new(&site).min_depth(1) {
+            let entry = entry.with_context(|| format!("cannot list {}", site.display()))?;
+            if !entry.file_type().is_file()
+                || entry
+                    .path()
+                    .components()
+                    .any(|c| c.as_os_str() == "__pycache__")
+            {
+                continue;
+            }
+            let rel = entry.path().strip_prefix(&site).expect("under the site");
+            let bytes = std::fs::read(entry.path())
+                .with_context(|| format!("cannot read {}", entry.path().display()))?;
+            files
+                .entry(rel.to_string_lossy().replace('\\', "/"))
+                .or_insert(bytes);
+        }
+    }
+    files.insert("__main__.py".into(), main.into_bytes());
+
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (path, bytes) in &files {
+        zip.start_file(path.as_str(), options)
+            .and_then(|()| zip.write_all(bytes).map_err(Into::into))
+            .with_context(|| format!("cannot add {path} to the action's zip"))?;
+    }
+    Ok(zip
+        .finish()
+        .context("cannot finish the action's zip")?
+        .into_inner())
 }
 
 /// The files of the plugin directory the component carries: everything but

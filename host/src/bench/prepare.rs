@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde_json::{Map, Value, json};
 
-use super::spec::{Spec, TargetSpec, WorkloadSpec};
+use super::spec::{RunAs, Spec, TargetSpec, WorkloadSpec};
 use crate::objects::{ObjectServer, sha256_of};
 use crate::results::threshold::Threshold;
 use crate::workloads;
@@ -19,9 +19,10 @@ pub struct Prepared<'s> {
     pub spec: &'s WorkloadSpec,
     /// Its name in rows and the summary (`label`, else the plugin's name).
     pub label: String,
-    /// Its plugin's manifest and component, when owbench deploys it or reduces its
-    /// results with the plugin's `reduce`.
-    pub component: Option<(Manifest, Vec<u8>)>,
+    /// Its plugin's manifest and what the action runs (the component, or with `as =
+    /// "python"` the `python:3` zip), when owbench deploys it or reduces its results
+    /// with the plugin's `reduce`.
+    pub code: Option<(Manifest, Vec<u8>)>,
     /// Whether owbench deploys it (else the target already runs it).
     pub deploy: bool,
 }
@@ -37,19 +38,19 @@ pub fn prepare<'s>(
         let deploy = w.deploy && !matches!(spec.target, TargetSpec::Http { .. });
         // The plugin is read now (a typo fails before anything starts) when it is
         // deployed or when its `reduce` merges the partial results of a data set.
-        let component = if deploy || w.dataset.is_some() {
-            Some(owbench_plugin::catalog::component(&workloads::resolve(
+        let code = match w.run_as {
+            _ if !deploy && w.dataset.is_none() => None,
+            RunAs::Wasm => Some(owbench_plugin::catalog::component(&workloads::resolve(
                 &w.name,
                 plugin_dirs,
-            )?)?)
-        } else {
-            None
+            )?)?),
+            RunAs::Python => Some(python_action(w, &spec.target, plugin_dirs)?),
         };
-        let label = w
-            .label
-            .clone()
-            .or_else(|| component.as_ref().map(|(m, _)| m.name.clone()))
-            .unwrap_or_else(|| w.name.clone());
+        let name = code.as_ref().map_or(w.name.as_str(), |(m, _)| &m.name);
+        let label = w.label.clone().unwrap_or_else(|| match w.run_as {
+            RunAs::Wasm => name.to_owned(),
+            RunAs::Python => format!("{name}-python"),
+        });
         anyhow::ensure!(
             !prepared.iter().any(|p| p.label == label),
             "two workloads are both called `{label}`: give one a `label`"
@@ -58,7 +59,7 @@ pub fn prepare<'s>(
         prepared.push(Prepared {
             spec: w,
             label,
-            component,
+            code,
             deploy,
         });
     }
@@ -73,6 +74,39 @@ pub fn prepare<'s>(
         }
     }
     Ok(prepared)
+}
+
+/// The manifest and `python:3` zip of the Python workload `w` names, for `as =
+/// "python"`: only a Python workload has one, and only a stock OpenWhisk runs it.
+fn python_action(
+    w: &WorkloadSpec,
+    target: &TargetSpec,
+    plugin_dirs: &[PathBuf],
+) -> anyhow::Result<(Manifest, Vec<u8>)> {
+    if matches!(target, TargetSpec::Embedded { .. }) {
+        anyhow::bail!(
+            "workload `{}`: `as = \"python\"` needs an OpenWhisk with a `python:3` runtime; the embedded platform runs components only (use `as = \"wasm\"`, or a target of kind `openwhisk` or `cluster`)",
+            w.name
+        );
+    }
+    let dir = match workloads::resolve(&w.name, plugin_dirs)? {
+        owbench_plugin::catalog::Source::Dir(dir) => dir,
+        owbench_plugin::catalog::Source::Builtin(_) => anyhow::bail!(
+            "workload `{}`: `as = \"python\"` runs Python workloads only, and `{}` is built in (a Rust component)",
+            w.name,
+            w.name
+        ),
+    };
+    let manifest = crate::python::read_manifest(&dir)?;
+    if manifest.build.is_none() {
+        anyhow::bail!(
+            "workload `{}`: `as = \"python\"` runs Python workloads only, and {} has no `[build] python`",
+            w.name,
+            dir.join("plugin.toml").display()
+        );
+    }
+    let zip = crate::python::action_zip(&dir).with_context(|| format!("workload `{}`", w.name))?;
+    Ok((manifest, zip))
 }
 
 /// The loopback object endpoint, if a workload reads generated objects or a data set.

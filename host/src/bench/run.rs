@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::prepare::{self, Prepared};
 use super::reduce::Reduction;
 use super::report::{DriveView, Reporter};
-use super::spec::Spec;
+use super::spec::{RunAs, Spec};
 use super::target::{self, BenchTarget, Deployment, InvokeSettings};
 use crate::load::sink::Sink;
 use crate::load::summary::StatsByRun;
@@ -183,7 +183,7 @@ async fn deploy(
     for Prepared {
         spec: w,
         label,
-        component,
+        code,
         deploy,
     } in workloads
     {
@@ -192,18 +192,20 @@ async fn deploy(
             .clone()
             .unwrap_or_else(|| format!("owbench-{label}"));
         let params = prepare::resolve_params(w, objects);
-        let reduction = match (&w.dataset, component) {
-            (Some(set), Some((manifest, bytes))) => {
+        let reduction = match (&w.dataset, code) {
+            (Some(set), Some((manifest, bytes))) if w.run_as == RunAs::Wasm => {
                 Reduction::of(engine, (manifest.clone(), bytes), set.partitions()).await?
             }
             _ => None,
         };
-        if *deploy && let Some((manifest, component)) = component {
-            target
+        let mut kind = None;
+        if *deploy && let Some((manifest, code)) = code {
+            let deployed = target
                 .deploy(Deployment {
                     action: &action,
                     manifest,
-                    component,
+                    code,
+                    run_as: w.run_as,
                     memory_mb: w.memory_mb,
                     timeout_ms: w.timeout_ms,
                     granted_hosts: objects
@@ -212,6 +214,7 @@ async fn deploy(
                         .unwrap_or_default(),
                 })
                 .await?;
+            kind = Some(deployed);
         }
         let invoke = target.invoker(
             &action,
@@ -237,7 +240,8 @@ async fn deploy(
                 json!({"template": w.params, "dataset": w.dataset})
             },
             load: serde_json::to_value(&plan.model)?,
-            component_sha256: component
+            kind,
+            component_sha256: code
                 .as_ref()
                 .filter(|_| *deploy)
                 .map(|(_, b)| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b))),

@@ -148,6 +148,11 @@ pub struct WorkloadSpec {
     /// Action name (default `owbench-<name>`).
     #[serde(default)]
     pub action: Option<String>,
+    /// What the action runs: `wasm`, the workload's component (the target's `wasm` kind,
+    /// or a blackbox action with owbench's runtime image), or `python`, a Python workload
+    /// as a stock OpenWhisk `python:3` action (not on the embedded platform).
+    #[serde(default, rename = "as")]
+    pub run_as: RunAs,
     /// Deploy the component as the action first (`false`: invoke an existing action).
     #[serde(default = "yes")]
     pub deploy: bool,
@@ -183,6 +188,17 @@ pub struct WorkloadSpec {
     /// Override.
     #[serde(default)]
     pub load: Option<LoadModel>,
+}
+
+/// What a workload's action runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunAs {
+    /// Its component.
+    #[default]
+    Wasm,
+    /// A Python workload's code on the target's own Python runtime.
+    Python,
 }
 
 fn default_output() -> PathBuf {

@@ -11,15 +11,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use backon::{ExponentialBuilder, Retryable as _};
+use base64::Engine as _;
 use bytes::Bytes;
-use owbench_openwhisk::KeyValue;
 use owbench_openwhisk::action::RUNTIME_IMAGE;
-use owbench_openwhisk::info::Runner;
+use owbench_openwhisk::info::{Runner, SystemInfo};
+use owbench_openwhisk::{Exec, KeyValue};
 use owbench_plugin::PluginEngine;
 use owbench_plugin::manifest::Manifest;
 use serde_json::{Map, Value, json};
 
-use super::spec::{Retry, TargetSpec};
+use super::spec::{Retry, RunAs, TargetSpec};
 use crate::client::{Client, Target};
 use crate::load::InvokeFn;
 use crate::load::http::FastClient;
@@ -51,8 +52,10 @@ pub struct Deployment<'a> {
     pub action: &'a str,
     /// The plugin's manifest (its hosts and default limits).
     pub manifest: &'a Manifest,
-    /// The component.
-    pub component: &'a [u8],
+    /// What it runs: the component, or with [`RunAs::Python`] the `python:3` zip.
+    pub code: &'a [u8],
+    /// How it runs.
+    pub run_as: RunAs,
     /// The spec's memory limit, MB, over the manifest's.
     pub memory_mb: Option<u64>,
     /// The spec's time limit, ms, over the manifest's.
@@ -71,8 +74,9 @@ pub trait BenchTarget: Send + Sync {
     /// Whether workloads are deployed to it (an HTTP URL runs what it runs).
     fn deploys(&self) -> bool;
 
-    /// Create or replace the action `d.action` running `d.component`.
-    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Create or replace the action `d.action` running `d.code`; the kind it was
+    /// deployed as (`wasm`, `blackbox`, `python:3`).
+    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<String>>;
 
     /// The function the load engine calls once per invocation of `action`; invocation
     /// `seq` gets `params[seq % params.len()]`. Successful results go to `collector`.
@@ -189,6 +193,8 @@ pub struct OpenWhisk {
     settings: InvokeSettings,
     /// How workloads run there: its `wasm` kind, or blackbox actions with our image.
     runner: Runner,
+    /// What it says about itself (its runtimes).
+    info: SystemInfo,
 }
 
 /// owbench's action runtime image of this version.
@@ -207,20 +213,55 @@ impl OpenWhisk {
     ) -> anyhow::Result<OpenWhisk> {
         let client = Client::new(target, settings.max_in_flight, settings.timeout)?;
         client.check().await?;
-        let runner = client.system_info().await?.runner(image);
+        let info = client.system_info().await?;
         Ok(OpenWhisk {
             client,
             kind,
             settings,
-            runner,
+            runner: info.runner(image),
+            info,
         })
     }
 }
 
 impl OpenWhisk {
-    /// Create or replace the action of `d`, its granted hosts in its annotation.
-    fn deploy_action<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
+    /// The `exec` of the action of `d`: the component for the runner, or the zip for
+    /// the target's Python runtime (its default `python` kind).
+    fn exec(&self, d: &Deployment) -> anyhow::Result<Exec> {
+        let code = Some(base64::engine::general_purpose::STANDARD.encode(d.code));
+        Ok(match d.run_as {
+            RunAs::Wasm => Exec {
+                kind: Some(self.runner.kind().into()),
+                code,
+                image: self.runner.image().map(Into::into),
+                binary: self.runner.image().map(|_| true),
+                ..Exec::default()
+            },
+            RunAs::Python => {
+                let Some(kind) = self.info.kind_of("python") else {
+                    anyhow::bail!(
+                        "cannot deploy `{}` as = \"python\": {} lists no `python` runtime",
+                        d.action,
+                        self.client.target().apihost
+                    );
+                };
+                Exec {
+                    kind: Some(kind.into()),
+                    code,
+                    main: Some("main".into()),
+                    binary: Some(true),
+                    ..Exec::default()
+                }
+            }
+        })
+    }
+
+    /// Create or replace the action of `d`, its granted hosts in its annotation; the
+    /// kind deployed.
+    fn deploy_action<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<String>> {
         Box::pin(async move {
+            let exec = self.exec(&d)?;
+            let kind = exec.kind.clone().unwrap_or_default();
             let hosts: Vec<String> = d
                 .manifest
                 .allowed_outbound_hosts
@@ -238,15 +279,9 @@ impl OpenWhisk {
                 .unwrap_or(d.manifest.timeout.as_millis() as u64)
                 .min(300_000);
             self.client
-                .deploy(
-                    d.action,
-                    d.component,
-                    &self.runner,
-                    memory,
-                    timeout,
-                    annotations,
-                )
-                .await
+                .deploy(d.action, exec, memory, timeout, annotations)
+                .await?;
+            Ok(kind)
         })
     }
 }
@@ -266,7 +301,7 @@ impl BenchTarget for OpenWhisk {
         true
     }
 
-    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<String>> {
         // A remote OpenWhisk cannot reach this machine's loopback endpoints, and must not
         // keep a grant to addresses that are private on its own machines.
         self.deploy_action(Deployment {
@@ -314,7 +349,7 @@ impl BenchTarget for Embedded {
         true
     }
 
-    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<String>> {
         // The platform lives as long as the run: so does the grant of the run's
         // loopback object endpoint.
         self.openwhisk.deploy_action(d)
@@ -349,7 +384,7 @@ impl BenchTarget for Http {
         false
     }
 
-    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn deploy<'a>(&'a self, d: Deployment<'a>) -> BoxFuture<'a, anyhow::Result<String>> {
         let action = d.action.to_owned();
         Box::pin(async move {
             anyhow::bail!("an http target runs no workloads: cannot deploy `{action}`")

@@ -45,6 +45,10 @@ pub enum PluginCommand {
     Build {
         /// The plugin directory.
         dir: PathBuf,
+        /// Also write the workload as a stock OpenWhisk `python:3` action to this zip
+        /// (`wsk action create NAME FILE --kind python:3`).
+        #[arg(long, value_name = "FILE")]
+        action_zip: Option<PathBuf>,
     },
     /// Pack a plugin directory (`plugin.toml` and its built component) into a package
     /// file: an OCI image layout in a gzipped tar archive.
@@ -120,7 +124,7 @@ impl PluginCommand {
                 sdk,
                 lang,
             } => new_plugin(kind, lang, &name, &dir, sdk),
-            PluginCommand::Build { dir } => build(&dir),
+            PluginCommand::Build { dir, action_zip } => build(&dir, action_zip.as_deref()),
             PluginCommand::Pack { dir, output } => pack(&dir, output),
             PluginCommand::Push { source, reference } => push(&source, &reference).await,
             PluginCommand::Install { source, yes } => {
@@ -578,7 +582,7 @@ async fn search(term: &str, mut indexes: Vec<String>, as_json: bool) -> anyhow::
     Ok(())
 }
 
-fn build(dir: &Path) -> anyhow::Result<()> {
+fn build(dir: &Path, action_zip: Option<&Path>) -> anyhow::Result<()> {
     let built = crate::python::build(dir)?;
     println!(
         "built {} ({:.1} MB{})",
@@ -590,5 +594,14 @@ fn build(dir: &Path) -> anyhow::Result<()> {
             ""
         }
     );
+    if let Some(path) = action_zip {
+        let zip = crate::python::action_zip(dir)?;
+        std::fs::write(path, &zip).with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "wrote {} ({:.1} kB): a stock OpenWhisk `python:3` action",
+            path.display(),
+            zip.len() as f64 / 1e3
+        );
+    }
     Ok(())
 }

@@ -120,8 +120,15 @@ pub fn compare(a: &Summary, b: &Summary, noise: f64) -> anyhow::Result<Compariso
                 wa.meta.params, wb.meta.params
             ));
         }
-        if wa.meta.component_sha256 != wb.meta.component_sha256 {
-            notes.push(format!("`{name}` ran another build of its component"));
+        if wa.meta.kind != wb.meta.kind {
+            let kind = |k: &Option<String>| k.clone().unwrap_or_else(|| "not deployed".into());
+            notes.push(format!(
+                "`{name}` ran as another kind of action: A {} vs B {}",
+                kind(&wa.meta.kind),
+                kind(&wb.meta.kind)
+            ));
+        } else if wa.meta.component_sha256 != wb.meta.component_sha256 {
+            notes.push(format!("`{name}` ran another build of its code"));
         }
         if wa.meta.load != wb.meta.load {
             notes.push(format!(

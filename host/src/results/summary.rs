@@ -62,7 +62,11 @@ pub struct WorkloadMeta {
     pub params: Value,
     /// Load model.
     pub load: Value,
-    /// SHA-256 of the deployed component.
+    /// The kind of the deployed action (`wasm`, `blackbox`, `python:3`; none when the
+    /// action was not deployed by the run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// SHA-256 of the deployed code: the component, or a `python:3` action's zip.
     pub component_sha256: Option<String>,
 }
 
@@ -403,6 +407,7 @@ mod tests {
                 action: "a".into(),
                 params: Value::Null,
                 load: Value::Null,
+                kind: None,
                 component_sha256: None,
             }],
         }

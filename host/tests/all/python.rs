@@ -79,13 +79,14 @@ fn port(name: &str, into: &Path) -> PathBuf {
     to
 }
 
-/// Run `spec` (TOML) with the plugin directories under `plugins`; its summary.
-fn bench(spec: &str, plugins: &Path) -> serde_json::Value {
+/// `owbench bench` on `spec` (TOML) with the plugin directories under `plugins`,
+/// results under the returned directory's `results`.
+fn run_bench(spec: &str, plugins: &Path) -> (Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spec.toml");
     std::fs::write(&path, spec).unwrap();
     let results = dir.path().join("results");
-    ok(&[
+    let out = owbench(&[
         "bench",
         path.to_str().unwrap(),
         "--quiet",
@@ -94,7 +95,18 @@ fn bench(spec: &str, plugins: &Path) -> serde_json::Value {
         "-o",
         results.to_str().unwrap(),
     ]);
-    let run = std::fs::read_dir(&results)
+    (out, dir)
+}
+
+/// Run `spec` (TOML) with the plugin directories under `plugins`; its summary.
+fn bench(spec: &str, plugins: &Path) -> serde_json::Value {
+    let (out, dir) = run_bench(spec, plugins);
+    assert!(
+        out.status.success(),
+        "bench: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = std::fs::read_dir(dir.path().join("results"))
         .unwrap()
         .next()
         .unwrap()
@@ -208,6 +220,169 @@ fn every_port_agrees_with_cpython_and_runs_through_bench() {
         assert_eq!(workload["name"], *name, "{summary}");
         assert_eq!(workload["outcomes"]["ok"], 2, "{name}: {summary}");
     }
+}
+
+/// Run `spec` (TOML) with the plugin directories under `plugins`, expecting a one-line
+/// error containing `message`; nothing may be recorded.
+fn bench_refused(spec: &str, plugins: &Path, message: &str) {
+    let (out, dir) = run_bench(spec, plugins);
+    assert_one_line_error(&out, message);
+    assert!(
+        !dir.path().join("results").exists(),
+        "a refused spec recorded something"
+    );
+}
+
+/// The files of a zip, by name.
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read as _;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut file = zip.by_index(i).unwrap();
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).unwrap();
+            (file.name().unwrap().to_string(), data)
+        })
+        .collect()
+}
+
+/// The same Python workloads deployed as stock OpenWhisk `python:3` actions (`as =
+/// "python"`): refused by the embedded platform in one line; against an OpenWhisk with
+/// a `python:3` runtime (a double that runs the zip as OpenWhisk's Python runtime does,
+/// with CPython), the action document is the zip OpenWhisk documents (`__main__.py`,
+/// `main`, binary), what the actions return is what CPython returns natively, and the
+/// zip is the one `plugin build --action-zip` writes.
+#[tokio::test]
+async fn python_workloads_deploy_as_stock_python_actions() {
+    use base64::Engine as _;
+    let plugins = tempfile::tempdir().unwrap();
+    let names = ["pyaes", "dynamic-html"];
+    let dirs: Vec<PathBuf> = names.iter().map(|n| port(n, plugins.path())).collect();
+    let params = [
+        r#"{"length_of_message": 300, "num_of_iterations": 2, "seed": 7}"#,
+        r#"{"username": "owbench", "random_len": 50, "seed": 7}"#,
+    ];
+    let mut workloads = String::new();
+    for (name, params) in names.iter().zip(params) {
+        let params: serde_json::Value = serde_json::from_str(params).unwrap();
+        let params: Vec<String> = params
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        workloads.push_str(&format!(
+            "[[workload]]\nname = \"{name}\"\nas = \"python\"\nparams = {{ {} }}\n",
+            params.join(", ")
+        ));
+    }
+    let head = "name = \"as-python\"\ncount = 3\n[load]\nmodel = \"closed\"\nconcurrency = 1\n";
+
+    // The embedded platform runs components only.
+    bench_refused(
+        &format!("{head}{workloads}"),
+        plugins.path(),
+        "the embedded platform runs components only",
+    );
+
+    let auth = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
+    let (mut openwhisk, started) = crate::helpers::spawn_server(
+        Path::new("python3"),
+        "python_openwhisk.py",
+        &[std::ffi::OsStr::new(auth)],
+    );
+    let apihost = format!("http://127.0.0.1:{}", started["port"]);
+    let summary = bench(
+        &format!(
+            "{head}[target]\nkind = \"openwhisk\"\napihost = \"{apihost}\"\nauth = \"{auth}\"\n{workloads}"
+        ),
+        plugins.path(),
+    );
+
+    let client = reqwest::Client::new();
+    let (user, key) = auth.split_once(':').unwrap();
+    let get = async |path: String| -> serde_json::Value {
+        let response = client
+            .get(format!("{apihost}/api/v1/namespaces/_/{path}"))
+            .basic_auth(user, Some(key))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "GET {path}");
+        response.json().await.unwrap()
+    };
+    for (i, ((name, dir), params)) in names.iter().zip(&dirs).zip(params).enumerate() {
+        let label = format!("{name}-python");
+        let workload = &summary["workloads"][i];
+        assert_eq!(workload["name"], label.as_str(), "{summary}");
+        assert_eq!(workload["kind"], "python:3", "{summary}");
+        assert_eq!(workload["outcomes"]["ok"], 3, "{name}: {summary}");
+
+        // The action document, as the client sent it.
+        let action = get(format!("actions/owbench-{label}")).await;
+        let exec = &action["exec"];
+        assert_eq!(exec["kind"], "python:3", "{action}");
+        assert_eq!(exec["binary"], true, "{action}");
+        assert_eq!(exec["main"], "main", "{action}");
+        let zip = base64::engine::general_purpose::STANDARD
+            .decode(exec["code"].as_str().unwrap())
+            .unwrap();
+        let files = unzip(&zip);
+        let main = String::from_utf8(files["__main__.py"].clone()).unwrap();
+        assert!(
+            main.contains("import app")
+                && main.contains("from owbench_workload.openwhisk import main"),
+            "{main}"
+        );
+        for needed in [
+            "app.py",
+            "owbench_workload/__init__.py",
+            "owbench_workload/openwhisk.py",
+        ] {
+            assert!(files.contains_key(needed), "{name}: no {needed} in the zip");
+        }
+        assert!(
+            !files.keys().any(|f| f.ends_with(".so")
+                || f.ends_with("plugin.toml")
+                || f.contains("_component")
+                || f.contains("__pycache__")),
+            "{name}: {:?}",
+            files.keys().collect::<Vec<_>>()
+        );
+        if *name == "dynamic-html" {
+            assert!(
+                files.contains_key("jinja2/__init__.py"),
+                "jinja2 is bundled"
+            );
+        }
+
+        // What the action returned is what CPython returns natively.
+        let native = run_json(dir, &["--native", "--params-json", params]);
+        let records = get(format!("activations?name=owbench-{label}&docs=true")).await;
+        let records = records.as_array().unwrap();
+        assert_eq!(records.len(), 3, "{name}");
+        for record in records {
+            assert_eq!(record["response"]["result"], native["result"], "{name}");
+        }
+
+        // `plugin build --action-zip` writes the same bytes.
+        let written = plugins.path().join(format!("{name}.zip"));
+        ok(&[
+            "plugin",
+            "build",
+            dir.to_str().unwrap(),
+            "--action-zip",
+            written.to_str().unwrap(),
+        ]);
+        assert!(
+            std::fs::read(&written).unwrap() == zip,
+            "{name}: another zip"
+        );
+    }
+
+    drop(openwhisk.stdin.take());
+    let _ = openwhisk.wait();
 }
 
 /// A Python workload in `parent/NAME` from `app` (and `requirements`).

@@ -216,13 +216,14 @@ pub fn html(s: &Summary) -> String {
     ] {
         let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
     }
-    o.push_str("</dl>\n<h3>Workloads and plugins</h3>\n<table><tr><th>workload</th><th>action</th><th>component sha256</th><th>parameters</th><th>load</th></tr>\n");
+    o.push_str("</dl>\n<h3>Workloads and plugins</h3>\n<table><tr><th>workload</th><th>action</th><th>kind</th><th>code sha256</th><th>parameters</th><th>load</th></tr>\n");
     for w in &s.workloads {
         let _ = writeln!(
             o,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td></tr>",
             esc(&w.meta.name),
             esc(&w.meta.action),
+            esc(w.meta.kind.as_deref().unwrap_or("-")),
             esc(w.meta.component_sha256.as_deref().unwrap_or("-")),
             esc(&w.meta.params.to_string()),
             esc(&w.meta.load.to_string())
