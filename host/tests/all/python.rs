@@ -385,6 +385,129 @@ async fn python_workloads_deploy_as_stock_python_actions() {
     let _ = openwhisk.wait();
 }
 
+/// A loopback HTTP server for the test's life: `/data` answers `body`, anything else 404.
+async fn serve_bytes(body: Vec<u8>) -> std::net::SocketAddr {
+    let app = axum::Router::new()
+        .route(
+            "/data",
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move { ([("content-type", "application/octet-stream")], body) }
+            }),
+        )
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "no such thing") });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// `http_get` from the SDK: through `wasi:http` in the component and urllib natively,
+/// with the same answers (a body's checksum, a 404); a private address refused unless
+/// granted, in one line; a refused connection a failure naming the URL; and a bench
+/// reading the run's loopback object endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_gets_urls_in_the_component_as_natively() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = python_plugin(
+        parent.path(),
+        "fetch",
+        "import hashlib\n\
+         from owbench_workload import Failed, http_get, workload\n\n\
+         @workload(name=\"fetch\", category=\"network\", description=\"GET url\")\n\
+         def run(params):\n\
+         \x20   got = http_get(params[\"url\"], timeout_s=10)\n\
+         \x20   digest = hashlib.sha256(got.body).hexdigest()\n\
+         \x20   if params.get(\"expect_sha256\", digest) != digest:\n\
+         \x20       raise Failed(\"checksum mismatch\")\n\
+         \x20   return {\"status\": got.status, \"bytes\": len(got.body), \"sha256\": digest,\n\
+         \x20           \"type\": got.header(\"Content-Type\")}\n",
+        None,
+    );
+    let manifest = dir.join("plugin.toml");
+    let mut toml = std::fs::read_to_string(&manifest).unwrap();
+    toml.push_str("[permissions]\nallowed_outbound_hosts = [\"{{ url }}\"]\n");
+    std::fs::write(&manifest, toml).unwrap();
+    let path = dir.to_str().unwrap().to_owned();
+    tokio::task::spawn_blocking({
+        let path = path.clone();
+        move || ok(&["plugin", "build", &path])
+    })
+    .await
+    .unwrap();
+
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let addr = serve_bytes(body.clone()).await;
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            owbench(&args)
+        })
+    };
+    let args = |url: &str, more: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = ["workload", "run", &path, "--json", "-p"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.push(format!("url={url}"));
+        a.extend(more.iter().map(|s| s.to_string()));
+        a
+    };
+    let json = |out: Output| -> serde_json::Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    let data = format!("http://{addr}/data");
+    let missing = format!("http://{addr}/missing");
+    // Loopback is private: refused unless granted, in one line that says how.
+    assert_one_line_error(
+        &run(args(&data, &[])).await.unwrap(),
+        "127.0.0.1 is a private address; name it literally",
+    );
+    for url in [&data, &missing] {
+        let wasm = json(run(args(url, &["--allow-private-networks"])).await.unwrap());
+        let native = json(run(args(url, &["--native"])).await.unwrap());
+        assert_eq!(wasm["result"], native["result"], "{url}");
+        if url == &data {
+            let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body));
+            assert_eq!(wasm["result"]["sha256"], digest.as_str());
+            assert_eq!(wasm["result"]["type"], "application/octet-stream");
+        } else {
+            assert_eq!(wasm["result"]["status"], 404);
+        }
+    }
+
+    // Nobody listens: a failure naming the URL, in the component as natively.
+    let (_socket, refusing) = crate::helpers::refusing_port();
+    let refused = format!("http://{refusing}/");
+    for more in [&["--allow-private-networks"][..], &["--native"]] {
+        let out = run(args(&refused, more)).await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("error: ") && last.contains(&format!("GET {refused}")),
+            "{more:?}: {stderr}"
+        );
+    }
+
+    // Through `owbench bench` on the embedded platform, from the run's object endpoint
+    // (granted to the action for the run).
+    let spec = "name = \"fetch\"\ncount = 3\n[load]\nmodel = \"closed\"\nconcurrency = 1\n\
+                [[workload]]\nname = \"fetch\"\nparams = { url = \"{{ object 100000 }}\" }\n"
+        .to_owned();
+    let plugins = parent.path().to_owned();
+    let summary = tokio::task::spawn_blocking(move || bench(&spec, &plugins))
+        .await
+        .unwrap();
+    assert_eq!(summary["workloads"][0]["outcomes"]["ok"], 3, "{summary}");
+}
+
 /// A Python workload in `parent/NAME` from `app` (and `requirements`).
 fn python_plugin(parent: &Path, name: &str, app: &str, requirements: Option<&str>) -> PathBuf {
     let dir = parent.join(name);

@@ -17,6 +17,10 @@ DIR --native`), and as a stock OpenWhisk `python:3` action (`main(args)` in
         metric("name_bytes", len(who), "bytes")
         return {"greeting": f"hello, {who}"}
 
+`http_get(url)` fetches a URL: through `wasi:http` in a component (to the hosts the
+manifest's `allowed_outbound_hosts` allows), through urllib natively and in an OpenWhisk
+action.
+
 `run` gets the invocation's parameters over `defaults` and returns a dict that JSON can
 hold. Raise `InvalidParams` for bad parameters and `Failed` for work that could not be
 done; any other exception fails the call with its type and message, its traceback in
@@ -32,7 +36,9 @@ __all__ = [
     "Failed",
     "InvalidParams",
     "LEVELS",
+    "Response",
     "Workload",
+    "http_get",
     "integer",
     "log",
     "metric",
@@ -199,3 +205,66 @@ def metric(name, value, unit):
         _metric_sink(name, value, unit)
     else:
         _log_sink("info", f"metric {name} = {value} {unit}")
+
+
+class Response:
+    """What `http_get` got: `status` (int), `headers` ((name, value) pairs, names in
+    lower case) and `body` (bytes)."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        """The first value of header `name`, or None."""
+        name = name.lower()
+        return next((v for k, v in self.headers if k == name), None)
+
+    def json(self):
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+def http_get(url, *, timeout_s=60.0, max_bytes=256 << 20):
+    """GET `url` and read its whole body: a `Response`, whatever its status (redirects
+    are not followed, and no proxy is used, in a component as natively). Raises
+    `InvalidParams` for a URL that is not http(s), and `Failed` naming the URL when no
+    answer comes (refused, denied by the host, timed out after `timeout_s` seconds of
+    silence) or the body is over `max_bytes`."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise InvalidParams(f"not an http(s) URL: {url!r}")
+    return _http_get(url, float(timeout_s), int(max_bytes))
+
+
+def _read_capped(stream, max_bytes, url):
+    body = stream.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise Failed(f"GET {url}: the body is over {max_bytes} bytes")
+    return body
+
+
+def _urllib_get(url, timeout_s, max_bytes):
+    """`http_get` with urllib: no redirects, no proxies (as in a component)."""
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect)
+    request = urllib.request.Request(url, headers={"User-Agent": "owbench-workload"})
+    try:
+        with opener.open(request, timeout=timeout_s) as answer:
+            status, headers = answer.status, answer.headers
+            body = _read_capped(answer, max_bytes, url)
+    except urllib.error.HTTPError as e:
+        status, headers = e.code, e.headers
+        body = _read_capped(e, max_bytes, url)
+    except (urllib.error.URLError, OSError) as e:
+        raise Failed(f"GET {url}: {getattr(e, 'reason', e)}") from None
+    return Response(status, [(k.lower(), v) for k, v in headers.items()], body)
+
+
+_http_get = _urllib_get
