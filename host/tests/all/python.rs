@@ -22,6 +22,7 @@ fn python_cache() -> PathBuf {
 const PORTS: &[&str] = &[
     "float-operation",
     "pyaes",
+    "chameleon",
     "json-dumps-loads",
     "dynamic-html",
     "compression",
@@ -566,8 +567,14 @@ fn what_goes_wrong_in_python_is_said_in_one_line() {
         );
         assert!(!stderr.contains("panicked at"), "{stderr}");
         if !native {
+            // The traceback, a log line per line.
             assert!(
-                stderr.contains("Traceback (most recent call last)"),
+                stderr
+                    .lines()
+                    .any(|l| l.ends_with("[error] Traceback (most recent call last):"))
+                    && stderr
+                        .lines()
+                        .any(|l| l.ends_with("[error] ZeroDivisionError: division by zero")),
                 "{stderr}"
             );
         }

@@ -95,7 +95,9 @@ class Workload:
         except (InvalidParams, Failed):
             raise
         except Exception as e:  # noqa: BLE001 - every error of user code becomes a failure
-            log("error", traceback.format_exc().rstrip())
+            # One log line per line: a log line holds no line breaks.
+            for line in traceback.format_exc().rstrip().splitlines():
+                log("error", line)
             raise Failed(f"{type(e).__name__}: {e}") from None
         if not isinstance(result, dict):
             raise Failed(f"workload returned {_kind(result)}, not a dict")
