@@ -18,6 +18,12 @@ pub struct SystemInfo {
     /// System limits, as the deployment reports them.
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub limits: Value,
+    /// The build (a date on Apache OpenWhisk's controller), as the deployment reports it.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub build: Value,
+    /// The build number, as the deployment reports it.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub buildno: Value,
 }
 
 /// One kind of a runtime family, as `GET /` lists it.

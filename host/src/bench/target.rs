@@ -128,7 +128,9 @@ pub async fn start(
                 insecure: false,
                 pinned_cert: None,
             };
-            match OpenWhisk::connect(target, "embedded", settings, &default_runtime_image()).await {
+            match OpenWhisk::connect(target, "embedded", settings, &default_runtime_image(), None)
+                .await
+            {
                 Ok(openwhisk) => Ok(Box::new(Embedded { server, openwhisk })),
                 Err(e) => {
                     server.stop().await;
@@ -153,14 +155,14 @@ pub async fn start(
             )?;
             let image = runtime_image.clone().unwrap_or_else(default_runtime_image);
             Ok(Box::new(
-                OpenWhisk::connect(target, "openwhisk", settings, &image).await?,
+                OpenWhisk::connect(target, "openwhisk", settings, &image, None).await?,
             ))
         }
         TargetSpec::Cluster { id, state_dir } => {
-            let target = cluster_target(id, state_dir.as_deref())?;
+            let (target, cluster) = cluster_target(id, state_dir.as_deref())?;
             let image = default_runtime_image();
             Ok(Box::new(
-                OpenWhisk::connect(target, "cluster", settings, &image).await?,
+                OpenWhisk::connect(target, "cluster", settings, &image, Some(cluster)).await?,
             ))
         }
         TargetSpec::Http { url } => Ok(Box::new(Http {
@@ -171,19 +173,21 @@ pub async fn start(
 }
 
 /// Where and as whom to reach the OpenWhisk of cluster `id` (state in `state_dir`, or
-/// `owbench cluster`'s directory), with its certificate pinned.
-pub fn cluster_target(id: &str, state_dir: Option<&Path>) -> anyhow::Result<Target> {
+/// `owbench cluster`'s directory), with its certificate pinned; and the cluster as the
+/// results record it.
+pub fn cluster_target(id: &str, state_dir: Option<&Path>) -> anyhow::Result<(Target, Value)> {
     use crate::cluster::state::{self, StateStore};
     let store = StateStore::new(state_dir.map_or_else(state::default_dir, Path::to_path_buf));
     let cluster = store.load(id)?;
     let outputs = cluster.ready_outputs()?;
-    Ok(Target {
+    let target = Target {
         apihost: outputs.api_host.clone(),
         auth: outputs.auth.clone(),
         namespace: outputs.namespace.clone(),
         insecure: false,
         pinned_cert: Some(outputs.tls_cert.clone()),
-    })
+    };
+    Ok((target, crate::results::platform::cluster(&cluster)))
 }
 
 /// An OpenWhisk reached by its REST API.
@@ -193,8 +197,10 @@ pub struct OpenWhisk {
     settings: InvokeSettings,
     /// How workloads run there: its `wasm` kind, or blackbox actions with our image.
     runner: Runner,
-    /// What it says about itself (its runtimes).
+    /// What it says about itself (its runtimes, build and limits).
     info: SystemInfo,
+    /// The cluster owbench made it on, as the results record it.
+    cluster: Option<Value>,
 }
 
 /// owbench's action runtime image of this version.
@@ -204,12 +210,14 @@ pub fn default_runtime_image() -> String {
 
 impl OpenWhisk {
     /// A client for `target`, checked: it answers and accepts the key; how workloads
-    /// run there is read from its `GET /` (blackbox actions run `image`).
+    /// run there is read from its `GET /` (blackbox actions run `image`). `cluster`:
+    /// the cluster it runs on, when owbench made it.
     async fn connect(
         target: Target,
         kind: &'static str,
         settings: InvokeSettings,
         image: &str,
+        cluster: Option<Value>,
     ) -> anyhow::Result<OpenWhisk> {
         let client = Client::new(target, settings.max_in_flight, settings.timeout)?;
         client.check().await?;
@@ -220,6 +228,7 @@ impl OpenWhisk {
             settings,
             runner: info.runner(image),
             info,
+            cluster,
         })
     }
 }
@@ -293,6 +302,10 @@ impl BenchTarget for OpenWhisk {
             "namespace": t.namespace, "action_kind": self.runner.kind()});
         if let Some(image) = self.runner.image() {
             described["runtime_image"] = json!(image);
+        }
+        described["openwhisk"] = crate::results::platform::openwhisk(&self.info);
+        if let Some(cluster) = &self.cluster {
+            described["cluster"] = cluster.clone();
         }
         described
     }

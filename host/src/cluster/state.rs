@@ -90,6 +90,9 @@ pub struct ClusterState {
     /// When `down` removed everything (RFC 3339).
     #[serde(default)]
     pub deleted_at: Option<String>,
+    /// The version of the installer plugin that set it up (recorded by `up`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installer_version: Option<String>,
     /// The secrets the host made for it (OpenWhisk keys, TLS certificate and key), by
     /// name; the file is its owner's only.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -157,6 +160,7 @@ impl ClusterState {
             error: None,
             price_per_hour: None,
             deleted_at: None,
+            installer_version: None,
             secrets: BTreeMap::new(),
             outputs: None,
         }

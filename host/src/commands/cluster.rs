@@ -335,7 +335,8 @@ async fn install_cluster(
     resolve_images(engine, provider, &mut spec).await?;
     let mut state = ClusterState::new(spec);
     state.price_per_hour = price_per_hour;
-    let (_, plan) = install_plan(args, engine, &state.spec, lines, &state.id).await?;
+    let (info, plan) = install_plan(args, engine, &state.spec, lines, &state.id).await?;
+    state.installer_version = Some(info.version.clone());
     eprintln!(
         "cluster {}: state in {}",
         state.id,

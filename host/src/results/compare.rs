@@ -108,6 +108,7 @@ pub fn compare(a: &Summary, b: &Summary, noise: f64) -> anyhow::Result<Compariso
             }
         }
     }
+    notes.extend(super::platform::differences(&a.meta.target, &b.meta.target));
     let mut changes = Vec::new();
     for name in shared {
         let (wa, wb) = (

@@ -17,6 +17,7 @@ pub mod compare;
 pub mod figures;
 pub mod history;
 pub mod machine;
+pub mod platform;
 pub mod report;
 pub mod rows;
 pub mod series;

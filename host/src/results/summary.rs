@@ -118,6 +118,9 @@ pub struct Summary {
     pub workloads: Vec<WorkloadSummary>,
     /// Time series per (repetition, workload).
     pub series: Vec<Series>,
+    /// What the run cost, on a cluster whose provider prices its nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::platform::RunCost>,
 }
 
 /// The figures of one workload.
@@ -253,7 +256,7 @@ pub struct Ending {
 /// The summary of a run from its metadata, figures per (repetition, workload) and series.
 pub fn build(file: MetaFile, stats: &StatsByRun, series: Vec<Series>, ending: Ending) -> Summary {
     let MetaFile { meta, workloads } = file;
-    let workloads = workloads
+    let workloads: Vec<WorkloadSummary> = workloads
         .iter()
         .map(|w| {
             let runs: Vec<(u32, &WorkloadStats)> = stats
@@ -269,6 +272,8 @@ pub fn build(file: MetaFile, stats: &StatsByRun, series: Vec<Series>, ending: En
         .map(|(run, _)| *run)
         .collect::<std::collections::BTreeSet<_>>()
         .len() as u32;
+    let measured = workloads.iter().map(|w: &WorkloadSummary| w.measured).sum();
+    let cost = super::platform::cost(&meta.target, meta.started_ms, ending.ended_ms, measured);
     Summary {
         schema: SCHEMA.into(),
         meta,
@@ -280,6 +285,7 @@ pub fn build(file: MetaFile, stats: &StatsByRun, series: Vec<Series>, ending: En
         runs_done,
         workloads,
         series,
+        cost,
     }
 }
 

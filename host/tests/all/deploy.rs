@@ -201,6 +201,31 @@ async fn up_with_an_installer_uploads_creates_checks_health_and_down_removes_eve
     let meta: Value =
         serde_json::from_str(&std::fs::read_to_string(results.join("meta.json")).unwrap()).unwrap();
     assert_eq!(meta["target"]["kind"], "cluster", "{meta}");
+    // The run knows its platform, and what it cost at the provider's list prices.
+    let cluster = &summary["target"]["cluster"];
+    assert_eq!(cluster["id"], id_.as_str(), "{summary}");
+    assert_eq!(cluster["provider"], "aws-ec2", "{summary}");
+    assert_eq!(cluster["nodes"][0]["shape"], "m7i.xlarge", "{summary}");
+    assert_eq!(cluster["installer"]["name"], "owbench-serve", "{summary}");
+    let installer_version = cluster["installer"]["version"].as_str().unwrap();
+    let price = cluster["usd_per_hour"].as_f64().unwrap();
+    let cost = &summary["cost"];
+    assert_eq!(cost["usd_per_hour"].as_f64(), Some(price), "{summary}");
+    let ms = |k: &str| summary[k].as_f64().unwrap();
+    let usd = price * (ms("ended_ms") - ms("started_ms")) / 3.6e6;
+    assert!(
+        (cost["usd"].as_f64().unwrap() - usd).abs() < 1e-12,
+        "{summary}"
+    );
+    let per_1000 = cost["usd_per_1000"].as_f64().unwrap();
+    assert!((per_1000 - usd / 20.0 * 1000.0).abs() < 1e-12, "{summary}");
+    let markdown = std::fs::read_to_string(results.join("summary.md")).unwrap();
+    assert!(
+        markdown.contains(&format!(
+            "platform: cluster {id_}: aws-ec2 us-east-1, 1 × m7i.xlarge (serve); owbench-serve {installer_version}; {price:.4} USD/h"
+        )) && markdown.contains(&format!("cost: {:.6} USD for ", cost["usd"].as_f64().unwrap())),
+        "{markdown}"
+    );
     assert!(wsk.status.success(), "{}", text(&wsk.stderr));
     let props = text(&wsk.stdout);
     let guest_key = state["secrets"]["guest-key"].as_str().unwrap();

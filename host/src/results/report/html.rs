@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::charts;
-use super::{cell, errors_text, status_note, target_text, us};
+use super::{cell, errors_text, platform_lines, status_note, target_text, us};
 use crate::results::summary::{CiMethod, FIGURES, Summary};
 
 /// HTML-escape `s`.
@@ -71,6 +71,9 @@ pub fn html(s: &Summary) -> String {
         s.status.as_str(),
         s.workloads.iter().map(|w| w.invocations).sum::<u64>()
     );
+    for line in platform_lines(s) {
+        let _ = writeln!(o, "<p>{}</p>", esc(&line));
+    }
     if let Some(note) = status_note(s) {
         let _ = writeln!(
             o,

@@ -142,6 +142,9 @@ pub fn text(s: &Summary) -> String {
             }
         }
     }
+    for line in platform_lines(s) {
+        let _ = writeln!(out, "{line}");
+    }
     if let Some(note) = status_note(s) {
         let _ = writeln!(out, "{note}");
     }
@@ -163,6 +166,9 @@ pub fn markdown(s: &Summary) -> String {
         ),
         s.status.as_str()
     );
+    for line in platform_lines(s) {
+        let _ = writeln!(out, "{line}\n");
+    }
     if let Some(note) = status_note(s) {
         let _ = writeln!(out, "> **{note}**\n");
     }
@@ -191,6 +197,25 @@ pub fn markdown(s: &Summary) -> String {
         "\nMedian across repetitions [95% confidence interval]; ⚠ marks a figure with an outlier repetition (kept). Client latency counts from the intended start."
     );
     out
+}
+
+/// The platform the run ran on and what it cost, for people (nothing when the target
+/// says nothing of either).
+pub fn platform_lines(s: &Summary) -> Vec<String> {
+    let mut lines: Vec<String> = super::platform::text(&s.meta.target)
+        .map(|p| format!("platform: {p}"))
+        .into_iter()
+        .collect();
+    if let Some(c) = &s.cost {
+        let per_1000 = c.usd_per_1000.map_or(String::new(), |u| {
+            format!("; {u:.6} USD per 1,000 invocations")
+        });
+        lines.push(format!(
+            "cost: {:.6} USD for {:.4} h at {:.4} USD/h{per_1000} (list prices; the cluster's set-up and idle time are not counted)",
+            c.usd, c.hours, c.usd_per_hour
+        ));
+    }
+    lines
 }
 
 /// The target, for people.
