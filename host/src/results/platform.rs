@@ -158,9 +158,17 @@ pub fn differences(a: &Value, b: &Value) -> Vec<String> {
             text(b).unwrap_or_else(|| "no cluster".into()),
         ),
     }
-    let (oa, ob) = (&a["openwhisk"], &b["openwhisk"]);
-    differ("OpenWhisk builds", show(&oa["build"]), show(&ob["build"]));
-    differ("OpenWhisk limits", show(&oa["limits"]), show(&ob["limits"]));
+    // A run recorded before owbench read OpenWhisk's `GET /` knows neither: only what
+    // both runs know is compared.
+    for (what, key) in [
+        ("OpenWhisk builds", "build"),
+        ("OpenWhisk limits", "limits"),
+    ] {
+        let (x, y) = (&a["openwhisk"][key], &b["openwhisk"][key]);
+        if !x.is_null() && !y.is_null() {
+            differ(what, show(x), show(y));
+        }
+    }
     out
 }
 
@@ -206,6 +214,17 @@ mod tests {
                 "the runs ran on other nodes: A 1 × c5.xlarge (server) vs B 1 × VM.Standard.E4.Flex (server)"
             ]
         );
+        let mut newer = a.clone();
+        newer["openwhisk"]["limits"] = json!({"concurrent_actions": 30});
+        assert_eq!(
+            differences(&a, &newer),
+            [
+                r#"the runs ran on other OpenWhisk limits: A {"concurrent_actions":100} vs B {"concurrent_actions":30}"#
+            ]
+        );
+        let mut older = a.clone();
+        older["openwhisk"] = Value::Null;
+        assert!(differences(&a, &older).is_empty());
         let embedded = json!({"kind": "embedded"});
         let d = differences(&a, &embedded);
         assert!(
