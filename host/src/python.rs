@@ -1,6 +1,7 @@
 //! Workloads written in Python (`[build] python = "MODULE"` in `plugin.toml`): the
 //! component `owbench plugin build` makes with componentize-py against owbench's WIT,
-//! and the native twin CPython runs (`owbench workload run DIR --native`).
+//! the native twin CPython runs (`owbench workload run DIR --native`), and the zip a
+//! stock OpenWhisk's Python runtime runs ([`action_zip`], `as = "python"`).
 //!
 //! The Python SDK (`workloads/sdk-python`) and the WIT are embedded in owbench, so a
 //! build needs no checkout. What a build reuses lives in [`cache_dir`]: a virtual
@@ -267,6 +268,16 @@ fn entry_imports(manifest: &Manifest, build: &PythonBuild) -> String {
     )
 }
 
+/// Top-level names of a workload's files that OpenWhisk's Python runtime reads itself.
+const RESERVED_IN_ACTION: [&str; 6] = [
+    "__main__.py",
+    "main__.py",
+    "exec",
+    "exec__.py",
+    "requirements.txt",
+    "virtualenv",
+];
+
 /// The SDK files a stock OpenWhisk action carries (not the component's or the native
 /// runner's).
 const ACTION_SDK: [&str; 2] = [
@@ -280,7 +291,7 @@ const ACTION_SDK: [&str; 2] = [
 /// the SDK, the workload's files and its pure-Python requirements, all at the top (the
 /// runtime puts the unpacked action first on `sys.path`). The same files make the same
 /// bytes (entries sorted, times fixed at 1980-01-01).
-pub fn action_zip(dir: &Path) -> anyhow::Result<Vec<u8>> {
+pub fn action_zip(dir: &Path) -> anyhow::Result<(Manifest, Vec<u8>)> {
     let (manifest, build) =
         python_workload(dir, "only Python workloads run as `python:3` actions")?;
     let main = format!(
@@ -290,6 +301,18 @@ pub fn action_zip(dir: &Path) -> anyhow::Result<Vec<u8>> {
         name = manifest.name,
     );
     let mut files: BTreeMap<String, Vec<u8>> = sources(dir, &manifest)?.into_iter().collect();
+    // Names OpenWhisk's Python runtime gives a meaning: its entry, its launcher, a
+    // requirements file it installs at start, a virtual environment it activates.
+    if let Some(name) = files.keys().find(|p| {
+        let top = p.split('/').next().unwrap_or_default();
+        RESERVED_IN_ACTION.contains(&top)
+    }) {
+        bail!(
+            "{}: `{name}` cannot go into a python:3 action: OpenWhisk's Python runtime gives {} a meaning of its own; rename it",
+            dir.display(),
+            name.split('/').next().unwrap_or_default()
+        );
+    }
     for (path, text) in SDK.iter().filter(|(p, _)| ACTION_SDK.contains(p)) {
         files.insert((*path).to_owned(), text.as_bytes().to_vec());
     }
@@ -297,15 +320,17 @@ pub fn action_zip(dir: &Path) -> anyhow::Result<Vec<u8>> {
         let site = site_packages(&cache_dir(), &python_version()?, &text, &path)?;
         for entry in walkdir::WalkDir::new(&site).min_depth(1) {
             let entry = entry.with_context(|| format!("cannot list {}", site.display()))?;
-            if !entry.file_type().is_file()
-                || entry
-                    .path()
-                    .components()
-                    .any(|c| c.as_os_str() == "__pycache__")
-            {
+            let rel = entry.path().strip_prefix(&site).expect("under the site");
+            // Not the cache's marks (hidden files), nor pip's console scripts (`bin/`,
+            // whose first lines name this machine's interpreter), nor bytecode.
+            let skipped = rel.starts_with("bin")
+                || rel.components().any(|c| {
+                    let c = c.as_os_str().to_string_lossy();
+                    c == "__pycache__" || c.starts_with('.')
+                });
+            if !entry.file_type().is_file() || skipped {
                 continue;
             }
-            let rel = entry.path().strip_prefix(&site).expect("under the site");
             let bytes = std::fs::read(entry.path())
                 .with_context(|| format!("cannot read {}", entry.path().display()))?;
             files
@@ -325,10 +350,11 @@ pub fn action_zip(dir: &Path) -> anyhow::Result<Vec<u8>> {
             .and_then(|()| zip.write_all(bytes).map_err(Into::into))
             .with_context(|| format!("cannot add {path} to the action's zip"))?;
     }
-    Ok(zip
+    let bytes = zip
         .finish()
         .context("cannot finish the action's zip")?
-        .into_inner())
+        .into_inner();
+    Ok((manifest, bytes))
 }
 
 /// The files of the plugin directory the component carries: everything but

@@ -89,6 +89,26 @@ impl SystemInfo {
             .map(|k| k.kind.as_str())
     }
 
+    /// The kind a Python 3 action is deployed with: the `python` family's default when
+    /// it is a Python 3 kind, else its newest Python 3 kind that is not deprecated
+    /// (`python:3.11` over `python:3.10` over `python:3`).
+    pub fn python3_kind(&self) -> Option<&str> {
+        let kinds = self.runtimes.get("python")?;
+        let python3 = |k: &&RuntimeKind| !k.deprecated && k.kind.starts_with("python:3");
+        let minor = |k: &RuntimeKind| {
+            k.kind
+                .strip_prefix("python:3.")
+                .and_then(|m| m.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        kinds
+            .iter()
+            .filter(python3)
+            .find(|k| k.default)
+            .or_else(|| kinds.iter().filter(python3).max_by_key(|k| minor(k)))
+            .map(|k| k.kind.as_str())
+    }
+
     /// How an owbench action runs here: a `wasm` kind when the deployment lists one,
     /// otherwise a blackbox action with `image` (owbench's runtime image).
     pub fn runner(&self, image: &str) -> Runner {
@@ -102,6 +122,26 @@ impl SystemInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_3_actions_take_the_default_else_the_newest_python_3() {
+        let info = |kinds: &str| -> SystemInfo {
+            serde_json::from_str(&format!(r#"{{"runtimes": {{"python": [{kinds}]}}}}"#)).unwrap()
+        };
+        let listed = info(
+            r#"{"kind": "python:2", "default": true}, {"kind": "python:3.9", "deprecated": true},
+               {"kind": "python:3.11"}, {"kind": "python:3.10"}, {"kind": "python:3"}"#,
+        );
+        assert_eq!(listed.python3_kind(), Some("python:3.11"));
+        let with_default =
+            info(r#"{"kind": "python:3.11"}, {"kind": "python:3.10", "default": true}"#);
+        assert_eq!(with_default.python3_kind(), Some("python:3.10"));
+        assert_eq!(
+            info(r#"{"kind": "python:2", "default": true}"#).python3_kind(),
+            None
+        );
+        assert_eq!(SystemInfo::default().python3_kind(), None);
+    }
 
     #[test]
     fn a_listed_wasm_family_wins_over_blackbox() {

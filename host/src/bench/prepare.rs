@@ -38,13 +38,16 @@ pub fn prepare<'s>(
         let deploy = w.deploy && !matches!(spec.target, TargetSpec::Http { .. });
         // The plugin is read now (a typo fails before anything starts) when it is
         // deployed or when its `reduce` merges the partial results of a data set.
+        if w.run_as == RunAs::Python {
+            check_python_target(w, &spec.target)?;
+        }
         let code = match w.run_as {
-            _ if !deploy && w.dataset.is_none() => None,
-            RunAs::Wasm => Some(owbench_plugin::catalog::component(&workloads::resolve(
-                &w.name,
-                plugin_dirs,
-            )?)?),
-            RunAs::Python => Some(python_action(w, &spec.target, plugin_dirs)?),
+            RunAs::Wasm if deploy || w.dataset.is_some() => Some(
+                owbench_plugin::catalog::component(&workloads::resolve(&w.name, plugin_dirs)?)?,
+            ),
+            // A Python action has no `reduce`: its zip is made only to be deployed.
+            RunAs::Python if deploy => Some(python_action(w, plugin_dirs)?),
+            _ => None,
         };
         let name = code.as_ref().map_or(w.name.as_str(), |(m, _)| &m.name);
         let label = w.label.clone().unwrap_or_else(|| match w.run_as {
@@ -76,19 +79,25 @@ pub fn prepare<'s>(
     Ok(prepared)
 }
 
-/// The manifest and `python:3` zip of the Python workload `w` names, for `as =
-/// "python"`: only a Python workload has one, and only a stock OpenWhisk runs it.
-fn python_action(
-    w: &WorkloadSpec,
-    target: &TargetSpec,
-    plugin_dirs: &[PathBuf],
-) -> anyhow::Result<(Manifest, Vec<u8>)> {
-    if matches!(target, TargetSpec::Embedded { .. }) {
-        anyhow::bail!(
-            "workload `{}`: `as = \"python\"` needs an OpenWhisk with a `python:3` runtime; the embedded platform runs components only (use `as = \"wasm\"`, or a target of kind `openwhisk` or `cluster`)",
+/// `as = "python"` needs a stock OpenWhisk: the embedded platform runs components only,
+/// and an HTTP target runs what it runs.
+fn check_python_target(w: &WorkloadSpec, target: &TargetSpec) -> anyhow::Result<()> {
+    match target {
+        TargetSpec::Embedded { .. } => anyhow::bail!(
+            "workload `{}`: `as = \"python\"` needs an OpenWhisk with a Python 3 runtime; the embedded platform runs components only (use `as = \"wasm\"`, or a target of kind `openwhisk` or `cluster`)",
             w.name
-        );
+        ),
+        TargetSpec::Http { .. } => anyhow::bail!(
+            "workload `{}`: `as = \"python\"` means nothing to an http target, which runs no actions",
+            w.name
+        ),
+        _ => Ok(()),
     }
+}
+
+/// The manifest and `python:3` zip of the Python workload `w` names, for `as =
+/// "python"`: only a Python workload has one.
+fn python_action(w: &WorkloadSpec, plugin_dirs: &[PathBuf]) -> anyhow::Result<(Manifest, Vec<u8>)> {
     let dir = match workloads::resolve(&w.name, plugin_dirs)? {
         owbench_plugin::catalog::Source::Dir(dir) => dir,
         owbench_plugin::catalog::Source::Builtin(_) => anyhow::bail!(
@@ -97,16 +106,7 @@ fn python_action(
             w.name
         ),
     };
-    let manifest = crate::python::read_manifest(&dir)?;
-    if manifest.build.is_none() {
-        anyhow::bail!(
-            "workload `{}`: `as = \"python\"` runs Python workloads only, and {} has no `[build] python`",
-            w.name,
-            dir.join("plugin.toml").display()
-        );
-    }
-    let zip = crate::python::action_zip(&dir).with_context(|| format!("workload `{}`", w.name))?;
-    Ok((manifest, zip))
+    crate::python::action_zip(&dir).with_context(|| format!("workload `{}`", w.name))
 }
 
 /// The loopback object endpoint, if a workload reads generated objects or a data set.

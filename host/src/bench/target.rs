@@ -235,7 +235,7 @@ impl OpenWhisk {
 
 impl OpenWhisk {
     /// The `exec` of the action of `d`: the component for the runner, or the zip for
-    /// the target's Python runtime (its default `python` kind).
+    /// the target's Python 3 runtime (see [`SystemInfo::python3_kind`]).
     fn exec(&self, d: &Deployment) -> anyhow::Result<Exec> {
         let code = Some(base64::engine::general_purpose::STANDARD.encode(d.code));
         Ok(match d.run_as {
@@ -247,9 +247,9 @@ impl OpenWhisk {
                 ..Exec::default()
             },
             RunAs::Python => {
-                let Some(kind) = self.info.kind_of("python") else {
+                let Some(kind) = self.info.python3_kind() else {
                     anyhow::bail!(
-                        "cannot deploy `{}` as = \"python\": {} lists no `python` runtime",
+                        "cannot deploy `{}` as = \"python\": {} lists no Python 3 runtime (no `python:3*` kind that is not deprecated)",
                         d.action,
                         self.client.target().apihost
                     );

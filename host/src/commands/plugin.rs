@@ -595,7 +595,7 @@ fn build(dir: &Path, action_zip: Option<&Path>) -> anyhow::Result<()> {
         }
     );
     if let Some(path) = action_zip {
-        let zip = crate::python::action_zip(dir)?;
+        let (_, zip) = crate::python::action_zip(dir)?;
         std::fs::write(path, &zip).with_context(|| format!("cannot write {}", path.display()))?;
         println!(
             "wrote {} ({:.1} kB): a stock OpenWhisk `python:3` action",

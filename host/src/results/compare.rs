@@ -121,15 +121,16 @@ pub fn compare(a: &Summary, b: &Summary, noise: f64) -> anyhow::Result<Compariso
                 wa.meta.params, wb.meta.params
             ));
         }
-        if wa.meta.kind != wb.meta.kind {
-            let kind = |k: &Option<String>| k.clone().unwrap_or_else(|| "not deployed".into());
-            notes.push(format!(
-                "`{name}` ran as another kind of action: A {} vs B {}",
-                kind(&wa.meta.kind),
-                kind(&wb.meta.kind)
-            ));
-        } else if wa.meta.component_sha256 != wb.meta.component_sha256 {
-            notes.push(format!("`{name}` ran another build of its code"));
+        // A run recorded before owbench recorded the action's kind has none: kinds are
+        // compared only when both runs know theirs.
+        match (&wa.meta.kind, &wb.meta.kind) {
+            (Some(ka), Some(kb)) if ka != kb => notes.push(format!(
+                "`{name}` ran as another kind of action: A {ka} vs B {kb}"
+            )),
+            _ if wa.meta.component_sha256 != wb.meta.component_sha256 => {
+                notes.push(format!("`{name}` ran another build of its code"));
+            }
+            _ => {}
         }
         if wa.meta.load != wb.meta.load {
             notes.push(format!(
@@ -224,6 +225,56 @@ mod tests {
 
     fn def(key: &str) -> &'static FigureDef {
         FIGURES.iter().find(|d| d.key == key).unwrap()
+    }
+
+    /// A run of one workload `w` deployed as `kind` with code `sha`, with no rows.
+    fn run(kind: Option<&str>, sha: Option<&str>) -> Summary {
+        use crate::results::summary::{Ending, Meta, MetaFile, Status, WorkloadMeta, build};
+        let file = MetaFile {
+            meta: Meta {
+                id: None,
+                name: "t".into(),
+                runs: 1,
+                target: serde_json::Value::Null,
+                blocking: true,
+                started_ms: 0,
+                owbench_version: "0".into(),
+                machine: Default::default(),
+                spec: String::new(),
+            },
+            workloads: vec![WorkloadMeta {
+                name: "w".into(),
+                action: "a".into(),
+                params: serde_json::Value::Null,
+                load: serde_json::Value::Null,
+                kind: kind.map(Into::into),
+                component_sha256: sha.map(Into::into),
+            }],
+        };
+        let ending = Ending {
+            ended_ms: 1,
+            status: Status::Complete,
+            abandoned: 0,
+            damaged_rows: 0,
+        };
+        build(file, &Default::default(), Vec::new(), ending)
+    }
+
+    #[test]
+    fn another_kind_or_build_is_noted_and_an_unrecorded_kind_is_no_difference() {
+        let notes = |a: &Summary, b: &Summary| compare(a, b, 0.05).unwrap().notes;
+        let wasm = run(Some("wasm"), Some("aa"));
+        let python = run(Some("python:3.11"), Some("bb"));
+        assert_eq!(
+            notes(&wasm, &python),
+            ["`w` ran as another kind of action: A wasm vs B python:3.11"]
+        );
+        // Recorded before kinds were: only the build differs.
+        assert_eq!(
+            notes(&run(None, Some("aa")), &run(Some("wasm"), Some("cc"))),
+            ["`w` ran another build of its code"]
+        );
+        assert!(notes(&run(None, Some("aa")), &wasm).is_empty());
     }
 
     #[test]

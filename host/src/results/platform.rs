@@ -75,7 +75,7 @@ fn nodes(cluster: &Value) -> String {
         .map(|g| {
             format!(
                 "{} × {} ({})",
-                g["count"],
+                g["count"].as_u64().map_or("?".into(), |c| c.to_string()),
                 g["shape"].as_str().unwrap_or("?"),
                 g["role"].as_str().unwrap_or("?")
             )
@@ -113,7 +113,10 @@ pub fn text(target: &Value) -> Option<String> {
             parts.push(format!("{p:.4} USD/h"));
         }
     }
-    if let Some(build) = target["openwhisk"]["build"].as_str() {
+    // The embedded platform reports owbench's version as its build: no OpenWhisk's.
+    if let Some(build) = target["openwhisk"]["build"].as_str()
+        && target["kind"] != "embedded"
+    {
         parts.push(format!("OpenWhisk build {build}"));
     }
     (!parts.is_empty()).then(|| parts.join("; "))

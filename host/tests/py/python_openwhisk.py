@@ -1,14 +1,14 @@
-"""A stock OpenWhisk with only its `python:3` runtime, for owbench's tests, on loopback.
+"""A stock OpenWhisk with only its Python 3 runtimes, for owbench's tests, on loopback.
 
     python python_openwhisk.py AUTH
 
 Prints `{"port": N}` once it listens on 127.0.0.1, and serves until its stdin closes. AUTH (`UUID:KEY`) is the one key it
 accepts. It answers what owbench's client asks of OpenWhisk's REST API: `GET /` (the
-runtimes: `python:3` only), `GET /api/v1/namespaces`, action PUT and GET (kept as sent:
+runtimes: `python:3.10`, the default, `python:3.11`, and `python:3.9`, deprecated), `GET /api/v1/namespaces`, action PUT and GET (kept as sent:
 `GET` gives the document back, code included, as OpenWhisk does), invocations and
 activation records.
 
-A `python:3` action runs as OpenWhisk's ActionLoop Python runtime runs it: the `binary`
+A Python action runs as OpenWhisk's ActionLoop Python runtime runs it: the `binary`
 code is a zip, unpacked; its `__main__.py` becomes `main__.py`; a launcher imports
 `main` from it, then reads one JSON line per activation on stdin (`{"value": PARAMS,
 ...}`, the other keys as `__OW_*` variables), calls `main(value)`, writes the result as
@@ -38,16 +38,12 @@ ROOT = tempfile.mkdtemp(prefix="python-openwhisk-")
 END = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 RUNTIMES = {
     "python": [
-        {
-            "kind": "python:3",
-            "image": "openwhisk/action-python-v3.11:nightly",
-            "deprecated": False,
-            "default": True,
-            "attached": True,
-            "requireMain": False,
-        }
+        {"kind": "python:3.9", "image": "openwhisk/action-python-v3.9:nightly", "deprecated": True},
+        {"kind": "python:3.10", "image": "openwhisk/action-python-v3.10:nightly", "default": True},
+        {"kind": "python:3.11", "image": "openwhisk/action-python-v3.11:nightly"},
     ]
 }
+KINDS = [k["kind"] for k in RUNTIMES["python"] if not k.get("deprecated")]
 
 LAUNCHER = r'''
 import json, os, sys, traceback
@@ -162,7 +158,7 @@ def record(name, activation_id, start, end, wait, init, result, logs):
         "logs": [f"2026-01-01T00:00:00.000000000Z {s}: {line}" for s, line in logs],
         "annotations": [
             {"key": "path", "value": f"guest/{name}"},
-            {"key": "kind", "value": "python:3"},
+            {"key": "kind", "value": actions[name]["exec"]["kind"]},
             {"key": "waitTime", "value": wait},
         ]
         + ([{"key": "initTime", "value": init}] if init is not None else []),
@@ -229,8 +225,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(404, {"error": "The requested resource does not exist."})
         doc = self.body()
         kind = doc.get("exec", {}).get("kind")
-        if kind != "python:3":
-            valid = ", ".join(k["kind"] for kinds in RUNTIMES.values() for k in kinds)
+        if kind not in KINDS:
+            valid = ", ".join(KINDS)
             return self.answer(
                 400,
                 {"error": f"The specified runtime '{kind}' is not supported by this platform. Valid values are: {valid}."},

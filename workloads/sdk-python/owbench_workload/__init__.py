@@ -236,18 +236,26 @@ def http_get(url, *, timeout_s=60.0, max_bytes=256 << 20):
     silence) or the body is over `max_bytes`."""
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidParams(f"not an http(s) URL: {url!r}")
+    if not timeout_s > 0 or max_bytes < 0:
+        raise ValueError("http_get: timeout_s must be positive and max_bytes not negative")
     return _http_get(url, float(timeout_s), int(max_bytes))
 
 
 def _read_capped(stream, max_bytes, url):
-    body = stream.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise Failed(f"GET {url}: the body is over {max_bytes} bytes")
-    return body
+    """The whole body, read 64 KiB at a time; `Failed` past `max_bytes`."""
+    chunks, size = [], 0
+    while chunk := stream.read(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise Failed(f"GET {url}: the body is over {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _urllib_get(url, timeout_s, max_bytes):
     """`http_get` with urllib: no redirects, no proxies (as in a component)."""
+    import http.client
+    import socket
     import urllib.error
     import urllib.request
 
@@ -262,10 +270,19 @@ def _urllib_get(url, timeout_s, max_bytes):
             status, headers = answer.status, answer.headers
             body = _read_capped(answer, max_bytes, url)
     except urllib.error.HTTPError as e:
-        status, headers = e.code, e.headers
-        body = _read_capped(e, max_bytes, url)
-    except (urllib.error.URLError, OSError) as e:
-        raise Failed(f"GET {url}: {getattr(e, 'reason', e)}") from None
+        with e:
+            status, headers = e.code, e.headers
+            body = _read_capped(e, max_bytes, url)
+    except (http.client.InvalidURL, ValueError) as e:
+        raise InvalidParams(f"not a valid URL: {url!r} ({e})") from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+        reason = getattr(e, "reason", e)
+        # The component's words for the common failures.
+        if isinstance(reason, ConnectionRefusedError):
+            reason = "connection refused"
+        elif isinstance(reason, (TimeoutError, socket.timeout)):
+            reason = "connection timeout"
+        raise Failed(f"GET {url}: {reason}") from None
     return Response(status, [(k.lower(), v) for k, v in headers.items()], body)
 
 

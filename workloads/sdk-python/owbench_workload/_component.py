@@ -31,7 +31,7 @@ def _error(code):
     name = re.sub(r"(?<!^)(?=[A-Z])", " ", type(code).__name__.removeprefix("ErrorCode_"))
     value = getattr(code, "value", None)
     fields = vars(value).values() if hasattr(value, "__dict__") else [value]
-    detail = ", ".join(str(f) for f in fields if f is not None)
+    detail = ", ".join(str(f) for f in fields if f not in (None, 0, ""))
     return name.lower() + (f": {detail}" if detail else "")
 
 
@@ -40,8 +40,11 @@ def _wasi_get(url, timeout_s, max_bytes):
     parts = urllib.parse.urlsplit(url)
     request = http.OutgoingRequest(http.Fields.from_list([("user-agent", b"owbench-workload")]))
     request.set_scheme(http.Scheme_Https() if parts.scheme == "https" else http.Scheme_Http())
-    request.set_authority(parts.netloc)
-    request.set_path_with_query((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+    try:
+        request.set_authority(parts.netloc)
+        request.set_path_with_query((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+    except Err:
+        raise sdk.InvalidParams(f"not a valid URL: {url!r}") from None
     options = http.RequestOptions()
     nanos = int(timeout_s * 1e9)
     options.set_connect_timeout(nanos)
@@ -69,7 +72,9 @@ def _wasi_get(url, timeout_s, max_bytes):
                 except Err as e:
                     if isinstance(e.value, streams.StreamError_Closed):
                         break
-                    raise sdk.Failed(f"GET {url}: the body broke off") from None
+                    with e.value.value as cause:
+                        detail = cause.to_debug_string()
+                    raise sdk.Failed(f"GET {url}: the body broke off: {detail}") from None
                 size += len(chunk)
                 if size > max_bytes:
                     raise sdk.Failed(f"GET {url}: the body is over {max_bytes} bytes")

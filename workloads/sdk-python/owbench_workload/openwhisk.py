@@ -8,15 +8,21 @@ which OpenWhisk keeps as the activation's logs.
 """
 
 import json
+import shutil
 
 import owbench_workload as sdk
 
 
 def main(args):
-    """OpenWhisk's entry point."""
+    """OpenWhisk's entry point. The scratch directory is emptied after each call, as in
+    a component (a warm container serves many)."""
     try:
         return json.loads(sdk.registered().call(json.dumps(args)))
     except sdk.InvalidParams as e:
         return {"error": f"invalid params: {e}"}
     except sdk.Failed as e:
         return {"error": str(e)}
+    finally:
+        if sdk._scratch is not None:
+            shutil.rmtree(sdk._scratch, ignore_errors=True)
+            sdk._scratch = None
