@@ -407,7 +407,8 @@ async fn python_workloads_deploy_as_stock_python_actions() {
     let _ = openwhisk.wait();
 }
 
-/// A loopback HTTP server for the test's life: `/data` answers `body`, anything else 404.
+/// A loopback HTTP server for the test's life: `/data` answers `body`, `/moved`
+/// redirects there (302), anything else is 404.
 async fn serve_bytes(body: Vec<u8>) -> std::net::SocketAddr {
     let app = axum::Router::new()
         .route(
@@ -415,6 +416,12 @@ async fn serve_bytes(body: Vec<u8>) -> std::net::SocketAddr {
             axum::routing::get(move || {
                 let body = body.clone();
                 async move { ([("content-type", "application/octet-stream")], body) }
+            }),
+        )
+        .route(
+            "/moved",
+            axum::routing::get(|| async {
+                (axum::http::StatusCode::FOUND, [("location", "/data")], "")
             }),
         )
         .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "no such thing") });
@@ -438,7 +445,7 @@ async fn the_sdk_gets_urls_in_the_component_as_natively() {
          from owbench_workload import Failed, http_get, workload\n\n\
          @workload(name=\"fetch\", category=\"network\", description=\"GET url\")\n\
          def run(params):\n\
-         \x20   got = http_get(params[\"url\"], timeout_s=10)\n\
+         \x20   got = http_get(params[\"url\"], timeout_s=10, max_bytes=params.get(\"max_bytes\", 1 << 28))\n\
          \x20   digest = hashlib.sha256(got.body).hexdigest()\n\
          \x20   if params.get(\"expect_sha256\", digest) != digest:\n\
          \x20       raise Failed(\"checksum mismatch\")\n\
@@ -491,7 +498,9 @@ async fn the_sdk_gets_urls_in_the_component_as_natively() {
         &run(args(&data, &[])).await.unwrap(),
         "127.0.0.1 is a private address; name it literally",
     );
-    for url in [&data, &missing] {
+    // A redirect is not followed, either way: its own answer comes back.
+    let moved = format!("http://{addr}/moved");
+    for url in [&data, &missing, &moved] {
         let wasm = json(run(args(url, &["--allow-private-networks"])).await.unwrap());
         let native = json(run(args(url, &["--native"])).await.unwrap());
         assert_eq!(wasm["result"], native["result"], "{url}");
@@ -499,9 +508,21 @@ async fn the_sdk_gets_urls_in_the_component_as_natively() {
             let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body));
             assert_eq!(wasm["result"]["sha256"], digest.as_str());
             assert_eq!(wasm["result"]["type"], "application/octet-stream");
+        } else if url == &moved {
+            assert_eq!(wasm["result"]["status"], 302);
         } else {
             assert_eq!(wasm["result"]["status"], 404);
         }
+    }
+
+    // A body over `max_bytes` fails the call, in the same words either way.
+    for more in [&["--allow-private-networks"][..], &["--native"]] {
+        let mut a = args(&data, more);
+        a.extend(["-p".to_owned(), "max_bytes=1000".to_owned()]);
+        assert_one_line_error(
+            &run(a).await.unwrap(),
+            &format!("GET {data}: the body is over 1000 bytes"),
+        );
     }
 
     // Nobody listens: a failure naming the URL, in the component as natively.
