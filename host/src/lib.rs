@@ -13,7 +13,7 @@
 //! - [`datasets`]: data sets for heavy workloads, generated, cached and served.
 //! - [`cloud`]: cloud credentials, kept in the host, and the signers provider plugins use.
 //! - [`providers`]: the provider plugin catalog; [`cluster`]: `owbench cluster`, machines
-//!   with state and safe teardown.
+//!   with state and safe teardown; [`experiment`]: matrix experiments over clusters.
 //! - [`specfile`]: TOML spec files and parameter templates; [`net`]: listening sockets.
 //! - [`commands`]: the `owbench` subcommands.
 
@@ -23,6 +23,7 @@ pub mod cloud;
 pub mod cluster;
 pub mod commands;
 pub mod datasets;
+pub mod experiment;
 pub mod installers;
 pub mod load;
 pub mod net;

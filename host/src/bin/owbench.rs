@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use owbench::commands::{
     EngineArgs, bench::BenchCommand, cluster::ClusterCommand, compare::CompareCommand,
-    data::DataCommand, plugin::PluginCommand, report::ReportCommand, runs::RunsCommand,
-    runtime::RuntimeCommand, serve::ServeCommand, workload::WorkloadCommand,
+    data::DataCommand, experiment::ExperimentCommand, plugin::PluginCommand, report::ReportCommand,
+    runs::RunsCommand, runtime::RuntimeCommand, serve::ServeCommand, workload::WorkloadCommand,
 };
 use owbench::results::threshold::{EXIT_THRESHOLD, ThresholdsFailed};
 use tracing_subscriber::filter::Targets;
@@ -47,6 +47,9 @@ enum Command {
     Data(DataCommand),
     /// Machines from a cloud provider plugin: up, status, down, list.
     Cluster(ClusterCommand),
+    /// Matrix experiments: one bench spec on several clusters (`plan` so far).
+    #[command(subcommand)]
+    Experiment(ExperimentCommand),
     /// OpenWhisk's action runtime (`/init`, `/run`) for owbench's components: the
     /// entrypoint of the runtime image a stock OpenWhisk runs them with.
     Runtime(RuntimeCommand),
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
             Command::Compare(cmd) => cmd.run().await,
             Command::Data(cmd) => cmd.run().await,
             Command::Cluster(cmd) => cmd.run(&cli.engine).await,
+            Command::Experiment(cmd) => cmd.run(&cli.engine).await,
             Command::Runtime(cmd) => cmd.run(&cli.engine).await,
         }
     });

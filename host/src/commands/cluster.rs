@@ -117,13 +117,23 @@ async fn provider(
     spec: &ClusterSpec,
 ) -> anyhow::Result<(PluginEngine, ProviderPlugin)> {
     let engine = args.engine()?;
-    let mut provider = crate::providers::load(&engine, &spec.provider, &args.plugin_dirs).await?;
+    let provider = load_provider(args, &engine, spec).await?;
+    Ok((engine, provider))
+}
+
+/// The spec's provider in `engine`, allowed to reach the spec's endpoint.
+pub(crate) async fn load_provider(
+    args: &EngineArgs,
+    engine: &PluginEngine,
+    spec: &ClusterSpec,
+) -> anyhow::Result<ProviderPlugin> {
+    let mut provider = crate::providers::load(engine, &spec.provider, &args.plugin_dirs).await?;
     if let Some(endpoint) = &spec.endpoint {
         provider
             .allow_endpoint(endpoint)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    Ok((engine, provider))
+    Ok(provider)
 }
 
 async fn up(

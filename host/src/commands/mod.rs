@@ -4,6 +4,7 @@ pub mod bench;
 pub mod cluster;
 pub mod compare;
 pub mod data;
+pub mod experiment;
 pub mod plugin;
 pub mod progress;
 pub mod report;

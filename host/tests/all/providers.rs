@@ -360,18 +360,25 @@ pub fn cluster_in(
     args: &[&str],
 ) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_owbench"));
-    cmd.arg("cluster")
-        .args(args)
-        .env("OWBENCH_CACHE_DIR", crate::helpers::cache_dir())
-        .env("OWBENCH_STATE_DIR", state)
-        .env("HOME", home);
+    cmd.arg("cluster").args(args).env("HOME", home);
+    cluster_env(&mut cmd, state, env);
+    cmd.output().expect("run owbench")
+}
+
+/// `cmd` with the shared cache, state files in `state` (HOME too, unless set already),
+/// no AWS or OCI configuration from the environment, and `env`.
+fn cluster_env(cmd: &mut Command, state: &Path, env: &[(&str, &str)]) {
+    cmd.env("OWBENCH_CACHE_DIR", crate::helpers::cache_dir())
+        .env("OWBENCH_STATE_DIR", state);
+    if !cmd.get_envs().any(|(k, _)| k == "HOME") {
+        cmd.env("HOME", state);
+    }
     for (name, _) in std::env::vars() {
         if name.starts_with("AWS_") || name.starts_with("OCI_") {
             cmd.env_remove(name);
         }
     }
     cmd.envs(env.iter().copied());
-    cmd.output().expect("run owbench")
 }
 
 /// `owbench cluster ARGS` with the AWS configuration `aws` (key id, secret) in the
@@ -650,4 +657,103 @@ async fn a_plugin_sees_no_environment_no_files_and_no_secret() {
         "{presigned}"
     );
     assert!(!presigned.contains(SECRET), "{presigned}");
+}
+
+/// `owbench experiment plan`: a matrix of the example clusters, checked against the
+/// aws-ec2 plugin and priced as `cluster up --dry-run` prices each (no cloud is called);
+/// a bad cluster is named in one line.
+#[test]
+fn a_matrix_plan_prices_each_cluster_as_its_dry_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
+    for name in ["aws-standalone.toml", "aws-serve.toml", "aws-kube.toml"] {
+        std::fs::copy(examples.join(name), d.join(name)).unwrap();
+    }
+    std::fs::write(
+        d.join("bench.toml"),
+        "name = \"b\"\ncount = 50\n[load]\nmodel = \"closed\"\nconcurrency = 4\n[[workload]]\nname = \"noop\"\n",
+    )
+    .unwrap();
+    let matrix = d.join("matrix.toml");
+    let write_matrix = |clusters: &[(&str, Option<&str>)]| {
+        let mut text = String::from("name = \"ec2-shapes\"\nbench = \"bench.toml\"\n");
+        for (spec, label) in clusters {
+            text.push_str(&format!("[[cluster]]\nspec = \"{spec}\"\n"));
+            if let Some(l) = label {
+                text.push_str(&format!("label = \"{l}\"\n"));
+            }
+        }
+        std::fs::write(&matrix, text).unwrap();
+    };
+    let aws = [
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "not-used"),
+    ];
+    let experiment = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_owbench"));
+        cmd.arg("experiment").args(args);
+        cluster_env(&mut cmd, d, &aws);
+        cmd.output().unwrap()
+    };
+
+    write_matrix(&[
+        ("aws-standalone.toml", None),
+        ("aws-serve.toml", None),
+        ("aws-kube.toml", Some("kube")),
+    ]);
+    let out = experiment(&["plan", matrix.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("experiment ec2-shapes: bench spec ")
+            && stdout.contains("(1 workload(s), 1 repetition(s)) on 3 cluster(s)"),
+        "{stdout}"
+    );
+    // Each cluster's price per hour is its dry run's; the total is the sum of each over
+    // its max_hours.
+    let mut total = 0.0;
+    for (spec, label) in [
+        ("aws-standalone.toml", "ow-aws"),
+        ("aws-serve.toml", "serve-aws"),
+        ("aws-kube.toml", "kube"),
+    ] {
+        let dry = cluster_in(
+            d,
+            d,
+            &aws,
+            &["up", d.join(spec).to_str().unwrap(), "--dry-run"],
+        );
+        let dry_out = text(&dry.stdout);
+        let per_hour: f64 = dry_out
+            .split(" USD per hour")
+            .next()
+            .and_then(|s| s.rsplit(' ').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{spec}: {dry_out}"));
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{label} ")))
+            .unwrap_or_else(|| panic!("no row for {label}: {stdout}"));
+        assert!(
+            row.contains(&format!("{per_hour:.4}")),
+            "{label}: {row} vs {per_hour}"
+        );
+        total += per_hour * 4.0; // every example has max_hours = 4
+    }
+    assert!(
+        stdout.contains(&format!("at most {total:.2} USD in all")),
+        "{stdout} (expected {total:.2})"
+    );
+
+    // A cluster the provider cannot make is named, in one line.
+    let bad = std::fs::read_to_string(d.join("aws-serve.toml"))
+        .unwrap()
+        .replace("m7i.xlarge", "m7i.huge");
+    std::fs::write(d.join("bad.toml"), bad).unwrap();
+    write_matrix(&[("aws-standalone.toml", None), ("bad.toml", Some("huge"))]);
+    crate::cli::assert_one_line_error(
+        &experiment(&["plan", matrix.to_str().unwrap()]),
+        "cluster `huge`",
+    );
 }
