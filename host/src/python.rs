@@ -300,7 +300,7 @@ pub fn action_zip(dir: &Path) -> anyhow::Result<(Manifest, Vec<u8>)> {
         entry_imports(&manifest, &build),
         name = manifest.name,
     );
-    let mut files: BTreeMap<String, Vec<u8>> = sources(dir, &manifest)?.into_iter().collect();
+    let mut files = sources(dir, &manifest)?;
     // Names OpenWhisk's Python runtime gives a meaning: its entry, its launcher, a
     // requirements file it installs at start, a virtual environment it activates.
     if let Some(name) = files.keys().find(|p| {
@@ -318,24 +318,10 @@ pub fn action_zip(dir: &Path) -> anyhow::Result<(Manifest, Vec<u8>)> {
     }
     if let Some((text, path)) = requirements(dir, &build)? {
         let site = site_packages(&cache_dir(), &python_version()?, &text, &path)?;
-        for entry in walkdir::WalkDir::new(&site).min_depth(1) {
-            let entry = entry.with_context(|| format!("cannot list {}", site.display()))?;
-            let rel = entry.path().strip_prefix(&site).expect("under the site");
-            // Not the cache's marks (hidden files), nor pip's console scripts (`bin/`,
-            // whose first lines name this machine's interpreter), nor bytecode.
-            let skipped = rel.starts_with("bin")
-                || rel.components().any(|c| {
-                    let c = c.as_os_str().to_string_lossy();
-                    c == "__pycache__" || c.starts_with('.')
-                });
-            if !entry.file_type().is_file() || skipped {
-                continue;
-            }
-            let bytes = std::fs::read(entry.path())
-                .with_context(|| format!("cannot read {}", entry.path().display()))?;
-            files
-                .entry(rel.to_string_lossy().replace('\\', "/"))
-                .or_insert(bytes);
+        // Not pip's console scripts (`bin/`, whose first lines name this machine's
+        // interpreter); the cache's marks are hidden files.
+        for (path, bytes) in read_tree(&site, |rel, _| rel == "bin")? {
+            files.entry(path).or_insert(bytes);
         }
     }
     files.insert("__main__.py".into(), main.into_bytes());
@@ -358,52 +344,58 @@ pub fn action_zip(dir: &Path) -> anyhow::Result<(Manifest, Vec<u8>)> {
 }
 
 /// The files of the plugin directory the component carries: everything but
-/// `plugin.toml`, the requirements file, components, tests (`test_*.py`), `target/`,
-/// `__pycache__/` and hidden files, by path relative to `dir` (sorted, so the key is
-/// stable).
-fn sources(dir: &Path, manifest: &Manifest) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let skip_file = |name: &str| {
-        name == "plugin.toml"
-            || name == manifest.component
-            || (name.starts_with("test_") && name.ends_with(".py"))
-            || name.ends_with(".wasm")
-            || manifest
-                .build
-                .as_ref()
-                .and_then(|b| b.requirements.as_deref())
-                == Some(name)
+/// `plugin.toml`, the requirements file, components, tests (`test_*.py`), `target/`, a
+/// virtual environment, `__pycache__/` and hidden files, by path relative to `dir`.
+fn sources(dir: &Path, manifest: &Manifest) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+    let requirements = manifest
+        .build
+        .as_ref()
+        .and_then(|b| b.requirements.as_deref());
+    read_tree(dir, |rel, entry| {
+        if entry.file_type().is_dir() {
+            return rel == "target" || entry.path().join("pyvenv.cfg").exists();
+        }
+        !rel.contains('/')
+            && (rel == "plugin.toml"
+                || rel == manifest.component
+                || (rel.starts_with("test_") && rel.ends_with(".py"))
+                || rel.ends_with(".wasm")
+                || requirements == Some(rel))
+    })
+}
+
+/// The files under `root` by path relative to it (`/`-separated, sorted, so a key
+/// over them is stable), following links, without hidden files and directories,
+/// `__pycache__/`, and what `skip` says (given each entry's relative path).
+fn read_tree(
+    root: &Path,
+    skip: impl Fn(&str, &walkdir::DirEntry) -> bool,
+) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+    let relative = |e: &walkdir::DirEntry| {
+        e.path()
+            .strip_prefix(root)
+            .expect("under the directory walked")
+            .to_string_lossy()
+            .replace('\\', "/")
     };
-    let mut out = BTreeMap::new();
-    let walk = walkdir::WalkDir::new(dir)
+    let walk = walkdir::WalkDir::new(root)
         .min_depth(1)
         .follow_links(true)
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            let dir = e.file_type().is_dir();
-            !name.starts_with('.')
-                && !(dir && (name == "target" || name == "__pycache__"))
-                // A virtual environment kept beside the code.
-                && !(dir && e.path().join("pyvenv.cfg").exists())
+            !name.starts_with('.') && name != "__pycache__" && !skip(&relative(e), e)
         });
+    let mut out = BTreeMap::new();
     for entry in walk {
-        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .expect("under the directory walked")
-            .to_string_lossy()
-            .replace('\\', "/");
-        if rel.contains('/') || !skip_file(&rel) {
+        let entry = entry.with_context(|| format!("cannot list {}", root.display()))?;
+        if entry.file_type().is_file() {
             let bytes = std::fs::read(entry.path())
                 .with_context(|| format!("cannot read {}", entry.path().display()))?;
-            out.insert(rel, bytes);
+            out.insert(relative(&entry), bytes);
         }
     }
-    Ok(out.into_iter().collect())
+    Ok(out)
 }
 
 /// The requirements file's text and path, if the build names one.
@@ -699,20 +691,9 @@ pub fn run_native(dir: &Path, params: &str) -> anyhow::Result<NativeOutcome> {
         hex::encode(h.finalize())
     };
     let sdk = cache.join("sdk").join(&sdk_key[..32]);
-    if !sdk.join("owbench_workload/_native.py").is_file() {
-        let parent = cache.join("sdk");
-        std::fs::create_dir_all(&parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-        let staging = tempfile::Builder::new()
-            .prefix(".sdk-")
-            .tempdir_in(&parent)
-            .with_context(|| format!("cannot write in {}", parent.display()))?;
-        write_tree(staging.path(), SDK.iter().map(|(p, t)| (*p, t.as_bytes())))?;
-        // Another run may have put it there first: then that copy serves.
-        if std::fs::rename(staging.path(), &sdk).is_err() && !sdk.is_dir() {
-            bail!("cannot write {}", sdk.display());
-        }
-    }
+    made_once(&cache, "sdk", &sdk, || {
+        write_tree(&sdk, SDK.iter().map(|(p, t)| (*p, t.as_bytes())))
+    })?;
     let site = match requirements(dir, &build)? {
         Some((text, path)) => Some(site_packages(&cache, &python_version()?, &text, &path)?),
         None => None,

@@ -135,6 +135,13 @@ pub fn plan(spec: &ClusterSpec, info: &ProviderInfo) -> Vec<PlanLine> {
         .collect()
 }
 
+/// What the planned nodes cost in USD per hour, when the provider prices every one.
+pub fn price_per_hour(lines: &[PlanLine]) -> Option<f64> {
+    lines
+        .iter()
+        .try_fold(0.0, |sum, l| l.per_hour.map(|p| sum + p))
+}
+
 /// Check the spec against what the provider says it offers.
 pub fn check(spec: &ClusterSpec, info: &ProviderInfo) -> anyhow::Result<()> {
     anyhow::ensure!(

@@ -153,7 +153,6 @@ async fn up(
         &["role", "nodes", "shape", "vCPUs", "memory", "USD/hour"],
         &[1, 3, 4, 5],
     );
-    let mut total = Some(0.0);
     for l in &lines {
         let (cpus, mem) = l
             .size
@@ -171,8 +170,8 @@ async fn up(
             mem,
             price,
         ]);
-        total = total.zip(l.per_hour).map(|(a, b)| a + b);
     }
+    let total = cluster::price_per_hour(&lines);
     super::table::print(&table);
     // With an installer the nodes power themselves off after max_hours: the most it costs.
     let bound = |t: f64| match spec.installer {

@@ -49,9 +49,7 @@ async fn plan(args: &EngineArgs, path: &std::path::Path) -> anyhow::Result<()> {
         cluster::check(&c.spec, provider.info())
             .map_err(|e| anyhow::anyhow!("cluster `{}` ({}): {e}", c.label, c.path.display()))?;
         let lines = cluster::plan(&c.spec, provider.info());
-        let per_hour = lines
-            .iter()
-            .try_fold(0.0, |sum, l| l.per_hour.map(|p| sum + p));
+        let per_hour = cluster::price_per_hour(&lines);
         let most = per_hour.map(|p| p * c.spec.max_hours);
         total = total.zip(most).map(|(a, b)| a + b);
         let nodes = lines

@@ -385,15 +385,7 @@ async fn python_workloads_deploy_as_stock_python_actions() {
 
     // A file whose name OpenWhisk's Python runtime reads itself is refused, in one line,
     // before anything is deployed or recorded.
-    let odd = python_plugin(
-        plugins.path(),
-        "odd",
-        "from owbench_workload import workload\n\n\
-         @workload(name=\"odd\", category=\"cpu\", description=\"odd\")\n\
-         def run(params):\n\
-         \x20   return {}\n",
-        None,
-    );
+    let odd = python_plugin(plugins.path(), "odd", &minimal_app("odd", "odd"), None);
     std::fs::write(odd.join("requirements.txt"), "six\n").unwrap();
     bench_refused(
         &format!(
@@ -552,6 +544,15 @@ async fn the_sdk_gets_urls_in_the_component_as_natively() {
     assert_eq!(summary["workloads"][0]["outcomes"]["ok"], 3, "{summary}");
 }
 
+/// The smallest app: workload `name` returning `{}`.
+fn minimal_app(name: &str, description: &str) -> String {
+    format!(
+        "from owbench_workload import workload\n\n\
+         @workload(name=\"{name}\", category=\"cpu\", description=\"{description}\")\n\
+         def run(params):\n    return {{}}\n"
+    )
+}
+
 /// A Python workload in `parent/NAME` from `app` (and `requirements`).
 fn python_plugin(parent: &Path, name: &str, app: &str, requirements: Option<&str>) -> PathBuf {
     let dir = parent.join(name);
@@ -661,9 +662,7 @@ fn what_goes_wrong_in_python_is_said_in_one_line() {
     let dir = python_plugin(
         parent.path(),
         "offline",
-        "from owbench_workload import workload\n\n\
-         @workload(name=\"offline\", category=\"cpu\", description=\"never built\")\n\
-         def run(params):\n    return {}\n",
+        &minimal_app("offline", "never built"),
         None,
     );
     let out = owbench_in(
@@ -681,9 +680,7 @@ fn what_goes_wrong_in_python_is_said_in_one_line() {
     let dir = python_plugin(
         parent.path(),
         "misnamed",
-        "from owbench_workload import workload\n\n\
-         @workload(name=\"other\", category=\"cpu\", description=\"wrong name\")\n\
-         def run(params):\n    return {}\n",
+        &minimal_app("other", "wrong name"),
         None,
     );
     assert_one_line_error(
