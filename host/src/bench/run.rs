@@ -368,7 +368,7 @@ fn finish(
 }
 
 /// `<output>/<name>-<UTC time>`, created.
-fn results_dir(output: &Path, name: &str, at: SystemTime) -> anyhow::Result<PathBuf> {
+pub(crate) fn results_dir(output: &Path, name: &str, at: SystemTime) -> anyhow::Result<PathBuf> {
     let stamp = humantime::format_rfc3339_seconds(at)
         .to_string()
         .replace([':', '-'], "")

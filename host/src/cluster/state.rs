@@ -228,6 +228,11 @@ impl StateStore {
         StateStore { dir: dir.into() }
     }
 
+    /// The directory.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// The file of cluster `id`.
     pub fn path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.json"))

@@ -18,15 +18,15 @@ use owbench_plugin::{PluginEngine, ProviderPlugin};
 
 /// How `up` carries out an installer's plan.
 #[derive(Debug, Clone, clap::Args)]
-struct InstallArgs {
+pub(crate) struct InstallArgs {
     /// With an installer: the owbench binary the nodes run, a Linux build for their
     /// architecture (default: this one).
     #[arg(long, value_name = "PATH")]
-    owbench_binary: Option<PathBuf>,
+    pub owbench_binary: Option<PathBuf>,
     /// With an installer: wait at most this long for its health check (default: the
     /// installer's own timeout), e.g. `20m`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    health_timeout: Option<Duration>,
+    pub health_timeout: Option<Duration>,
 }
 
 /// Manage clusters of machines made by a provider plugin.
@@ -231,6 +231,7 @@ async fn up(
                 &lines,
                 total,
                 install_args,
+                &mut None,
             )
             .await;
         }
@@ -323,8 +324,58 @@ fn wskprops(store: &StateStore, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `up` of a spec with an installer for `owbench experiment run`: checked against its
+/// provider and carried out as `cluster up SPEC` does, without the plan printed first.
+/// The cluster's id goes to `id` as soon as its state exists, so that a failed `up` can
+/// be brought down.
+pub(crate) async fn up_installed(
+    args: &EngineArgs,
+    store: &StateStore,
+    spec: &ClusterSpec,
+    install_args: &InstallArgs,
+    id: &mut Option<String>,
+) -> anyhow::Result<()> {
+    let (engine, provider) = provider(args, spec).await?;
+    cluster::check(spec, provider.info())?;
+    cluster::read_files(spec)?;
+    let lines = cluster::plan(spec, provider.info());
+    let total = cluster::price_per_hour(&lines);
+    install_cluster(
+        args,
+        &engine,
+        &provider,
+        store,
+        spec.clone(),
+        &lines,
+        total,
+        install_args,
+        id,
+    )
+    .await
+}
+
+/// The address the health check and the API are reached at instead of the nodes', for
+/// tests (see [`deploy::Options::reach`]): `OWBENCH_TEST_NODE_ADDRESS` is `HOST:PORT` for
+/// every cluster, or `NAME=HOST:PORT,...` per cluster spec name. Said aloud when set.
+fn test_node_address(spec_name: &str) -> Option<String> {
+    let value = std::env::var("OWBENCH_TEST_NODE_ADDRESS").ok()?;
+    let address = if value.contains('=') {
+        value.split(',').find_map(|pair| {
+            let (name, address) = pair.split_once('=')?;
+            (name.trim() == spec_name).then(|| address.trim().to_owned())
+        })?
+    } else {
+        value
+    };
+    eprintln!(
+        "OWBENCH_TEST_NODE_ADDRESS is set: the health check and the API of cluster spec `{spec_name}` go to {address}, not to the nodes (a test setting)"
+    );
+    Some(address)
+}
+
 /// `up` with an installer: the binary checked, the images resolved, then the plan
-/// carried out (see [`deploy`]), interrupted cleanly by Ctrl-C.
+/// carried out (see [`deploy`]), interrupted cleanly by Ctrl-C. The cluster's id goes to
+/// `id` once its state exists.
 #[allow(clippy::too_many_arguments)]
 async fn install_cluster(
     args: &EngineArgs,
@@ -335,6 +386,7 @@ async fn install_cluster(
     lines: &[cluster::PlanLine],
     price_per_hour: Option<f64>,
     install_args: &InstallArgs,
+    id: &mut Option<String>,
 ) -> anyhow::Result<()> {
     let binary_path = match &install_args.owbench_binary {
         Some(p) => p.clone(),
@@ -345,6 +397,7 @@ async fn install_cluster(
     let mut state = ClusterState::new(spec);
     state.price_per_hour = price_per_hour;
     let (info, plan) = install_plan(args, engine, &state.spec, lines, &state.id).await?;
+    *id = Some(state.id.clone());
     state.installer_version = Some(info.version.clone());
     eprintln!(
         "cluster {}: state in {}",
@@ -354,10 +407,7 @@ async fn install_cluster(
     let options = deploy::Options {
         health_timeout: install_args.health_timeout,
         address_timeout: Duration::from_secs(600),
-        // For tests only (see `deploy::Options::reach`); said aloud when set.
-        reach: std::env::var("OWBENCH_TEST_NODE_ADDRESS")
-            .ok()
-            .inspect(|a| eprintln!("OWBENCH_TEST_NODE_ADDRESS is set: the health check and the API go to {a}, not to the nodes (a test setting)")),
+        reach: test_node_address(&state.spec.name),
         backoff: Backoff::default(),
     };
     let done = tokio::select! {
@@ -553,18 +603,39 @@ async fn down(
             ClusterState::with_id(id, spec)?
         }
     };
+    println!("{}", take_down(args, store, &mut state).await?);
+    Ok(())
+}
+
+/// `down` of a cluster known by its state file, for `owbench experiment run`: what it
+/// removed, in one line.
+pub(crate) async fn down_known(
+    args: &EngineArgs,
+    store: &StateStore,
+    id: &str,
+) -> anyhow::Result<String> {
+    let mut state = store.load(id)?;
+    take_down(args, store, &mut state).await
+}
+
+/// Remove everything of the cluster `state` describes; what was removed, in one line.
+async fn take_down(
+    args: &EngineArgs,
+    store: &StateStore,
+    state: &mut ClusterState,
+) -> anyhow::Result<String> {
     let (engine, provider) = provider(args, &state.spec).await?;
     let report = cluster::down(
         &engine,
         &provider,
         store,
-        &mut state,
+        state,
         Backoff::default(),
         Duration::from_secs(5),
         Duration::from_secs(900),
     )
     .await?;
-    println!(
+    Ok(format!(
         "cluster {} is down: {} node(s) terminated ({} found only by tag), {} other resource(s) deleted{}",
         state.id,
         report.terminated.len(),
@@ -575,8 +646,7 @@ async fn down(
         } else {
             format!(": {}", report.deleted.join(", "))
         }
-    );
-    Ok(())
+    ))
 }
 
 fn list(store: &StateStore) -> anyhow::Result<()> {

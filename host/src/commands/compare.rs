@@ -22,7 +22,8 @@ pub struct CompareCommand {
     history: HistoryArgs,
 }
 
-fn parse_percent(text: &str) -> Result<f64, String> {
+/// `5%` as 0.05.
+pub(crate) fn parse_percent(text: &str) -> Result<f64, String> {
     let number = text.trim().trim_end_matches('%');
     match number.parse::<f64>() {
         Ok(v) if (0.0..100.0).contains(&v) => Ok(v / 100.0),

@@ -11,9 +11,11 @@
 //! - [`report`]: text, Markdown and HTML reports.
 //! - [`history`]: the SQLite run history.
 //! - [`compare`]: `owbench compare`.
+//! - [`experiment`]: the report of `owbench experiment run`, every cluster side by side.
 //! - [`threshold`]: the `--fail-if` thresholds.
 
 pub mod compare;
+pub mod experiment;
 pub mod figures;
 pub mod history;
 pub mod machine;

@@ -136,6 +136,13 @@ pub(crate) fn down_leaves_nothing(moto: &Moto, dir: &Path, id: &str) -> String {
             .unwrap(),
     );
     assert!(down.status.success(), "{}", text(&down.stderr));
+    nothing_left(moto, id);
+    text(&down.stdout)
+}
+
+/// Nothing of cluster `id` is left in moto: no instance, security group, key pair,
+/// bucket or object.
+pub(crate) fn nothing_left(moto: &Moto, id: &str) {
     let left = read_back(moto, &tag("owbench-cluster", id));
     assert_eq!(
         (
@@ -147,7 +154,6 @@ pub(crate) fn down_leaves_nothing(moto: &Moto, dir: &Path, id: &str) -> String {
         (&json!([]), &json!([]), &json!([]), &json!({})),
         "{left}"
     );
-    text(&down.stdout)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

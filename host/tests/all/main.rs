@@ -76,6 +76,11 @@ mod oci;
 #[cfg(feature = "providers")]
 mod deploy;
 
+/// `owbench experiment run`: a matrix of clusters on EC2 and OCI, each up, benched and
+/// down, and the report of them side by side.
+#[cfg(feature = "providers")]
+mod experiments;
+
 /// The `openwhisk-kube` installer: plans for 3 and 5 nodes checked by every validator
 /// (kubernetes-validate and the chart's value keys too), refusals, pinned downloads, and
 /// `up`/`down` against moto with the agents joining the server.

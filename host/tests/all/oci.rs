@@ -229,7 +229,7 @@ impl OciServer {
 
     /// Buckets with their object names, the number of pre-authenticated requests, and
     /// the security list's ingress rules.
-    async fn storage(&self) -> Value {
+    pub(crate) async fn storage(&self) -> Value {
         reqwest::get(format!("{}/_test/storage", self.endpoint))
             .await
             .unwrap()
@@ -238,7 +238,7 @@ impl OciServer {
             .unwrap()
     }
 
-    async fn live(&self, cluster: &str) -> usize {
+    pub(crate) async fn live(&self, cluster: &str) -> usize {
         self.instances()
             .await
             .iter()
@@ -683,15 +683,15 @@ count = 2
 
 /// The loopback OCI API server as a test cloud of the shared provider scenarios, with
 /// `~/.oci/config` in `home`.
-struct OciCloud {
-    home: tempfile::TempDir,
+pub(crate) struct OciCloud {
+    pub(crate) home: tempfile::TempDir,
     key: ApiKey,
-    server: OciServer,
+    pub(crate) server: OciServer,
 }
 
 impl OciCloud {
     /// A home with `~/.oci/config` for a fresh API key, and a test server that knows it.
-    fn start() -> OciCloud {
+    pub(crate) fn start() -> OciCloud {
         let home = tempfile::tempdir().unwrap();
         let key = ApiKey::make(home.path(), "api");
         let server = OciServer::start(&key);
