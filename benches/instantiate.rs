@@ -16,7 +16,7 @@ use owbench_plugin::{EngineConfig, PluginEngine, WorkloadPlugin};
 
 fn noop_plugin(engine: &PluginEngine, rt: &tokio::runtime::Runtime) -> WorkloadPlugin {
     let manifest = Manifest::parse(
-        "name = \"misbehave\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/workload@0.3.0\"\n",
+        "name = \"misbehave\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/workload@0.4.0\"\n",
     )
     .unwrap();
     let wasm = std::fs::read(owbench_components::fixtures::MISBEHAVE).unwrap();

@@ -246,7 +246,7 @@ mod tests {
     /// A manifest of plugin `name` in `world` (`workload`, `provider`).
     fn manifest(name: &str, world: &str) -> &'static str {
         let text = format!(
-            "name = \"{name}\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/{world}@0.3.0\"\n"
+            "name = \"{name}\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/{world}@0.4.0\"\n"
         );
         Box::leak(text.into_boxed_str())
     }

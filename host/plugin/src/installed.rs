@@ -364,7 +364,7 @@ mod tests {
 
     fn package(version: &str, hosts: &str) -> Package {
         let toml = format!(
-            "name = \"hello\"\nversion = \"{version}\"\nworld = \"owbench:plugin/workload@0.3.0\"\n\
+            "name = \"hello\"\nversion = \"{version}\"\nworld = \"owbench:plugin/workload@0.4.0\"\n\
              [permissions]\nallowed_outbound_hosts = [{hosts}]\n"
         );
         Artifact::pack(&toml, b"\0asm").unwrap().open().unwrap()

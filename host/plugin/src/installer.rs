@@ -12,8 +12,8 @@ use crate::manifest::World;
 use crate::state::CallState;
 
 pub use crate::bindings::installer::{
-    Audience, Cluster, HealthCheck, IngressRule, InstallPlan, InstallerInfo, NodeGroup, Outputs,
-    Phase, RoleInfo,
+    Audience, Cluster, DataDisk, HealthCheck, IngressRule, InstallPlan, InstallerInfo, NodeGroup,
+    Outputs, Phase, RoleInfo,
 };
 pub use crate::bindings::owbench::plugin::types::{KeyValue, Protocol};
 

@@ -3,7 +3,7 @@
 //! ```toml
 //! name = "object-download"
 //! version = "0.1.0"
-//! world = "owbench:plugin/workload@0.3.0"
+//! world = "owbench:plugin/workload@0.4.0"
 //! component = "object-download.wasm"      # beside plugin.toml
 //! owbench = "^0.1"                         # the owbench versions it works with (optional)
 //!
@@ -28,7 +28,7 @@ use crate::policy::HostRule;
 /// The WIT package the host speaks, `owbench:plugin@WIT_VERSION`.
 pub const WIT_PACKAGE: &str = "owbench:plugin";
 /// The version of the WIT package in `wit/`.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 /// This owbench's version, which a manifest's `owbench` requirement is checked against.
 pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -476,7 +476,7 @@ mod tests {
     const GOOD: &str = r#"
         name = "matmul"
         version = "0.1.0"
-        world = "owbench:plugin/workload@0.3.0"
+        world = "owbench:plugin/workload@0.4.0"
         [limits]
         memory_mb = 128
     "#;
@@ -493,17 +493,17 @@ mod tests {
 
     #[test]
     fn accepts_a_newer_patch_of_the_wit_package() {
-        let text = GOOD.replace("@0.3.0", "@0.3.7");
+        let text = GOOD.replace("@0.4.0", "@0.4.7");
         assert!(Manifest::parse(&text).is_ok());
     }
 
     #[test]
     fn refuses_another_wit_version() {
-        let text = GOOD.replace("@0.3.0", "@0.4.0");
+        let text = GOOD.replace("@0.4.0", "@0.5.0");
         let e = Manifest::parse(&text).unwrap_err().to_string();
         assert_eq!(
             e,
-            "plugin targets `owbench:plugin@0.4.0`, but this owbench speaks `owbench:plugin@0.3.0`"
+            "plugin targets `owbench:plugin@0.5.0`, but this owbench speaks `owbench:plugin@0.4.0`"
         );
     }
 
@@ -580,7 +580,7 @@ mod tests {
         ] {
             let text = format!(
                 "name = \"matmul\"\nversion = \"0.1.0\"\n\
-                 world = \"owbench:plugin/workload@0.3.0\"\ncomponent = {component:?}\n"
+                 world = \"owbench:plugin/workload@0.4.0\"\ncomponent = {component:?}\n"
             );
             let e = Manifest::parse(&text).unwrap_err();
             assert!(

@@ -579,7 +579,7 @@ mod tests {
     use super::*;
 
     const TOML: &str = "name = \"hello\"\nversion = \"1.2.0\"\n\
-        world = \"owbench:plugin/workload@0.3.0\"\ncomponent = \"hello.wasm\"\n";
+        world = \"owbench:plugin/workload@0.4.0\"\ncomponent = \"hello.wasm\"\n";
 
     #[test]
     fn a_packed_plugin_opens_with_its_digests() {

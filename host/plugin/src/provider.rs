@@ -20,7 +20,8 @@ use crate::{PluginEngine, PluginError};
 pub use crate::bindings::owbench::plugin::types::KeyValue;
 pub use crate::bindings::owbench::plugin::types::Protocol;
 pub use crate::bindings::provider::{
-    IngressRule, Node, NodeRequest, PowerAction, ProviderInfo, Shape, Source, Target,
+    AccountLimit, AttachedVolume, Demand, IngressRule, LimitsReport, Node, NodeRequest,
+    PowerAction, ProviderInfo, Shape, Source, Target, VolumeClass, VolumeOffer, VolumeRequest,
 };
 
 /// The `provider` world: cloud plugins, the only world that links `signer`.
@@ -121,6 +122,18 @@ impl ProviderPlugin {
     ) -> Result<String, CallError> {
         let (mut store, p) = self.start(engine).await?;
         let r = p.call_resolve_image(&mut store, target, image, shape).await;
+        self.plugin.finish(&store, r)
+    }
+
+    /// The account's limits that bear on `demands` (see the world's `check-limits`).
+    pub async fn check_limits(
+        &self,
+        engine: &PluginEngine,
+        target: &Target,
+        demands: &[Demand],
+    ) -> Result<LimitsReport, CallError> {
+        let (mut store, p) = self.start(engine).await?;
+        let r = p.call_check_limits(&mut store, target, demands).await;
         self.plugin.finish(&store, r)
     }
 

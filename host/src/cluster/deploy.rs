@@ -295,9 +295,7 @@ impl Deployment<'_> {
                 .await?;
             for n in &mut state.nodes {
                 if let Some(d) = described.iter().find(|d| d.id == n.id) {
-                    n.state = d.state.clone();
-                    n.public_ip = d.public_ip.clone();
-                    n.private_ip = d.private_ip.clone();
+                    *n = super::record(&n.role, d);
                 }
             }
             let nodes: Vec<_> = state.nodes.iter().filter(|n| n.role == role).collect();

@@ -20,7 +20,8 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable as _};
 
 use owbench_plugin::provider::{
-    IngressRule, KeyValue, Node, NodeRequest, Protocol, ProviderInfo, Source, Target,
+    Demand, IngressRule, KeyValue, Node, NodeRequest, Protocol, ProviderInfo, Source, Target,
+    VolumeOffer,
 };
 use owbench_plugin::{CallError, PluginEngine, ProviderPlugin};
 use spec::ClusterSpec;
@@ -111,8 +112,40 @@ pub struct PlanLine {
     pub size: Option<(u32, u64)>,
     /// CPU architecture (`x86_64` or `aarch64`), when the provider knows the shape.
     pub arch: Option<String>,
-    /// USD per hour for the group, when the provider knows the price.
+    /// USD per hour for the group, its volumes included, when the provider knows the
+    /// price.
     pub per_hour: Option<f64>,
+    /// Each node's data disk for people, e.g. `200 GB gp3` or `475 GB local NVMe`.
+    pub storage: Option<String>,
+    /// What the installer is told of it.
+    pub data_disk: Option<DataDisk>,
+}
+
+/// A node group's disk for the actions' data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DataDisk {
+    /// A block volume of this many GB.
+    Volume(u32),
+    /// Local NVMe of this many GB.
+    LocalNvme(u32),
+}
+
+/// Hours in a month, as cloud price lists count them.
+const HOURS_PER_MONTH: f64 = 730.0;
+
+/// The provider's offer of the class `volume` asks for.
+pub fn volume_offer<'a>(
+    info: &'a ProviderInfo,
+    volume: &spec::VolumeSpec,
+) -> Option<&'a VolumeOffer> {
+    info.volumes.iter().find(|o| o.class == volume.class.wit())
+}
+
+/// What one node's volume costs, USD per hour, when priced.
+fn volume_per_hour(offer: &VolumeOffer, size_gb: u32) -> Option<f64> {
+    let storage = offer.price_per_gb_month? * f64::from(size_gb);
+    let iops = offer.price_per_iops_month.unwrap_or(0.0) * f64::from(offer.iops);
+    Some((storage + iops) / HOURS_PER_MONTH)
 }
 
 /// What `up` would create, priced by the provider's description.
@@ -121,6 +154,27 @@ pub fn plan(spec: &ClusterSpec, info: &ProviderInfo) -> Vec<PlanLine> {
         .iter()
         .map(|g| {
             let shape = info.shapes.iter().find(|s| s.name == g.shape);
+            let offer = g.volume.as_ref().and_then(|v| volume_offer(info, v));
+            let volume_price = match (&g.volume, offer) {
+                (None, _) => Some(0.0),
+                (Some(v), Some(o)) => volume_per_hour(o, v.size_gb),
+                (Some(_), None) => None,
+            };
+            let (storage, data_disk) = match (&g.volume, offer, shape) {
+                (Some(v), offer, _) => (
+                    Some(format!(
+                        "{} GB {}",
+                        v.size_gb,
+                        offer.map_or(v.class.as_str(), |o| o.kind.as_str())
+                    )),
+                    Some(DataDisk::Volume(v.size_gb)),
+                ),
+                (None, _, Some(s)) if g.local_nvme => (
+                    Some(format!("{} GB local NVMe", s.local_nvme_gb)),
+                    Some(DataDisk::LocalNvme(s.local_nvme_gb)),
+                ),
+                _ => (None, None),
+            };
             PlanLine {
                 role: g.role.clone(),
                 count: g.count,
@@ -129,7 +183,10 @@ pub fn plan(spec: &ClusterSpec, info: &ProviderInfo) -> Vec<PlanLine> {
                 arch: shape.map(|s| s.arch.clone()),
                 per_hour: shape
                     .and_then(|s| s.price_per_hour)
-                    .map(|p| p * f64::from(g.count)),
+                    .zip(volume_price)
+                    .map(|(p, v)| (p + v) * f64::from(g.count)),
+                storage,
+                data_disk,
             }
         })
         .collect()
@@ -164,8 +221,129 @@ pub fn check(spec: &ClusterSpec, info: &ProviderInfo) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        check_storage(spec, g, info)?;
     }
     Ok(())
+}
+
+/// Check a group's data disk: a volume class the provider offers in the region, of a
+/// size it makes; local NVMe on a shape that has it; not both.
+fn check_storage(
+    spec: &ClusterSpec,
+    g: &spec::NodeGroup,
+    info: &ProviderInfo,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !(g.local_nvme && g.volume.is_some()),
+        "role `{}`: give `volume` or `local_nvme`, not both",
+        g.role
+    );
+    if g.local_nvme
+        && let Some(shape) = info.shapes.iter().find(|s| s.name == g.shape)
+    {
+        let with: Vec<&str> = info
+            .shapes
+            .iter()
+            .filter(|s| s.local_nvme_gb > 0)
+            .map(|s| s.name.as_str())
+            .collect();
+        anyhow::ensure!(
+            shape.local_nvme_gb > 0,
+            "role `{}`: shape {} has no local NVMe (on {}: {})",
+            g.role,
+            g.shape,
+            info.name,
+            if with.is_empty() {
+                "none".to_owned()
+            } else {
+                with.join(", ")
+            }
+        );
+    }
+    if let Some(v) = &g.volume {
+        let offer = volume_offer(info, v).filter(|o| !o.unavailable_in.contains(&spec.region));
+        let Some(offer) = offer else {
+            anyhow::bail!(
+                "role `{}`: provider {} offers no `{}` volumes in {}",
+                g.role,
+                info.name,
+                v.class.as_str(),
+                spec.region
+            );
+        };
+        anyhow::ensure!(
+            (offer.min_gb..=offer.max_gb).contains(&v.size_gb),
+            "role `{}`: a `{}` volume ({} on {}) must be {} to {} GB, not {}",
+            g.role,
+            v.class.as_str(),
+            offer.kind,
+            info.name,
+            offer.min_gb,
+            offer.max_gb,
+            v.size_gb
+        );
+    }
+    Ok(())
+}
+
+/// What the spec asks of the account, group by group, for the provider's
+/// `check-limits`.
+pub fn demands(spec: &ClusterSpec) -> Vec<Demand> {
+    spec.nodes
+        .iter()
+        .map(|g| Demand {
+            shape: g.shape.clone(),
+            count: g.count,
+            volume: g.volume.map(|v| v.request()),
+        })
+        .collect()
+}
+
+/// Check the spec against the account's limits (the provider's `check-limits`); the
+/// limits read and those that could not be, for people. A limit the plan would exceed
+/// is an error naming it, what the plan needs and what is available.
+pub async fn check_limits(
+    engine: &PluginEngine,
+    provider: &ProviderPlugin,
+    spec: &ClusterSpec,
+    backoff: Backoff,
+) -> anyhow::Result<Vec<String>> {
+    let target = target(spec);
+    let demands = demands(spec);
+    let report = backoff
+        .retry("check the account's limits", || {
+            provider.check_limits(engine, &target, &demands)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("checking the account's limits: {e}"))?;
+    for l in &report.limits {
+        anyhow::ensure!(
+            l.needed <= l.available,
+            "account limit {} in {}: the plan needs {} {}, {} available; nothing created (raise the limit, or ask for less)",
+            l.name,
+            spec.region,
+            l.needed,
+            l.unit,
+            l.available
+        );
+    }
+    let mut lines: Vec<String> = report
+        .limits
+        .iter()
+        .map(|l| {
+            format!(
+                "account limit {}: needs {} {}, {} available",
+                l.name, l.needed, l.unit, l.available
+            )
+        })
+        .collect();
+    lines.extend(
+        report
+            .unread
+            .iter()
+            .map(|u| format!("account limit not checked: {u}")),
+    );
+    Ok(lines)
 }
 
 /// Resolve each node group's image (an alias such as `ubuntu-24.04`, or an id) to the
@@ -214,6 +392,7 @@ pub fn node_request(state: &ClusterState, group: &spec::NodeGroup) -> NodeReques
         ssh_public_key: String::new(),
         ingress: Vec::new(),
         terminate_on_shutdown: false,
+        volume: group.volume.map(|v| v.request()),
     }
 }
 
@@ -259,6 +438,16 @@ pub(crate) fn record(role: &str, node: &Node) -> NodeRecord {
         state: node.state.clone(),
         public_ip: node.public_ip.clone(),
         private_ip: node.private_ip.clone(),
+        volumes: node
+            .volumes
+            .iter()
+            .map(|v| state::VolumeRecord {
+                id: v.id.clone(),
+                size_gb: v.size_gb,
+                kind: v.kind.clone(),
+                state: v.state.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -439,11 +628,7 @@ pub async fn status(
     let described = provider.describe_nodes(engine, &target, &ids).await?;
     for n in &mut state.nodes {
         match described.iter().find(|d| d.id == n.id) {
-            Some(d) => {
-                n.state = d.state.clone();
-                n.public_ip = d.public_ip.clone();
-                n.private_ip = d.private_ip.clone();
-            }
+            Some(d) => *n = record(&n.role, d),
             None => n.state = "terminated".into(),
         }
     }

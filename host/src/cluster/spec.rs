@@ -119,6 +119,67 @@ pub struct NodeGroup {
     /// How many.
     #[serde(default = "one")]
     pub count: u32,
+    /// A block volume made with each node for the actions' data (the installers put
+    /// Docker's data root, or `owbench serve`'s data directory, on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<VolumeSpec>,
+    /// Keep the actions' data on the shape's local NVMe storage instead (a shape with
+    /// some: AWS i3/i4i, OCI DenseIO).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local_nvme: bool,
+}
+
+/// A node group's block volume: `volume = { size_gb = 200, class = "ssd" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeSpec {
+    /// Its size, GB.
+    pub size_gb: u32,
+    /// Its class.
+    pub class: VolumeClassSpec,
+}
+
+/// A volume class as specs write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VolumeClassSpec {
+    /// General-purpose SSD (AWS gp3; OCI Balanced).
+    Ssd,
+    /// Hard disk, or the cheapest class (AWS st1; OCI Lower Cost).
+    Hdd,
+    /// The fastest class (AWS io2; OCI Higher Performance).
+    HighIops,
+}
+
+impl VolumeClassSpec {
+    /// The world's class.
+    pub fn wit(self) -> owbench_plugin::provider::VolumeClass {
+        use owbench_plugin::provider::VolumeClass;
+        match self {
+            VolumeClassSpec::Ssd => VolumeClass::Ssd,
+            VolumeClassSpec::Hdd => VolumeClass::Hdd,
+            VolumeClassSpec::HighIops => VolumeClass::HighIops,
+        }
+    }
+
+    /// As specs write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VolumeClassSpec::Ssd => "ssd",
+            VolumeClassSpec::Hdd => "hdd",
+            VolumeClassSpec::HighIops => "high-iops",
+        }
+    }
+}
+
+impl VolumeSpec {
+    /// The world's volume request.
+    pub fn request(self) -> owbench_plugin::provider::VolumeRequest {
+        owbench_plugin::provider::VolumeRequest {
+            size_gb: self.size_gb,
+            class: self.class.wit(),
+        }
+    }
 }
 
 /// The ports a spec without an installer opens when it names none.

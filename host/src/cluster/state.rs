@@ -62,6 +62,22 @@ pub struct NodeRecord {
     pub public_ip: Option<String>,
     /// Private IP, once known.
     pub private_ip: Option<String>,
+    /// The block volumes attached to it besides its boot disk, as last seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeRecord>,
+}
+
+/// A block volume attached to a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeRecord {
+    /// Provider's id.
+    pub id: String,
+    /// Size, GB.
+    pub size_gb: u32,
+    /// The provider's kind (`gp3`, `vpus-10`).
+    pub kind: String,
+    /// Last known state.
+    pub state: String,
 }
 
 /// Everything `owbench` knows about one cluster.

@@ -12,7 +12,7 @@ use crate::cluster::state::{self, ClusterState, StateStore, Status};
 use crate::cluster::{self, Backoff};
 use crate::commands::EngineArgs;
 use owbench_plugin::installer::{
-    Audience, Cluster, InstallPlan, InstallerInfo, KeyValue, NodeGroup, Protocol,
+    Audience, Cluster, DataDisk, InstallPlan, InstallerInfo, KeyValue, NodeGroup, Protocol,
 };
 use owbench_plugin::{PluginEngine, ProviderPlugin};
 
@@ -150,8 +150,16 @@ async fn up(
     cluster::read_files(&spec)?;
     let lines = cluster::plan(&spec, provider.info());
     let mut table = super::table::new(
-        &["role", "nodes", "shape", "vCPUs", "memory", "USD/hour"],
-        &[1, 3, 4, 5],
+        &[
+            "role",
+            "nodes",
+            "shape",
+            "vCPUs",
+            "memory",
+            "data disk",
+            "USD/hour",
+        ],
+        &[1, 3, 4, 6],
     );
     for l in &lines {
         let (cpus, mem) = l
@@ -168,6 +176,7 @@ async fn up(
             l.shape.clone(),
             cpus,
             mem,
+            l.storage.clone().unwrap_or_else(|| "boot disk".into()),
             price,
         ]);
     }
@@ -239,6 +248,7 @@ async fn up(
     if dry_run {
         return Ok(());
     }
+    check_limits(&engine, &provider, &spec).await?;
     let mut spec = spec;
     resolve_images(&engine, &provider, &mut spec).await?;
     let mut state = ClusterState::new(spec);
@@ -261,6 +271,19 @@ async fn up(
         Some(Err(e)) => Err(e),
         None => Err(interrupted(store, &mut state)),
     }
+}
+
+/// Check the spec against the account's limits (see [`cluster::check_limits`]), saying
+/// what was checked.
+pub(crate) async fn check_limits(
+    engine: &PluginEngine,
+    provider: &ProviderPlugin,
+    spec: &ClusterSpec,
+) -> anyhow::Result<()> {
+    for line in cluster::check_limits(engine, provider, spec, Backoff::default()).await? {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 /// Resolve the spec's images in its region (see [`cluster::resolve_images`]), saying
@@ -393,6 +416,7 @@ async fn install_cluster(
         None => std::env::current_exe().context("cannot find this owbench binary")?,
     };
     let binary = deploy::read_binary(&binary_path, &spec, provider.info())?;
+    check_limits(engine, provider, &spec).await?;
     resolve_images(engine, provider, &mut spec).await?;
     let mut state = ClusterState::new(spec);
     state.price_per_hour = price_per_hour;
@@ -456,6 +480,10 @@ async fn install_plan(
                 vcpus: l.size.map(|(cpus, _)| cpus),
                 memory_mib: l.size.map(|(_, mib)| mib),
                 arch: l.arch.clone(),
+                data_disk: l.data_disk.map(|d| match d {
+                    cluster::DataDisk::Volume(gb) => DataDisk::Volume(gb),
+                    cluster::DataDisk::LocalNvme(gb) => DataDisk::LocalNvme(gb),
+                }),
             })
             .collect(),
     };
@@ -541,17 +569,36 @@ fn print_plan(
 
 fn print_nodes(state: &ClusterState) {
     let mut table = super::table::new(
-        &["node", "role", "shape", "state", "public ip", "private ip"],
+        &[
+            "node",
+            "role",
+            "shape",
+            "state",
+            "public ip",
+            "private ip",
+            "volumes",
+        ],
         &[],
     );
     for n in &state.nodes {
+        let volumes = n
+            .volumes
+            .iter()
+            .map(|v| format!("{} {} GB {} ({})", v.id, v.size_gb, v.kind, v.state))
+            .collect::<Vec<_>>()
+            .join(", ");
         table.add_row(vec![
-            n.id.as_str(),
-            &n.role,
-            &n.shape,
-            &n.state,
-            n.public_ip.as_deref().unwrap_or("-"),
-            n.private_ip.as_deref().unwrap_or("-"),
+            n.id.clone(),
+            n.role.clone(),
+            n.shape.clone(),
+            n.state.clone(),
+            n.public_ip.clone().unwrap_or_else(|| "-".into()),
+            n.private_ip.clone().unwrap_or_else(|| "-".into()),
+            if volumes.is_empty() {
+                "-".into()
+            } else {
+                volumes
+            },
         ]);
     }
     super::table::print(&table);

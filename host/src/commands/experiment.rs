@@ -178,6 +178,16 @@ struct Context<'a> {
 async fn run(args: &EngineArgs, run: &RunArgs) -> anyhow::Result<()> {
     let matrix = Matrix::load(&run.matrix)?;
     let total = plan(args, &matrix).await?;
+    // Every cluster against its account's limits, before anything is created. Clusters
+    // that run side by side on one cloud add up; here each is checked alone.
+    let engine = args.engine()?;
+    for c in &matrix.clusters {
+        let provider = super::cluster::load_provider(args, &engine, &c.spec).await?;
+        println!("cluster `{}`:", c.label);
+        super::cluster::check_limits(&engine, &provider, &c.spec)
+            .await
+            .map_err(|e| anyhow::anyhow!("cluster `{}` ({}): {e}", c.label, c.path.display()))?;
+    }
     let cost = total.map_or("at a cost owbench cannot price".to_owned(), |t| {
         format!("at most {t:.2} USD")
     });

@@ -19,6 +19,7 @@ pub fn cluster(state: &ClusterState) -> Value {
         "region": spec.region,
         "nodes": spec.nodes.iter().map(|g| json!({
             "role": g.role, "shape": g.shape, "count": g.count,
+            "volume": g.volume, "local_nvme": g.local_nvme,
         })).collect::<Vec<_>>(),
         "installer": spec.installer.as_ref().map(|i| json!({
             "name": i.name,
@@ -73,8 +74,17 @@ fn nodes(cluster: &Value) -> String {
     groups
         .iter()
         .map(|g| {
+            let storage = match (&g["volume"], g["local_nvme"].as_bool()) {
+                (v, _) if v.is_object() => format!(
+                    ", {} GB {} volume",
+                    v["size_gb"],
+                    v["class"].as_str().unwrap_or("?")
+                ),
+                (_, Some(true)) => ", local NVMe".to_owned(),
+                _ => String::new(),
+            };
             format!(
-                "{} × {} ({})",
+                "{} × {} ({}{storage})",
                 g["count"].as_u64().map_or("?".into(), |c| c.to_string()),
                 g["shape"].as_str().unwrap_or("?"),
                 g["role"].as_str().unwrap_or("?")

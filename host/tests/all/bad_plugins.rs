@@ -27,7 +27,7 @@ fn one_line(e: &PluginError) -> String {
 #[tokio::test]
 async fn a_missing_component_is_named() {
     let engine = engine();
-    let dir = plugin_dir(&misbehave_manifest("workload@0.3.0", ""), None);
+    let dir = plugin_dir(&misbehave_manifest("workload@0.4.0", ""), None);
     let e = load_dir(&engine, dir.path()).await.err().unwrap();
     assert!(matches!(e, PluginError::ReadComponent { .. }), "{e}");
     assert!(one_line(&e).contains("cannot read component"), "{e}");
@@ -36,7 +36,7 @@ async fn a_missing_component_is_named() {
 #[tokio::test]
 async fn a_corrupt_component_is_refused() {
     let engine = engine();
-    let dir = plugin_dir(&misbehave_manifest("workload@0.3.0", ""), None);
+    let dir = plugin_dir(&misbehave_manifest("workload@0.4.0", ""), None);
     std::fs::write(dir.path().join("plugin.wasm"), b"\0asm\x0d\0\x01\0garbage").unwrap();
     let e = load_dir(&engine, dir.path()).await.err().unwrap();
     assert!(matches!(e, PluginError::Compile { .. }), "{e}");
@@ -53,13 +53,13 @@ async fn a_corrupt_component_is_refused() {
 #[tokio::test]
 async fn a_component_of_another_world_is_refused() {
     let engine = engine();
-    let manifest = misbehave_manifest("workload@0.3.0", "").replace("misbehave", "wrong-world");
+    let manifest = misbehave_manifest("workload@0.4.0", "").replace("misbehave", "wrong-world");
     let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::WRONG_WORLD));
     let e = load_dir(&engine, dir.path()).await.err().unwrap();
     assert!(matches!(e, PluginError::WorldMismatch { .. }), "{e}");
     let text = one_line(&e);
     assert!(
-        text.contains("does not implement `owbench:plugin/workload@0.3.0`"),
+        text.contains("does not implement `owbench:plugin/workload@0.4.0`"),
         "{text}"
     );
 }
@@ -75,7 +75,7 @@ fn wrong_world(world: &str) -> (owbench_plugin::manifest::Manifest, Vec<u8>) {
 #[tokio::test]
 async fn an_installer_loads_and_is_called_through_the_one_loader() {
     let engine = engine();
-    let (manifest, bytes) = wrong_world("installer@0.3.0");
+    let (manifest, bytes) = wrong_world("installer@0.4.0");
     let installer = InstallerPlugin::load(&engine, manifest, &bytes)
         .await
         .unwrap();
@@ -94,14 +94,14 @@ async fn an_installer_loads_and_is_called_through_the_one_loader() {
     assert_eq!(e.to_string(), "wrong-world: fixture");
 
     // The same component declared a provider is refused by the provider's bindings.
-    let (manifest, bytes) = wrong_world("provider@0.3.0");
+    let (manifest, bytes) = wrong_world("provider@0.4.0");
     let e = ProviderPlugin::load(&engine, manifest, &bytes, None)
         .await
         .err()
         .unwrap();
     assert!(matches!(e, PluginError::WorldMismatch { .. }), "{e}");
     assert!(
-        one_line(&e).contains("does not implement `owbench:plugin/provider@0.3.0`"),
+        one_line(&e).contains("does not implement `owbench:plugin/provider@0.4.0`"),
         "{e}"
     );
 }
@@ -109,7 +109,7 @@ async fn an_installer_loads_and_is_called_through_the_one_loader() {
 #[tokio::test]
 async fn a_workload_is_not_an_installer() {
     let engine = engine();
-    let manifest = misbehave_manifest("installer@0.3.0", "");
+    let manifest = misbehave_manifest("installer@0.4.0", "");
     let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::MISBEHAVE));
     let (manifest, bytes) =
         catalog::component(&catalog::Source::Dir(dir.path().to_path_buf())).unwrap();
@@ -119,7 +119,7 @@ async fn a_workload_is_not_an_installer() {
         .unwrap();
     assert!(matches!(e, PluginError::WorldMismatch { .. }), "{e}");
     assert!(
-        one_line(&e).contains("owbench:plugin/installer@0.3.0"),
+        one_line(&e).contains("owbench:plugin/installer@0.4.0"),
         "{e}"
     );
 }
@@ -127,7 +127,7 @@ async fn a_workload_is_not_an_installer() {
 #[tokio::test]
 async fn a_workload_cannot_import_what_only_providers_get() {
     let engine = engine();
-    let manifest = misbehave_manifest("workload@0.3.0", "").replace("misbehave", "signer-thief");
+    let manifest = misbehave_manifest("workload@0.4.0", "").replace("misbehave", "signer-thief");
     let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::SIGNER_THIEF));
     let e = load_dir(&engine, dir.path()).await.err().unwrap();
     assert!(matches!(e, PluginError::WorldMismatch { .. }), "{e}");
@@ -139,7 +139,7 @@ async fn a_workload_cannot_import_what_only_providers_get() {
 async fn a_manifest_of_another_world_or_version_is_refused() {
     let engine = engine();
     let wasm = Some(owbench_components::fixtures::MISBEHAVE);
-    let dir = plugin_dir(&misbehave_manifest("installer@0.3.0", ""), wasm);
+    let dir = plugin_dir(&misbehave_manifest("installer@0.4.0", ""), wasm);
     let e = load_dir(&engine, dir.path()).await.err().unwrap();
     assert!(
         one_line(&e).ends_with("plugin implements the `installer` world, not `workload`"),
@@ -149,7 +149,7 @@ async fn a_manifest_of_another_world_or_version_is_refused() {
     let dir = plugin_dir(&misbehave_manifest("workload@0.1.0", ""), wasm);
     let e = load_dir(&engine, dir.path()).await.err().unwrap();
     assert!(
-        one_line(&e).contains("this owbench speaks `owbench:plugin@0.3.0`"),
+        one_line(&e).contains("this owbench speaks `owbench:plugin@0.4.0`"),
         "{e}"
     );
 }
@@ -157,7 +157,7 @@ async fn a_manifest_of_another_world_or_version_is_refused() {
 #[tokio::test]
 async fn a_component_that_is_not_what_its_manifest_says_is_refused() {
     let engine = engine();
-    let manifest = misbehave_manifest("workload@0.3.0", "")
+    let manifest = misbehave_manifest("workload@0.4.0", "")
         .replace("version = \"0.1.0\"", "version = \"9.9.9\"");
     let dir = plugin_dir(&manifest, Some(owbench_components::fixtures::MISBEHAVE));
     let e = load_dir(&engine, dir.path()).await.err().unwrap();
@@ -253,7 +253,7 @@ async fn misbehave_get(
     hosts: &str,
     url: &str,
 ) -> Result<String, PluginError> {
-    let manifest = misbehave_manifest("workload@0.3.0", "").replace(
+    let manifest = misbehave_manifest("workload@0.4.0", "").replace(
         "[limits]",
         &format!("[permissions]\nallowed_outbound_hosts = [{hosts}]\n[limits]"),
     );

@@ -132,7 +132,7 @@ fn bad_inputs_exit_non_zero_with_one_line() {
 
 #[test]
 fn a_corrupt_component_exits_non_zero_with_one_line() {
-    let dir = plugin_dir(&misbehave_manifest("workload@0.3.0", ""), None);
+    let dir = plugin_dir(&misbehave_manifest("workload@0.4.0", ""), None);
     std::fs::write(dir.path().join("plugin.wasm"), b"\0asmjunk").unwrap();
     let out = owbench(&["workload", "run", dir.path().to_str().unwrap()]);
     assert_one_line_error(&out, "not a valid WebAssembly component");

@@ -20,6 +20,12 @@ pub struct Expected {
     pub rule: &'static str,
     /// The image id the spec's `image = "ubuntu-24.04"` resolves to for the controller.
     pub ubuntu: &'static str,
+    /// A small shape without local NVMe.
+    pub small_shape: &'static str,
+    /// A shape with local NVMe, and how the plan shows its disk.
+    pub nvme_shape: (&'static str, &'static str),
+    /// The provider's kinds of `hdd` and `ssd` volumes.
+    pub volume_kinds: (&'static str, &'static str),
 }
 
 /// A test cloud with `owbench cluster` configured to use it.
@@ -39,6 +45,127 @@ pub trait TestCloud {
     async fn add_stray(&self, id: &str);
     /// What the cloud answers.
     fn expected(&self) -> Expected;
+    /// A spec file of this cloud whose node groups are `nodes` (TOML `[[nodes]]` tables).
+    fn spec_with(&self, nodes: &str) -> PathBuf;
+    /// The volumes of cluster `id`'s nodes as the cloud sees them, each `KIND SIZE`,
+    /// those deleted left out.
+    async fn volumes(&self, id: &str) -> Vec<String>;
+    /// Lower the account's limits where the test cloud lets the test; how many nodes of
+    /// which shape are then over them, and the line `up` refuses with.
+    async fn tighten_limits(&self) -> (&'static str, u32, &'static str);
+}
+
+/// Block volumes and local NVMe: a volume class the provider has, of a size it makes, on
+/// a shape with local NVMe only, each refused in one line before anything is made; a
+/// plan over the account's limits refused the same way; then volumes made with their
+/// nodes (an `hdd` each on two, an `ssd` on one), shown by `status`, and gone with `down`.
+pub async fn volumes_are_made_shown_and_deleted_and_limits_come_first(cloud: &impl TestCloud) {
+    let e = cloud.expected();
+    let small = e.small_shape;
+    let refused = |nodes: &str, wanted: &str| {
+        let spec = cloud.spec_with(nodes);
+        let up = cloud.cluster(&["up", spec.to_str().unwrap()]);
+        assert_eq!(up.status.code(), Some(1), "{}", text(&up.stderr));
+        let stderr = text(&up.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(wanted), "{wanted} not in {stderr}");
+        assert!(!cloud.state_dir().exists(), "nothing recorded");
+    };
+    let group = |role: &str, shape: &str, count: u32, extra: &str| {
+        format!("[[nodes]]\nrole = \"{role}\"\nshape = \"{shape}\"\ncount = {count}\n{extra}\n")
+    };
+    refused(
+        &group(
+            "data",
+            small,
+            1,
+            "volume = { size_gb = 20, class = \"hdd\" }",
+        ),
+        "role `data`: a `hdd` volume (",
+    );
+    refused(
+        &group(
+            "data",
+            small,
+            1,
+            "volume = { size_gb = 200, class = \"tape\" }",
+        ),
+        "unknown variant `tape`",
+    );
+    refused(
+        &group("data", small, 1, "local_nvme = true"),
+        &format!("role `data`: shape {small} has no local NVMe (on "),
+    );
+    refused(
+        &group(
+            "data",
+            e.nvme_shape.0,
+            1,
+            "local_nvme = true\nvolume = { size_gb = 200, class = \"ssd\" }",
+        ),
+        "role `data`: give `volume` or `local_nvme`, not both",
+    );
+    let (shape, over, line) = cloud.tighten_limits().await;
+    refused(&group("many", shape, over, ""), line);
+
+    // The dry run shows each group's data disk.
+    let nvme = cloud.spec_with(&group("fast", e.nvme_shape.0, 1, "local_nvme = true"));
+    let dry = cloud.cluster(&["up", nvme.to_str().unwrap(), "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(
+        text(&dry.stdout).contains(e.nvme_shape.1),
+        "{}",
+        text(&dry.stdout)
+    );
+
+    let nodes = group(
+        "data",
+        small,
+        2,
+        "volume = { size_gb = 200, class = \"hdd\" }",
+    ) + &group(
+        "db",
+        small,
+        1,
+        "volume = { size_gb = 100, class = \"ssd\" }",
+    );
+    let spec = cloud.spec_with(&nodes);
+    let up = cloud.cluster(&["up", spec.to_str().unwrap()]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let out = text(&up.stdout);
+    let (hdd, ssd) = e.volume_kinds;
+    assert!(out.contains(&format!("200 GB {hdd}")), "{out}");
+    assert!(
+        out.contains("account limit "),
+        "the limits are checked first: {out}"
+    );
+    let id = cluster_id(&text(&up.stderr));
+    let mut made = cloud.volumes(&id).await;
+    made.sort();
+    let mut wanted = vec![
+        format!("{hdd} 200"),
+        format!("{hdd} 200"),
+        format!("{ssd} 100"),
+    ];
+    wanted.sort();
+    assert_eq!(made, wanted);
+
+    let status = cloud.cluster(&["status", &id]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let out = text(&status.stdout);
+    assert_eq!(out.matches(&format!(" 200 GB {hdd} (")).count(), 2, "{out}");
+    assert_eq!(out.matches(&format!(" 100 GB {ssd} (")).count(), 1, "{out}");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(state_file(cloud, &id)).unwrap()).unwrap();
+    assert_eq!(saved["nodes"][0]["volumes"][0]["size_gb"], 200, "{saved}");
+
+    let down = cloud.cluster(&["down", &id]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert_eq!(
+        cloud.volumes(&id).await,
+        Vec::<String>::new(),
+        "no volume left"
+    );
 }
 
 /// Plan, `up`, `status`, `list`, `down` (and `down` again): three nodes made, seen

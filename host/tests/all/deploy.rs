@@ -140,18 +140,19 @@ pub(crate) fn down_leaves_nothing(moto: &Moto, dir: &Path, id: &str) -> String {
     text(&down.stdout)
 }
 
-/// Nothing of cluster `id` is left in moto: no instance, security group, key pair,
-/// bucket or object.
+/// Nothing of cluster `id` is left in moto: no instance, volume, security group, key
+/// pair, bucket or object.
 pub(crate) fn nothing_left(moto: &Moto, id: &str) {
     let left = read_back(moto, &tag("owbench-cluster", id));
     assert_eq!(
         (
             &left["instances"],
+            &left["volumes"],
             &left["groups"],
             &left["keys"],
             &left["buckets"]
         ),
-        (&json!([]), &json!([]), &json!([]), &json!({})),
+        (&json!([]), &json!([]), &json!([]), &json!([]), &json!({})),
         "{left}"
     );
 }

@@ -18,23 +18,25 @@ use crate::providers::{Moto, text};
 
 const BENCH: &str = "name = \"matrix-noop\"\nruns = 2\ncount = 10\n[load]\nmodel = \"closed\"\nconcurrency = 2\n[[workload]]\nname = \"noop\"\n";
 
-/// An EC2 cluster spec with the `owbench-serve` installer, against moto.
-fn ec2_spec(dir: &Path, moto: &Moto, name: &str, shape: &str) -> PathBuf {
+/// An EC2 cluster spec with the `owbench-serve` installer, against moto; `extra` goes in
+/// its `[[nodes]]` (a volume).
+fn ec2_spec(dir: &Path, moto: &Moto, name: &str, shape: &str, extra: &str) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
     let text = format!(
-        "name = \"{name}\"\nprovider = \"aws-ec2\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\nimage = \"ubuntu-24.04\"\nallowed_cidrs = [\"203.0.113.7/32\"]\nmax_hours = 2\n[installer]\nname = \"owbench-serve\"\n[[nodes]]\nrole = \"serve\"\nshape = \"{shape}\"\n",
+        "name = \"{name}\"\nprovider = \"aws-ec2\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\nimage = \"ubuntu-24.04\"\nallowed_cidrs = [\"203.0.113.7/32\"]\nmax_hours = 2\n[installer]\nname = \"owbench-serve\"\n[[nodes]]\nrole = \"serve\"\nshape = \"{shape}\"\n{extra}\n",
         moto.endpoint
     );
     std::fs::write(&path, text).unwrap();
     path
 }
 
-/// An OCI cluster spec with the `owbench-serve` installer, against the test server.
-fn oci_spec(dir: &Path, cloud: &OciCloud, name: &str, shape: &str) -> PathBuf {
+/// An OCI cluster spec with the `owbench-serve` installer, against the test server;
+/// `extra` goes in its `[[nodes]]`.
+fn oci_spec(dir: &Path, cloud: &OciCloud, name: &str, shape: &str, extra: &str) -> PathBuf {
     let s = &cloud.server;
     let path = dir.join(format!("{name}.toml"));
     let text = format!(
-        "name = \"{name}\"\nprovider = \"oci\"\nregion = \"us-phoenix-1\"\nendpoint = \"{}\"\nimage = \"ubuntu-24.04\"\nallowed_cidrs = [\"203.0.113.7/32\"]\nmax_hours = 2\n[settings]\ncompartment-id = \"{}\"\nsubnet-id = \"{}\"\nocpus = \"1\"\nmemory-gb = \"16\"\n[installer]\nname = \"owbench-serve\"\n[[nodes]]\nrole = \"serve\"\nshape = \"{shape}\"\n",
+        "name = \"{name}\"\nprovider = \"oci\"\nregion = \"us-phoenix-1\"\nendpoint = \"{}\"\nimage = \"ubuntu-24.04\"\nallowed_cidrs = [\"203.0.113.7/32\"]\nmax_hours = 2\n[settings]\ncompartment-id = \"{}\"\nsubnet-id = \"{}\"\nocpus = \"1\"\nmemory-gb = \"16\"\n[installer]\nname = \"owbench-serve\"\n[[nodes]]\nrole = \"serve\"\nshape = \"{shape}\"\n{extra}\n",
         s.endpoint, s.compartment, s.subnet
     );
     std::fs::write(&path, text).unwrap();
@@ -120,16 +122,25 @@ async fn a_matrix_on_both_clouds_runs_each_cluster_and_reports_them_side_by_side
     let moto = Moto::start();
     let cloud = OciCloud::start();
     let home = cloud.home.path();
+    // On each cloud, one cluster with an SSD volume and one with a hard-disk volume.
+    let ssd = "volume = { size_gb = 100, class = \"ssd\" }";
+    let hdd = "volume = { size_gb = 200, class = \"hdd\" }";
     let specs = [
-        ("ec2-m7i", ec2_spec(home, &moto, "ec2-m7i", "m7i.xlarge")),
-        ("ec2-c7i", ec2_spec(home, &moto, "ec2-c7i", "c7i.large")),
+        (
+            "ec2-m7i",
+            ec2_spec(home, &moto, "ec2-m7i", "m7i.xlarge", ssd),
+        ),
+        (
+            "ec2-c7i",
+            ec2_spec(home, &moto, "ec2-c7i", "c7i.large", hdd),
+        ),
         (
             "oci-e5",
-            oci_spec(home, &cloud, "oci-e5", "VM.Standard.E5.Flex"),
+            oci_spec(home, &cloud, "oci-e5", "VM.Standard.E5.Flex", ssd),
         ),
         (
             "oci-e4",
-            oci_spec(home, &cloud, "oci-e4", "VM.Standard.E4.Flex"),
+            oci_spec(home, &cloud, "oci-e4", "VM.Standard.E4.Flex", hdd),
         ),
     ];
     let pairs: Vec<(&str, &Path)> = specs.iter().map(|(l, p)| (*l, p.as_path())).collect();
@@ -209,8 +220,28 @@ async fn a_matrix_on_both_clouds_runs_each_cluster_and_reports_them_side_by_side
         "VM.Standard.E4.Flex",
     ];
     let providers = ["aws-ec2", "aws-ec2", "oci", "oci"];
-    for ((c, shape), provider) in clusters.iter().zip(shapes).zip(providers) {
+    // Each cluster's price: its shape's, and its volume's (USD per GB-month over 730 h).
+    let prices = [
+        0.2016 + 100.0 * 0.08 / 730.0,
+        0.0893 + 200.0 * 0.045 / 730.0,
+        0.062 + 100.0 * 0.0425 / 730.0,
+        0.049 + 200.0 * 0.0255 / 730.0,
+    ];
+    let volumes = [(100, "ssd"), (200, "hdd"), (100, "ssd"), (200, "hdd")];
+    for (i, c) in clusters.iter().enumerate() {
+        let (shape, provider) = (shapes[i], providers[i]);
         assert_eq!(c["status"], "ok", "{c}");
+        let price = c["usd_per_hour"].as_f64().unwrap();
+        assert!((price - prices[i]).abs() < 1e-9, "{price} {c}");
+        let volume = &c["platform"]["cluster"]["nodes"][0]["volume"];
+        assert_eq!(
+            (
+                volume["size_gb"].as_u64().unwrap(),
+                volume["class"].as_str().unwrap()
+            ),
+            (volumes[i].0, volumes[i].1),
+            "{c}"
+        );
         let platform = &c["platform"]["cluster"];
         assert_eq!(platform["id"], c["cluster"], "{c}");
         assert_eq!(platform["provider"], provider, "{c}");
@@ -275,7 +306,7 @@ async fn a_matrix_on_both_clouds_runs_each_cluster_and_reports_them_side_by_side
     let markdown = std::fs::read_to_string(dir.join("experiment.md")).unwrap();
     for line in [
         "| `oci-e4` | ok | cluster ",
-        "1 × VM.Standard.E4.Flex (serve); owbench-serve ",
+        "1 × VM.Standard.E4.Flex (serve, 200 GB hdd volume); owbench-serve ",
         "| figure | `ec2-m7i` | `ec2-c7i` | `oci-e5` | `oci-e4` | `ec2-c7i` vs `ec2-m7i` |",
     ] {
         assert!(markdown.contains(line), "{line} not in\n{markdown}");
@@ -292,6 +323,17 @@ async fn a_matrix_on_both_clouds_runs_each_cluster_and_reports_them_side_by_side
         }
     }
     assert_eq!(cloud.server.storage().await["buckets"], json!({}));
+    let volumes: Vec<Value> = reqwest::get(format!("{}/_test/volumes", cloud.server.endpoint))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(volumes.len(), 2, "one volume per OCI cluster was made");
+    assert!(
+        volumes.iter().all(|v| v["lifecycleState"] == "TERMINATED"),
+        "and deleted: {volumes:?}"
+    );
 }
 
 /// A matrix whose clusters all fail their health check: each fails in the report, each
@@ -301,8 +343,8 @@ async fn a_matrix_whose_clusters_all_fail_says_so_per_cluster_and_leaves_nothing
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
-    let a = ec2_spec(home, &moto, "a", "m7i.large");
-    let b = ec2_spec(home, &moto, "b", "c7i.large");
+    let a = ec2_spec(home, &moto, "a", "m7i.large", "");
+    let b = ec2_spec(home, &moto, "b", "c7i.large", "");
     let matrix = matrix(home, &[("a", &a), ("b", &b)]);
     let (_refusing, addr) = crate::helpers::refusing_port();
     let results = home.join("results");
@@ -359,8 +401,8 @@ async fn ctrl_c_in_a_matrix_brings_down_what_is_up_and_starts_nothing_more() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
-    let a = ec2_spec(home, &moto, "a", "m7i.large");
-    let b = ec2_spec(home, &moto, "b", "c7i.large");
+    let a = ec2_spec(home, &moto, "a", "m7i.large", "");
+    let b = ec2_spec(home, &moto, "b", "c7i.large", "");
     let matrix = matrix(home, &[("a", &a), ("b", &b)]);
     let (_refusing, addr) = crate::helpers::refusing_port();
     let results = home.join("results");

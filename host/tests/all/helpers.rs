@@ -67,7 +67,7 @@ pub fn plugin_dir(manifest: &str, wasm: Option<&str>) -> tempfile::TempDir {
 /// The `misbehave` fixture with 64 MiB and 2 s limits.
 pub fn misbehave_dir() -> tempfile::TempDir {
     plugin_dir(
-        &misbehave_manifest("workload@0.3.0", "memory_mb = 64\ntimeout_ms = 2000"),
+        &misbehave_manifest("workload@0.4.0", "memory_mb = 64\ntimeout_ms = 2000"),
         Some(owbench_components::fixtures::MISBEHAVE),
     )
 }

@@ -343,3 +343,81 @@ fn bad_installer_specs_are_refused_in_one_line() {
         &format!("{not_a_binary} is not a Linux x86_64 or aarch64 executable"),
     );
 }
+
+/// A node group's data disk (a block volume, or the shape's local NVMe) is mounted by the
+/// first install step where the installer keeps the actions' files: Docker's data root
+/// (standalone), k3s' data (kube agents), the platform's data directory (owbench-serve).
+/// Each plan still passes `cloud-init schema` and `shellcheck`, and says so in its sizing.
+#[test]
+fn data_disks_are_mounted_by_the_first_install_step() {
+    let cases = [
+        (
+            "aws-standalone.toml",
+            "shape = \"m7i.xlarge\"",
+            "shape = \"m7i.xlarge\"\nvolume = { size_gb = 200, class = \"ssd\" }",
+            "openwhisk",
+            "/usr/local/lib/owbench/data-disk.sh /var/lib/docker 200 docker.socket docker.service",
+            ["200 GB gp3", "200 GB block volume at /var/lib/docker"],
+        ),
+        (
+            "aws-serve.toml",
+            "shape = \"m7i.xlarge\"",
+            "shape = \"i3.large\"\nlocal_nvme = true",
+            "serve",
+            "/usr/local/lib/owbench/data-disk.sh /var/lib/private/owbench-serve 475",
+            [
+                "475 GB local NVMe",
+                "475 GB local NVMe at /var/lib/private/owbench-serve",
+            ],
+        ),
+        (
+            "aws-kube.toml",
+            "shape = \"m7i.2xlarge\"",
+            "shape = \"m7i.2xlarge\"\nvolume = { size_gb = 500, class = \"hdd\" }",
+            "agent",
+            "/usr/local/lib/owbench/data-disk.sh /var/lib/rancher 500",
+            ["500 GB st1", "500 GB block volume at /var/lib/rancher"],
+        ),
+    ];
+    for (example_name, from, to, role, step, printed_lines) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join(example_name);
+        let text_in = std::fs::read_to_string(example(example_name)).unwrap();
+        assert!(text_in.contains(from), "{example_name}");
+        std::fs::write(&spec, text_in.replace(from, to)).unwrap();
+        let (printed, phases) = dry_run(&spec);
+        for line in printed_lines {
+            assert!(
+                printed.contains(line),
+                "{example_name}: {line} not in\n{printed}"
+            );
+        }
+        for (phase_role, user_data) in &phases {
+            let (files, _) = check_phase(phase_role, user_data);
+            let install = &files
+                .iter()
+                .find(|(p, _)| p == "/usr/local/lib/owbench/install.sh")
+                .unwrap()
+                .1;
+            // The first step after the image's firewall, which every phase starts with.
+            let first = install
+                .lines()
+                .filter_map(|l| l.strip_prefix("step "))
+                .find(|s| *s != "/usr/local/lib/owbench/image-firewall.sh");
+            if phase_role == role {
+                assert_eq!(first, Some(step), "{example_name}: {install}");
+                assert!(
+                    files
+                        .iter()
+                        .any(|(p, _)| p == "/usr/local/lib/owbench/data-disk.sh"),
+                    "{example_name}"
+                );
+            } else {
+                assert!(
+                    !install.contains("data-disk.sh"),
+                    "{example_name}: {install}"
+                );
+            }
+        }
+    }
+}

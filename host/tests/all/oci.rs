@@ -379,6 +379,7 @@ async fn the_oci_plugin_works_against_the_test_server_only_when_the_host_signs()
             rule(Protocol::Udp, 8472, Source::Cluster),
         ],
         terminate_on_shutdown: true,
+        volume: None,
     };
     let made = plugin
         .create_nodes(
@@ -732,6 +733,7 @@ impl TestCloud for OciCloud {
             ssh_public_key: String::new(),
             ingress: vec![],
             terminate_on_shutdown: false,
+            volume: None,
         };
         plugin
             .create_nodes(&engine, &self.server.target(), &stray)
@@ -747,7 +749,65 @@ impl TestCloud for OciCloud {
             missing_image_code: "NotAuthorizedOrNotFound",
             rule: "ingress rule tcp/443 from 203.0.113.0/24",
             ubuntu: "ocid1.image.oc1.phx.ubuntu2404",
+            small_shape: "VM.Standard.E4.Flex",
+            nvme_shape: ("VM.DenseIO2.8", "6400 GB local NVMe"),
+            volume_kinds: ("vpus-0", "vpus-10"),
         }
+    }
+
+    fn spec_with(&self, nodes: &str) -> PathBuf {
+        let s = &self.server;
+        let spec = format!(
+            "name = \"ow-storage\"\nprovider = \"oci\"\nregion = \"us-phoenix-1\"\nendpoint = \"{}\"\nimage = \"ubuntu-24.04\"\nallowed_cidrs = [\"203.0.113.0/24\"]\n\n[settings]\ncompartment-id = \"{}\"\nsubnet-id = \"{}\"\n\n{nodes}",
+            s.endpoint, s.compartment, s.subnet
+        );
+        let path = self.home.path().join("storage.toml");
+        std::fs::write(&path, spec).unwrap();
+        path
+    }
+
+    async fn volumes(&self, id: &str) -> Vec<String> {
+        let instances = self.server.instances().await;
+        let ours = |instance: &str| {
+            instances
+                .iter()
+                .any(|i| i["id"] == instance && i["freeformTags"]["owbench-cluster"] == id)
+        };
+        let volumes: Vec<Value> = reqwest::get(format!("{}/_test/volumes", self.server.endpoint))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        volumes
+            .iter()
+            .filter(|v| v["lifecycleState"] != "TERMINATED")
+            .filter(|v| {
+                v["attachments"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| ours(a["instanceId"].as_str().unwrap()))
+            })
+            .map(|v| format!("vpus-{} {}", v["vpusPerGB"], v["sizeInGBs"]))
+            .collect()
+    }
+
+    async fn tighten_limits(&self) -> (&'static str, u32, &'static str) {
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/_test/limit?name=standard3-core-count&available=2",
+                self.server.endpoint
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        (
+            "VM.Standard3.Flex",
+            3,
+            "error: account limit compute standard3-core-count in us-phoenix-1: the plan needs 3 OCPUs, 2 available; nothing created (raise the limit, or ask for less)",
+        )
     }
 }
 
@@ -796,6 +856,12 @@ async fn a_failure_in_the_middle_of_oci_up_leaves_state_that_down_cleans_complet
     let cloud = OciCloud::start();
     cloud_suite::an_unknown_image_alias_creates_nothing(&cloud).await;
     cloud_suite::a_failed_up_leaves_state_that_down_cleans_completely(&cloud).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volumes_and_limits_against_the_oci_test_server() {
+    let cloud = OciCloud::start();
+    cloud_suite::volumes_are_made_shown_and_deleted_and_limits_come_first(&cloud).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

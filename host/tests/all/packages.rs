@@ -178,7 +178,7 @@ fn a_plugin_is_packed_installed_with_a_grant_run_benched_and_removed() {
         inspect["digests"]["component"],
         digest_of(&misbehave_wasm())
     );
-    assert_eq!(inspect["world"], "owbench:plugin/workload@0.3.0");
+    assert_eq!(inspect["world"], "owbench:plugin/workload@0.4.0");
     let exports: Vec<&str> = inspect["exports"]
         .as_array()
         .unwrap()
@@ -255,7 +255,7 @@ fn raw_archive(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
 #[test]
 fn bad_packages_are_refused_with_one_line_and_nothing_installed() {
     let sb = Sandbox::new();
-    let toml = misbehave_toml("workload@0.3.0", "");
+    let toml = misbehave_toml("workload@0.4.0", "");
     let good = Artifact::pack(&toml, &misbehave_wasm()).unwrap();
 
     // A blob whose content does not match its digest.
@@ -295,7 +295,7 @@ fn bad_packages_are_refused_with_one_line_and_nothing_installed() {
 
     // A component of another world than plugin.toml says.
     let provider =
-        Artifact::pack(&misbehave_toml("provider@0.3.0", ""), &misbehave_wasm()).unwrap();
+        Artifact::pack(&misbehave_toml("provider@0.4.0", ""), &misbehave_wasm()).unwrap();
     refused(
         &sb,
         &archive_of(&provider),
@@ -318,8 +318,8 @@ fn bad_packages_are_refused_with_one_line_and_nothing_installed() {
     };
     refused(
         &sb,
-        &archive_of(&with_toml(&toml.replace("@0.3.0", "@0.4.0"))),
-        "plugin targets `owbench:plugin@0.4.0`, but this owbench speaks `owbench:plugin@0.3.0`",
+        &archive_of(&with_toml(&toml.replace("@0.4.0", "@0.5.0"))),
+        "plugin targets `owbench:plugin@0.5.0`, but this owbench speaks `owbench:plugin@0.4.0`",
     );
     refused(
         &sb,
@@ -387,7 +387,7 @@ fn bad_packages_are_refused_with_one_line_and_nothing_installed() {
 fn a_plugin_directory_installs_too_and_its_grant_is_asked_on_a_terminal() {
     let sb = Sandbox::new();
     let dir = plugin_dir(
-        &misbehave_toml("workload@0.3.0", "\"https://example.com\""),
+        &misbehave_toml("workload@0.4.0", "\"https://example.com\""),
         Some(owbench_components::fixtures::MISBEHAVE),
     );
     // Answer "n" at the prompt through a pseudo-terminal-less pipe: refused as not a
@@ -725,7 +725,7 @@ async fn flaky_registry(
 async fn a_registry_that_fails_or_goes_away_mid_pull_is_retried_then_named_in_one_line() {
     let sb = Sandbox::new();
     let artifact =
-        Artifact::pack(&misbehave_toml("workload@0.3.0", ""), &misbehave_wasm()).unwrap();
+        Artifact::pack(&misbehave_toml("workload@0.4.0", ""), &misbehave_wasm()).unwrap();
     let run = |sb: &Sandbox, addr: std::net::SocketAddr| {
         let reference = format!("127.0.0.1:{}/owbench/misbehave:0.1.0", addr.port());
         let mut cmd = sb.command(None, &["plugin", "install", "--yes", &reference]);
@@ -897,7 +897,7 @@ fn a_new_provider_and_installer_build_test_install_and_plan_a_cluster() {
     let sb = Sandbox::new();
     let crates = crate_dir();
     let parent = crates.path().to_str().unwrap();
-    for (kind, name, tests) in [("provider", "my-cloud", 5), ("installer", "my-setup", 3)] {
+    for (kind, name, tests) in [("provider", "my-cloud", 6), ("installer", "my-setup", 3)] {
         let created = sb.ok(&["plugin", "new", kind, name, "--dir", parent]);
         assert!(
             created.starts_with(&format!("created {kind} `{name}`")),

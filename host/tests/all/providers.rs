@@ -149,6 +149,7 @@ async fn the_aws_plugin_works_against_moto_only_when_the_host_re_signs() {
             rule(Protocol::Udp, 8472, Source::Cluster),
         ],
         terminate_on_shutdown: true,
+        volume: None,
     };
     let nodes = aws.create_nodes(&engine, &target, &request).await.unwrap();
     assert_eq!(nodes.len(), 2);
@@ -470,6 +471,7 @@ count = 2
             ssh_public_key: String::new(),
             ingress: vec![],
             terminate_on_shutdown: false,
+            volume: None,
         };
         aws.create_nodes(&engine, &self.moto.target(), &stray)
             .await
@@ -484,7 +486,41 @@ count = 2
             missing_image_code: "InvalidAMIID",
             rule: "security-group sg-",
             ubuntu: "ami-0noble2",
+            small_shape: "m7i.large",
+            nvme_shape: ("i3.large", "475 GB local NVMe"),
+            volume_kinds: ("st1", "gp3"),
         }
+    }
+
+    fn spec_with(&self, nodes: &str) -> std::path::PathBuf {
+        let spec = format!(
+            "name = \"ow-storage\"\nprovider = \"aws-ec2\"\nregion = \"us-east-1\"\nendpoint = \"{}\"\nimage = \"{}\"\nallowed_cidrs = [\"203.0.113.0/24\"]\n\n{nodes}",
+            self.moto.endpoint, self.moto.image
+        );
+        let path = self.dir.path().join("storage.toml");
+        std::fs::write(&path, spec).unwrap();
+        path
+    }
+
+    async fn volumes(&self, id: &str) -> Vec<String> {
+        let made = read_back(&self.moto, &tag("owbench-cluster", id));
+        made["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            // Each node's root volume is tagged too.
+            .filter(|v| v["size"] != 8)
+            .map(|v| format!("{} {}", v["type"].as_str().unwrap(), v["size"]))
+            .collect()
+    }
+
+    async fn tighten_limits(&self) -> (&'static str, u32, &'static str) {
+        // moto's account allows 20 instances (DescribeAccountAttributes max-instances).
+        (
+            "m7i.large",
+            21,
+            "error: account limit EC2 account attribute max-instances in us-east-1: the plan needs 21 instances, 20 available; nothing created (raise the limit, or ask for less)",
+        )
     }
 }
 
@@ -499,6 +535,12 @@ async fn a_failure_in_the_middle_of_up_leaves_state_that_down_cleans_completely(
     let cloud = AwsCloud::start();
     cloud_suite::an_unknown_image_alias_creates_nothing(&cloud).await;
     cloud_suite::a_failed_up_leaves_state_that_down_cleans_completely(&cloud).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volumes_and_limits_against_moto() {
+    let cloud = AwsCloud::start();
+    cloud_suite::volumes_are_made_shown_and_deleted_and_limits_come_first(&cloud).await;
 }
 
 #[test]
@@ -598,7 +640,7 @@ async fn a_plugin_sees_no_environment_no_files_and_no_secret() {
         "test",
     )));
     let manifest = Manifest::parse(
-        "name = \"peek\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/provider@0.3.0\"\n[permissions]\ncredentials = \"aws\"\n",
+        "name = \"peek\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/provider@0.4.0\"\n[permissions]\ncredentials = \"aws\"\n",
     )
     .unwrap();
     let wasm = std::fs::read(owbench_components::fixtures::PEEK).unwrap();

@@ -558,7 +558,7 @@ fn python_plugin(parent: &Path, name: &str, app: &str, requirements: Option<&str
     let dir = parent.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     let mut toml = format!(
-        "name = \"{name}\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/workload@0.3.0\"\n\
+        "name = \"{name}\"\nversion = \"0.1.0\"\nworld = \"owbench:plugin/workload@0.4.0\"\n\
          [build]\npython = \"app\"\n"
     );
     if let Some(text) = requirements {

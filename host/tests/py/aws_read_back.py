@@ -6,7 +6,8 @@ shutdown behaviour and metadata options, and the S3 buckets with their objects.
 
 Prints one JSON object: {"groups": [{"name", "rules": [{"protocol", "port", "cidrs"}]}],
 "keys": [names], "instances": [{"id", "name", "private_ip", "user_data", "shutdown",
-"http_tokens", "hop_limit"}], "buckets": {name: [keys]}}. User data is shown as text
+"http_tokens", "hop_limit"}], "volumes": [{"id", "type", "size", "iops", "state",
+"instance", "delete_on_termination"}], "buckets": {name: [keys]}}. User data is shown as text
 (decompressed when owbench sent it gzip-compressed).
 """
 
@@ -68,9 +69,25 @@ for reservation in ec2.describe_instances(Filters=tagged)["Reservations"]:
             }
         )
 
+volumes = []
+for v in ec2.describe_volumes(Filters=tagged)["Volumes"]:
+    attached = v.get("Attachments", [])
+    volumes.append(
+        {
+            "id": v["VolumeId"],
+            "type": v["VolumeType"],
+            "size": v["Size"],
+            "iops": v.get("Iops"),
+            "state": v["State"],
+            "instance": attached[0]["InstanceId"] if attached else None,
+            "delete_on_termination": attached[0].get("DeleteOnTermination") if attached else None,
+        }
+    )
+volumes.sort(key=lambda v: (v["instance"] or "", v["size"]))
+
 buckets = {}
 for bucket in s3.list_buckets()["Buckets"]:
     listed = s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
     buckets[bucket["Name"]] = sorted(o["Key"] for o in listed)
 
-print(json.dumps({"groups": groups, "keys": keys, "instances": instances, "buckets": buckets}))
+print(json.dumps({"groups": groups, "keys": keys, "instances": instances, "volumes": volumes, "buckets": buckets}))

@@ -22,7 +22,13 @@ Object Storage namespace, buckets (create, get, delete when empty of objects and
 pre-authenticated requests), PutObject, GetObject, ListObjects (paged by `start`, at
 most PAGE_MAX per page), DeleteObject, pre-authenticated requests (create, list paged by
 `opc-next-page`, delete)
-and the unauthenticated `/p/...` download. At most MICRO_LIMIT live VM.Standard.E2.1.Micro
+and the unauthenticated `/p/...` download. Block volumes: LaunchInstance's
+`launchVolumeAttachments` (paravirtualized, created from attributes: 50 GB to 32 TB,
+0/10/20 VPUs per GB) makes a volume and attaches it; ListVolumeAttachments (by
+instance), GetVolume; TerminateInstance deletes them only with
+`preserveDataVolumesCreatedAtLaunch=false`, else detaches them. Limits (20190729):
+GetResourceAvailability of `compute` `*-core-count` and `vm-standard-e2-1-micro-count`,
+and `block-storage` `total-storage-gb` (an unknown limit is 404). At most MICRO_LIMIT live VM.Standard.E2.1.Micro
 instances (more gets 400 LimitExceeded, as a service limit does). Instances move on one state per read
 (PROVISIONING -> RUNNING, STOPPING -> STOPPED, STARTING -> RUNNING, TERMINATING ->
 TERMINATED).
@@ -33,6 +39,8 @@ pre-authenticated requests and the security list's ingress rules;
 `POST /_test/throttle?count=N` answers the next N API requests with 429;
 `POST /_test/deny-uploads?on=1` refuses every PutObject (404 NotAuthorizedOrNotFound)
 until `on=0`;
+`GET /_test/volumes` lists every volume with its attachment;
+`POST /_test/limit?name=L&available=N` sets what limit L has available;
 `POST /_test/slow?ms=N` makes each LaunchInstance wait N ms before it creates anything
 (the client may be gone by then, as after a Ctrl-C); `GET /_test/pending` is the number
 of launches in flight.
@@ -76,6 +84,7 @@ SHAPES = {
     "VM.Standard.E5.Flex",
     "VM.Standard3.Flex",
     "VM.Standard.A1.Flex",
+    "VM.DenseIO2.8",
 }
 GENERIC = ["date", "(request-target)", "host"]
 BODY = ["content-length", "content-type", "x-content-sha256"]
@@ -87,6 +96,22 @@ public_key = serialization.load_pem_public_key(open(sys.argv[1], "rb").read())
 key_id = sys.argv[2]
 lock = threading.Lock()
 instances = {}  # id -> instance
+volumes = {}  # id -> volume
+attachments = {}  # id -> volume attachment
+# What each limit has available (GetResourceAvailability); `used` is not tracked.
+limits = {
+    ("compute", name): 1000
+    for name in (
+        "standard2-core-count",
+        "standard-e4-core-count",
+        "standard-e5-core-count",
+        "standard3-core-count",
+        "standard-a1-core-count",
+        "dense-io2-core-count",
+        "vm-standard-e2-1-micro-count",
+    )
+}
+limits[("block-storage", "total-storage-gb")] = 100000
 retry_tokens = {}  # opc-retry-token -> instance id
 security_list = {"id": SECURITY_LIST, "compartmentId": COMPARTMENT, "ingressSecurityRules": [], "egressSecurityRules": [], "etag": "1"}
 buckets = {}  # name -> {name: bytes}
@@ -208,9 +233,44 @@ def launch(body, token):
         "timeCreated": now(),
     }
     instances[instance["id"]] = instance
+    for attach in body.get("launchVolumeAttachments", []):
+        launch_volume(instance, attach)
     if token:
         retry_tokens[token] = instance["id"]
     return instance
+
+
+def launch_volume(instance, attach):
+    """A volume made and attached as LaunchInstance's launchVolumeAttachments ask."""
+    details = attach.get("launchCreateVolumeDetails") or {}
+    if attach.get("type") != "paravirtualized" or details.get("volumeCreationType") != "ATTRIBUTES":
+        raise ApiError(400, "InvalidParameter", "Only paravirtualized attachments of volumes created from attributes.")
+    size, vpus = details.get("sizeInGBs"), details.get("vpusPerGB", 10)
+    if not isinstance(size, int) or not 50 <= size <= 32768:
+        raise ApiError(400, "InvalidParameter", f"sizeInGBs must be 50 to 32768, got {size}.")
+    if vpus not in (0, 10, 20, 30):
+        raise ApiError(400, "InvalidParameter", f"vpusPerGB {vpus} is not offered.")
+    volume = {
+        "id": f"ocid1.volume.oc1.phx.{uuid.uuid4().hex}",
+        "compartmentId": details.get("compartmentId", instance["compartmentId"]),
+        "availabilityDomain": instance["availabilityDomain"],
+        "displayName": details.get("displayName", ""),
+        "sizeInGBs": size,
+        "vpusPerGB": vpus,
+        "lifecycleState": "AVAILABLE",
+        "launchedWith": instance["id"],
+    }
+    volumes[volume["id"]] = volume
+    attachment = {
+        "id": f"ocid1.volumeattachment.oc1.phx.{uuid.uuid4().hex}",
+        "attachmentType": "paravirtualized",
+        "instanceId": instance["id"],
+        "volumeId": volume["id"],
+        "device": attach.get("device"),
+        "compartmentId": instance["compartmentId"],
+        "lifecycleState": "ATTACHED",
+    }
+    attachments[attachment["id"]] = attachment
 
 
 def instance_or_404(iid):
@@ -257,6 +317,13 @@ def route(method, path, query, body, headers):
             if method == "DELETE":
                 if instance["lifecycleState"] not in ("TERMINATING", "TERMINATED"):
                     instance["lifecycleState"] = "TERMINATING"
+                    delete_launched = q.get("preserveDataVolumesCreatedAtLaunch") == "false"
+                    for attachment in attachments.values():
+                        if attachment["instanceId"] == instance["id"] and attachment["lifecycleState"] == "ATTACHED":
+                            attachment["lifecycleState"] = "DETACHED"
+                            volume = volumes[attachment["volumeId"]]
+                            if delete_launched and volume.get("launchedWith") == instance["id"]:
+                                volume["lifecycleState"] = "TERMINATED"
                 return 204, None, {}
             if method == "POST":
                 action, state = q.get("action"), instance["lifecycleState"]
@@ -269,6 +336,15 @@ def route(method, path, query, body, headers):
                 ):
                     raise ApiError(409, "IncorrectState", f"Instance is {state}; cannot {action}.")
                 return 200, instance, {}
+        if rest == ["volumeAttachments"] and method == "GET":
+            if q.get("compartmentId") != COMPARTMENT:
+                raise ApiError(404, "NotAuthorizedOrNotFound", "Compartment not found.")
+            found = [a for a in attachments.values() if q.get("instanceId") in (None, a["instanceId"])]
+            return 200, found, {}
+        if len(rest) == 2 and rest[0] == "volumes" and method == "GET":
+            if rest[1] not in volumes:
+                raise ApiError(404, "NotAuthorizedOrNotFound", f"Volume {rest[1]} not found.")
+            return 200, {k: v for k, v in volumes[rest[1]].items() if k != "launchedWith"}, {}
         if rest == ["vnicAttachments"] and method == "GET":
             instance = instances.get(q.get("instanceId"))
             if instance is None or instance["lifecycleState"] in ("PROVISIONING", "TERMINATED"):
@@ -293,6 +369,15 @@ def route(method, path, query, body, headers):
                 security_list["etag"] = str(int(security_list["etag"]) + 1)
             return 200, {k: v for k, v in security_list.items() if k != "etag"}, {"etag": security_list["etag"]}
         raise ApiError(404, "NotAuthorizedOrNotFound", f"No such resource {method} {path}.")
+    if parts[:2] == ["20190729", "services"] and len(parts) == 6 and parts[3] == "limits" and parts[5] == "resourceAvailability" and method == "GET":
+        if q.get("compartmentId") != COMPARTMENT:
+            raise ApiError(404, "NotAuthorizedOrNotFound", "Compartment not found.")
+        if not q.get("availabilityDomain"):
+            raise ApiError(400, "InvalidParameter", "This limit is scoped to an availability domain.")
+        key = (parts[2], parts[4])
+        if key not in limits:
+            raise ApiError(404, "NotFound", f"No limit {parts[4]} in service {parts[2]}.")
+        return 200, {"used": 0, "available": limits[key]}, {}
     if parts[:1] == ["n"]:
         if len(parts) == 1 or parts[1] == "":
             return 200, NAMESPACE, {}
@@ -420,6 +505,15 @@ class Handler(BaseHTTPRequestHandler):
                 if split.path == "/_test/storage":
                     listing = {b: sorted(objects) for b, objects in buckets.items()}
                     return self.answer(200, {"buckets": listing, "pars": len(pars), "rules": security_list["ingressSecurityRules"]})
+                if split.path == "/_test/volumes":
+                    listed = [dict(v, attachments=[a for a in attachments.values() if a["volumeId"] == v["id"]]) for v in volumes.values()]
+                    return self.answer(200, listed)
+                if split.path == "/_test/limit":
+                    query = urllib.parse.parse_qs(split.query)
+                    name = query["name"][0]
+                    service = "block-storage" if name == "total-storage-gb" else "compute"
+                    limits[(service, name)] = int(query["available"][0])
+                    return self.answer(204, None)
                 if split.path == "/_test/slow":
                     slow["launch_ms"] = int(urllib.parse.parse_qs(split.query)["ms"][0])
                     return self.answer(204, None)

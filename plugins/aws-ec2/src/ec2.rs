@@ -2,15 +2,16 @@
 
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{
-    Filter, HttpTokensState, Instance, InstanceMetadataEndpointState,
-    InstanceMetadataOptionsRequest, InstanceType, IpPermission, IpRange, Ipv6Range, ResourceType,
-    ShutdownBehavior, Tag, TagSpecification,
+    BlockDeviceMapping, EbsBlockDevice, Filter, HttpTokensState, Instance,
+    InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceType, IpPermission,
+    IpRange, Ipv6Range, ResourceType, ShutdownBehavior, Tag, TagSpecification, VolumeType,
 };
 use base64::Engine as _;
 
 use owbench_provider::{
-    IngressRule, KeyValue, Machines, Node, NodeRequest, PluginError, PowerAction, Protocol, Source,
-    check_request, invalid, node_names,
+    AttachedVolume, Demand, IngressRule, KeyValue, LimitsReport, Machines, Node, NodeRequest,
+    PluginError, PowerAction, Protocol, Source, VolumeClass, VolumeOffer, check_request,
+    check_volume, invalid, node_names,
 };
 
 use crate::{Sdk, sdk_error, tag_filters};
@@ -53,7 +54,62 @@ pub const SHAPES: &[(&str, u32, u64, f64)] = &[
     ("m7g.large", 2, 8192, 0.0816),
     ("m7g.xlarge", 4, 16384, 0.1632),
     ("m7g.2xlarge", 8, 32768, 0.3264),
+    // Storage optimised, with local NVMe (see LOCAL_NVME).
+    ("i3.large", 2, 15616, 0.156),
+    ("i3.xlarge", 4, 31232, 0.312),
+    ("i4i.large", 2, 16384, 0.172),
+    ("i4i.xlarge", 4, 32768, 0.343),
 ];
+
+/// The instance types of [`SHAPES`] with local NVMe instance storage, GB.
+pub const LOCAL_NVME: &[(&str, u32)] = &[
+    ("i3.large", 475),
+    ("i3.xlarge", 950),
+    ("i4i.large", 468),
+    ("i4i.xlarge", 937),
+];
+
+/// The EBS volume of each class: (class, type, smallest and largest GB, provisioned
+/// IOPS, USD per GB-month and per IOPS-month in us-east-1 as listed on 2026-11-01). io2
+/// is provisioned at 16,000 IOPS (gp3's most), which needs 32 GB (500 IOPS per GB).
+pub const VOLUMES: &[VolumeRow] = &[
+    (VolumeClass::Ssd, "gp3", 1, 16384, 0, 0.08, None),
+    (VolumeClass::Hdd, "st1", 125, 16384, 0, 0.045, None),
+    (
+        VolumeClass::HighIops,
+        "io2",
+        32,
+        65536,
+        16000,
+        0.125,
+        Some(0.065),
+    ),
+];
+
+/// A row of [`VOLUMES`].
+pub type VolumeRow = (VolumeClass, &'static str, u32, u32, u32, f64, Option<f64>);
+
+/// The offers of [`VOLUMES`].
+pub fn volume_offers() -> Vec<VolumeOffer> {
+    VOLUMES
+        .iter()
+        .map(
+            |&(class, kind, min_gb, max_gb, iops, gb, iops_price)| VolumeOffer {
+                class,
+                kind: kind.into(),
+                min_gb,
+                max_gb,
+                iops,
+                price_per_gb_month: Some(gb),
+                price_per_iops_month: iops_price,
+                unavailable_in: Vec::new(),
+            },
+        )
+        .collect()
+}
+
+/// The device a node's volume is attached as (`/dev/nvme1n1` on Nitro machines).
+const VOLUME_DEVICE: &str = "/dev/sdf";
 
 /// Canonical's AWS account, the owner of the official Ubuntu AMIs.
 const CANONICAL: &str = "099720109477";
@@ -137,7 +193,76 @@ fn node_of(instance: &Instance) -> Node {
         public_ip: instance.public_ip_address().map(str::to_owned),
         private_ip: instance.private_ip_address().map(str::to_owned),
         tags,
+        volumes: Vec::new(),
     }
+}
+
+/// The volumes attached to `nodes` besides their root volumes, filled in.
+async fn with_volumes(
+    ec2: &aws_sdk_ec2::Client,
+    mut nodes: Vec<Node>,
+    roots: &[String],
+) -> Result<Vec<Node>, PluginError> {
+    let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(nodes);
+    }
+    let mut token: Option<String> = None;
+    loop {
+        let page = ec2
+            .describe_volumes()
+            .filters(
+                Filter::builder()
+                    .name("attachment.instance-id")
+                    .set_values(Some(ids.clone()))
+                    .build(),
+            )
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeVolumes", e))?;
+        for volume in page.volumes() {
+            let id = volume.volume_id().unwrap_or_default().to_owned();
+            if roots.contains(&id) {
+                continue;
+            }
+            for attachment in volume.attachments() {
+                let Some(node) = nodes
+                    .iter_mut()
+                    .find(|n| Some(n.id.as_str()) == attachment.instance_id())
+                else {
+                    continue;
+                };
+                node.volumes.push(AttachedVolume {
+                    id: id.clone(),
+                    size_gb: volume.size().unwrap_or_default().max(0) as u32,
+                    kind: volume
+                        .volume_type()
+                        .map(|t| t.as_str().to_owned())
+                        .unwrap_or_default(),
+                    state: volume
+                        .state()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(nodes),
+        }
+    }
+}
+
+/// The root volume's id of `instance`, if it has one.
+fn root_volume(instance: &Instance) -> Option<String> {
+    let root = instance.root_device_name()?;
+    instance
+        .block_device_mappings()
+        .iter()
+        .find(|m| m.device_name() == Some(root))
+        .and_then(|m| m.ebs()?.volume_id())
+        .map(str::to_owned)
 }
 
 /// The security group named `name` (made with the request's tags if missing), with the
@@ -283,6 +408,7 @@ async fn instances(
     filters: Vec<Filter>,
 ) -> Result<Vec<Node>, PluginError> {
     let mut nodes = Vec::new();
+    let mut roots = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let page = ec2
@@ -294,10 +420,11 @@ async fn instances(
             .map_err(|e| sdk_error("DescribeInstances", e))?;
         for reservation in page.reservations() {
             nodes.extend(reservation.instances().iter().map(node_of));
+            roots.extend(reservation.instances().iter().filter_map(root_volume));
         }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(nodes),
+            _ => return with_volumes(ec2, nodes, &roots).await,
         }
     }
 }
@@ -368,6 +495,26 @@ impl Machines for Sdk {
     /// a client token per node so that a retried call does not create a node twice.
     async fn create_nodes(&self, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
         check_request(&request, 40)?;
+        let volume = match &request.volume {
+            Some(v) => {
+                let offers = volume_offers();
+                let offer = check_volume(v, &offers)?;
+                let mut ebs = EbsBlockDevice::builder()
+                    .volume_size(v.size_gb as i32)
+                    .volume_type(VolumeType::from(offer.kind.as_str()))
+                    .delete_on_termination(true);
+                if offer.iops > 0 {
+                    ebs = ebs.iops(offer.iops as i32);
+                }
+                Some(
+                    BlockDeviceMapping::builder()
+                        .device_name(VOLUME_DEVICE)
+                        .ebs(ebs.build())
+                        .build(),
+                )
+            }
+            None => None,
+        };
         let ec2 = self.ec2();
         let group = security_group(&ec2, &format!("{}-sg", request.name), &request).await?;
         let key = format!("{}-key", request.name);
@@ -399,6 +546,9 @@ impl Machines for Sdk {
                 .tag_specifications(tag_spec(ResourceType::Volume, &request.tags, &name));
             if has_key {
                 run = run.key_name(&key);
+            }
+            if let Some(volume) = &volume {
+                run = run.block_device_mappings(volume.clone());
             }
             if request.terminate_on_shutdown {
                 run = run.instance_initiated_shutdown_behavior(ShutdownBehavior::Terminate);
@@ -522,6 +672,43 @@ impl Machines for Sdk {
                 .map_err(|e| sdk_error(&format!("DeleteKeyPair ({name})"), e))?;
             deleted.push(format!("key-pair {name}"));
         }
+        // Volumes are deleted with their instances; one left (detached) is deleted here.
+        let volumes = ec2
+            .describe_volumes()
+            .set_filters(Some(tag_filters(&tags)))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeVolumes", e))?;
+        for volume in volumes.volumes() {
+            let Some(id) = volume.volume_id() else {
+                continue;
+            };
+            match volume.state().map(|s| s.as_str()) {
+                Some("available") => {
+                    ec2.delete_volume()
+                        .volume_id(id)
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error(&format!("DeleteVolume ({id})"), e))?;
+                    deleted.push(format!("volume {id}"));
+                }
+                Some("in-use") => {
+                    return Err(PluginError {
+                        message: format!("volume {id} is still attached to a node"),
+                        retryable: true,
+                        code: Some("VolumeInUse".into()),
+                    });
+                }
+                _ => {}
+            }
+        }
         Ok(deleted)
+    }
+
+    /// EC2's `max-instances` account attribute against the running and pending
+    /// instances, and Service Quotas' L-1216C47A (on-demand standard instances, vCPUs)
+    /// against their vCPUs.
+    async fn check_limits(&self, demands: Vec<Demand>) -> Result<LimitsReport, PluginError> {
+        crate::limits::check(self, demands).await
     }
 }

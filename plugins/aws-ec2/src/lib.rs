@@ -14,9 +14,10 @@
 #![cfg(target_arch = "wasm32")]
 
 mod ec2;
+mod limits;
 mod s3;
 
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+use aws_sdk_ec2::config::{Credentials, Region};
 use aws_smithy_wasm::wasi::{WasiHttpClientBuilder, WasiSleep};
 
 use owbench_provider::{KeyValue, PluginError, Provider, ProviderInfo, Shape, Target};
@@ -24,6 +25,25 @@ use owbench_provider::{KeyValue, PluginError, Provider, ProviderInfo, Shape, Tar
 /// The keys the SDK signs with; the host replaces the signature.
 const PLACEHOLDER_KEY_ID: &str = "OWBENCHHOSTSIGNS";
 const PLACEHOLDER_SECRET: &str = "the-host-re-signs-every-request";
+
+/// The client of SDK crate `$sdk` for `$this` (a [`Sdk`]): placeholder keys, `wasi:http`,
+/// the standard retries, and the target's endpoint if it names one.
+macro_rules! sdk_client {
+    ($sdk:ident, $this:expr) => {{
+        use $sdk::config::{BehaviorVersion, Region, retry::RetryConfig};
+        let mut config = $sdk::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new($this.region.to_string()))
+            .credentials_provider(placeholder())
+            .http_client(WasiHttpClientBuilder::new().build())
+            .sleep_impl(WasiSleep)
+            .retry_config(RetryConfig::standard().with_max_attempts(5));
+        if let Some(url) = &$this.endpoint {
+            config = config.endpoint_url(url);
+        }
+        $sdk::Client::from_conf(config.build())
+    }};
+}
 
 /// What the SDK needs for one call, whichever service.
 struct Sdk {
@@ -40,17 +60,11 @@ impl Sdk {
     }
 
     fn ec2(&self) -> aws_sdk_ec2::Client {
-        let mut config = aws_sdk_ec2::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(self.region.clone())
-            .credentials_provider(placeholder())
-            .http_client(WasiHttpClientBuilder::new().build())
-            .sleep_impl(WasiSleep)
-            .retry_config(RetryConfig::standard().with_max_attempts(5));
-        if let Some(url) = &self.endpoint {
-            config = config.endpoint_url(url);
-        }
-        aws_sdk_ec2::Client::from_conf(config.build())
+        sdk_client!(aws_sdk_ec2, self)
+    }
+
+    fn service_quotas(&self) -> aws_sdk_servicequotas::Client {
+        sdk_client!(aws_sdk_servicequotas, self)
     }
 
     fn s3(&self) -> aws_sdk_s3::Client {
@@ -148,8 +162,13 @@ impl Provider for Sdk {
                     memory_mib,
                     price_per_hour: Some(price),
                     arch: ec2::arch(name).into(),
+                    local_nvme_gb: ec2::LOCAL_NVME
+                        .iter()
+                        .find(|(shape, _)| *shape == name)
+                        .map_or(0, |(_, gb)| *gb),
                 })
                 .collect(),
+            volumes: ec2::volume_offers(),
         }
     }
 

@@ -28,16 +28,16 @@ pub mod bindings {
 
 pub use bindings::owbench::plugin::types::{KeyValue, PluginError, Protocol};
 pub use bindings::{
-    Audience, Cluster, HealthCheck, IngressRule, InstallPlan, InstallerInfo, NodeGroup, Outputs,
-    Phase, RoleInfo,
+    Audience, Cluster, DataDisk, HealthCheck, IngressRule, InstallPlan, InstallerInfo, NodeGroup,
+    Outputs, Phase, RoleInfo,
 };
 pub use cloud_config::{
     CloudConfig, FAILED_SCRIPT, File, IMAGE_FIREWALL_SCRIPT, INSTALL_LOG, INSTALL_SCRIPT,
 };
 pub use pieces::{
-    API_PORT, FETCH_PINNED_SCRIPT, UPSTREAM_PORT, api_plan, client_ingress, fetch_pinned,
-    fill_template, one_node_info, one_node_plan, owbench_binary, size, ssh_ingress, tls_front,
-    tls_front_to,
+    API_PORT, DATA_DISK_SCRIPT, FETCH_PINNED_SCRIPT, UPSTREAM_PORT, api_plan, client_ingress,
+    data_disk, fetch_pinned, fill_template, one_node_info, one_node_plan, owbench_binary, size,
+    ssh_ingress, tls_front, tls_front_to,
 };
 pub use settings::{Limits, Settings};
 

@@ -2,8 +2,8 @@
 //! the TLS front of the API; and the shape of a plan whose node serves the API.
 
 use crate::{
-    Audience, CloudConfig, HealthCheck, IngressRule, InstallPlan, InstallerInfo, KeyValue, Outputs,
-    Phase, Protocol, RoleInfo,
+    Audience, CloudConfig, DataDisk, HealthCheck, IngressRule, InstallPlan, InstallerInfo,
+    KeyValue, NodeGroup, Outputs, Phase, Protocol, RoleInfo,
 };
 
 /// The port the API is served on, over TLS only.
@@ -15,6 +15,33 @@ const FETCH_OWBENCH: &str = include_str!("../files/fetch-owbench.sh");
 const FETCH_PINNED: &str = include_str!("../files/fetch-pinned.sh");
 const ENABLE_TLS_FRONT: &str = include_str!("../files/enable-tls-front.sh");
 const NGINX_SITE: &str = include_str!("../files/owbench-api.nginx");
+const DATA_DISK: &str = include_str!("../files/data-disk.sh");
+
+/// Where [`data_disk`] writes the script that mounts a node's data disk.
+pub const DATA_DISK_SCRIPT: &str = "/usr/local/lib/owbench/data-disk.sh";
+
+/// When the cluster spec gives `group` a data disk (a block volume, or the shape's local
+/// NVMe), make it the home of `mount` as the next install step, with `services` stopped
+/// meanwhile (see `files/data-disk.sh`); a sizing line that says so, or none.
+pub fn data_disk(
+    config: &mut CloudConfig,
+    group: &NodeGroup,
+    mount: &str,
+    services: &[&str],
+) -> Option<KeyValue> {
+    let (gb, what) = match group.data_disk? {
+        DataDisk::Volume(gb) => (gb, "block volume"),
+        DataDisk::LocalNvme(gb) => (gb, "local NVMe"),
+    };
+    let size_gb = gb.to_string();
+    let mut args = vec![DATA_DISK_SCRIPT, mount, size_gb.as_str()];
+    args.extend(services);
+    config.file(DATA_DISK_SCRIPT, DATA_DISK, "0755").run(&args);
+    Some(size(
+        &format!("data disk of `{}` nodes", group.role),
+        format!("{gb} GB {what} at {mount}"),
+    ))
+}
 
 /// `template` with each `@NAME@` of `values` replaced (installer-side values; the host's
 /// placeholders, `{{...}}`, are left alone). `@UPSTREAM_PORT@` is replaced by

@@ -25,6 +25,7 @@ pub struct Api {
     core: String,
     identity: String,
     objects: String,
+    limits: String,
     settings: Vec<(String, String)>,
 }
 
@@ -55,15 +56,21 @@ impl Api {
     /// The API of `target`: OCI's regional endpoints, or all at the target's endpoint.
     pub fn new(target: &Target) -> Api {
         let region = &target.region;
-        let (core, identity, objects) = match &target.endpoint {
+        let (core, identity, objects, limits) = match &target.endpoint {
             Some(url) => {
                 let url = url.trim_end_matches('/');
-                (url.to_owned(), url.to_owned(), url.to_owned())
+                (
+                    url.to_owned(),
+                    url.to_owned(),
+                    url.to_owned(),
+                    url.to_owned(),
+                )
             }
             None => (
                 format!("https://iaas.{region}.oraclecloud.com"),
                 format!("https://identity.{region}.oci.oraclecloud.com"),
                 format!("https://objectstorage.{region}.oraclecloud.com"),
+                format!("https://limits.{region}.oci.oraclecloud.com"),
             ),
         };
         Api {
@@ -71,6 +78,7 @@ impl Api {
             core,
             identity,
             objects,
+            limits,
             settings: target
                 .settings
                 .iter()
@@ -87,6 +95,11 @@ impl Api {
     /// A Core Services URL (`/20160918` + `path`).
     pub fn core(&self, path: &str) -> String {
         format!("{}/20160918{path}", self.core)
+    }
+
+    /// A Limits URL (`/20190729` + `path`).
+    pub fn limits(&self, path: &str) -> String {
+        format!("{}/20190729{path}", self.limits)
     }
 
     /// An Identity URL (`/20160918` + `path`).

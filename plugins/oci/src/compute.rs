@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use wstd::http::Method;
 
 use owbench_provider::{
-    IngressRule, KeyValue, Machines, Node, NodeRequest, PluginError, PowerAction, Protocol, Source,
-    check_request, invalid, node_names,
+    AttachedVolume, Demand, IngressRule, KeyValue, LimitsReport, Machines, Node, NodeRequest,
+    PluginError, PowerAction, Protocol, Source, VolumeClass, VolumeOffer, check_request,
+    check_volume, invalid, node_names,
 };
 
 use crate::api::{Api, encode};
@@ -51,7 +52,41 @@ pub const SHAPES: &[(&str, u32, u64, f64)] = &[
     ("VM.Standard.E5.Flex", 2, 16384, 0.062),
     ("VM.Standard3.Flex", 2, 16384, 0.064),
     ("VM.Standard.A1.Flex", 1, 16384, 0.034),
+    // Dense I/O: 8 OCPUs with local NVMe (see LOCAL_NVME), $0.1275 per OCPU-hour.
+    ("VM.DenseIO2.8", 16, 122880, 1.02),
 ];
+
+/// The shapes of [`SHAPES`] with local NVMe storage, GB.
+pub const LOCAL_NVME: &[(&str, u32)] = &[("VM.DenseIO2.8", 6400)];
+
+/// Block volumes of each class: (class, volume performance units per GB, USD per
+/// GB-month: $0.0255 of storage plus $0.0017 per VPU, as listed on 2026-11-01). Any size
+/// from 50 GB to 32 TB.
+pub const VOLUMES: &[(VolumeClass, u32, f64)] = &[
+    (VolumeClass::Hdd, 0, 0.0255),
+    (VolumeClass::Ssd, 10, 0.0425),
+    (VolumeClass::HighIops, 20, 0.0595),
+];
+
+/// The offers of [`VOLUMES`].
+pub fn volume_offers() -> Vec<VolumeOffer> {
+    VOLUMES
+        .iter()
+        .map(|&(class, vpus, price)| VolumeOffer {
+            class,
+            kind: format!("vpus-{vpus}"),
+            min_gb: 50,
+            max_gb: 32768,
+            iops: 0,
+            price_per_gb_month: Some(price),
+            price_per_iops_month: None,
+            unavailable_in: Vec::new(),
+        })
+        .collect()
+}
+
+/// The device path a node's volume is attached at (OCI's consistent device paths).
+const VOLUME_DEVICE: &str = "/dev/oracleoci/oraclevdb";
 
 /// An instance as OCI describes it (the fields the plugin reads).
 #[derive(Deserialize)]
@@ -259,7 +294,10 @@ async fn open_ports(api: &Api, subnet: &str, request: &NodeRequest) -> Result<()
 }
 
 /// The availability domain: setting `availability-domain`, else the region's first.
-async fn availability_domain(api: &Api, compartment: &str) -> Result<String, PluginError> {
+pub(crate) async fn availability_domain(
+    api: &Api,
+    compartment: &str,
+) -> Result<String, PluginError> {
     if let Some(ad) = api.setting("availability-domain") {
         return Ok(ad.to_owned());
     }
@@ -279,7 +317,7 @@ async fn availability_domain(api: &Api, compartment: &str) -> Result<String, Plu
 }
 
 /// A flexible shape's `shapeConfig` from settings `ocpus` and `memory-gb` (1 and 16).
-fn shape_config(api: &Api) -> Result<Value, PluginError> {
+pub(crate) fn shape_config(api: &Api) -> Result<Value, PluginError> {
     let number = |key: &str, default: f64| match api.setting(key) {
         None => Ok(default),
         Some(v) => v.parse::<f64>().ok().filter(|n| *n > 0.0).ok_or_else(|| {
@@ -304,7 +342,53 @@ fn node_of(instance: Instance, (public_ip, private_ip): (Option<String>, Option<
             .into_iter()
             .map(|(key, value)| KeyValue { key, value })
             .collect(),
+        volumes: Vec::new(),
     }
+}
+
+/// The block volumes attached to an instance not terminated (ListVolumeAttachments,
+/// GetVolume).
+async fn volumes(
+    api: &Api,
+    compartment: &str,
+    instance: &Instance,
+) -> Result<Vec<AttachedVolume>, PluginError> {
+    if matches!(
+        instance.lifecycle_state.as_str(),
+        "TERMINATING" | "TERMINATED"
+    ) {
+        return Ok(Vec::new());
+    }
+    let attachments: Vec<Value> = api
+        .get(
+            &api.core(&format!(
+                "/volumeAttachments?compartmentId={}&instanceId={}",
+                encode(compartment),
+                encode(&instance.id)
+            )),
+            "ListVolumeAttachments",
+        )
+        .await?;
+    let mut found = Vec::new();
+    for attachment in &attachments {
+        let state = attachment["lifecycleState"].as_str().unwrap_or_default();
+        let Some(id) = attachment["volumeId"].as_str() else {
+            continue;
+        };
+        if matches!(state, "DETACHING" | "DETACHED") {
+            continue;
+        }
+        let volume: Value = api
+            .get(&api.core(&format!("/volumes/{}", encode(id))), "GetVolume")
+            .await?;
+        found.push(AttachedVolume {
+            id: id.to_owned(),
+            size_gb: volume["sizeInGBs"].as_u64().unwrap_or_default() as u32,
+            kind: format!("vpus-{}", volume["vpusPerGB"].as_u64().unwrap_or_default()),
+            state: state.to_ascii_lowercase(),
+        });
+    }
+    Ok(found)
 }
 
 /// The public and private address of a running instance (from its first VNIC).
@@ -342,7 +426,10 @@ async fn addresses(
 
 async fn described(api: &Api, compartment: &str, instance: Instance) -> Result<Node, PluginError> {
     let ips = addresses(api, compartment, &instance).await?;
-    Ok(node_of(instance, ips))
+    let volumes = volumes(api, compartment, &instance).await?;
+    let mut node = node_of(instance, ips);
+    node.volumes = volumes;
+    Ok(node)
 }
 
 /// Image aliases: (alias, OCI's operating system, its version).
@@ -400,6 +487,18 @@ impl Machines for Api {
     /// with the node's name as the retry token so that a retried call creates nothing twice.
     async fn create_nodes(&self, request: NodeRequest) -> Result<Vec<Node>, PluginError> {
         check_request(&request, 60)?;
+        let volume = match &request.volume {
+            Some(v) => {
+                let offers = volume_offers();
+                let offer = check_volume(v, &offers)?;
+                let vpus = VOLUMES
+                    .iter()
+                    .find(|o| o.0 == offer.class)
+                    .map_or(10, |o| o.1);
+                Some((v.size_gb, vpus))
+            }
+            None => None,
+        };
         let compartment = self.need("compartment-id", "the compartment OCID to create nodes in")?;
         let subnet = self.need("subnet-id", "the OCID of the subnet the nodes join")?;
         let ad = availability_domain(self, compartment).await?;
@@ -437,6 +536,21 @@ impl Machines for Api {
             });
             if flexible {
                 details["shapeConfig"] = shape_config(self)?;
+            }
+            // Made with the instance, and deleted with it (see terminate-nodes).
+            if let Some((size, vpus)) = volume {
+                details["launchVolumeAttachments"] = json!([{
+                    "type": "paravirtualized",
+                    "device": VOLUME_DEVICE,
+                    "displayName": format!("{name}-data"),
+                    "launchCreateVolumeDetails": {
+                        "volumeCreationType": "ATTRIBUTES",
+                        "compartmentId": compartment,
+                        "displayName": format!("{name}-data"),
+                        "sizeInGBs": size,
+                        "vpusPerGB": vpus,
+                    },
+                }]);
             }
             let instance: Instance = self
                 .json(
@@ -520,11 +634,12 @@ impl Machines for Api {
         Ok(())
     }
 
-    /// TerminateInstance of each id, boot volume included; an unknown one is not an error.
+    /// TerminateInstance of each id, its boot volume and the volumes made with it
+    /// included; an unknown one is not an error.
     async fn terminate_nodes(&self, ids: Vec<String>) -> Result<(), PluginError> {
         for id in ids {
             let url = self.core(&format!(
-                "/instances/{}?preserveBootVolume=false",
+                "/instances/{}?preserveBootVolume=false&preserveDataVolumesCreatedAtLaunch=false",
                 encode(&id)
             ));
             match self
@@ -566,5 +681,12 @@ impl Machines for Api {
             .into_iter()
             .map(|rule| format!("ingress rule {rule} of security list {list}"))
             .collect())
+    }
+
+    /// The Limits service's resource availability, in the availability domain, of the
+    /// shapes' cores (OCPUs) and of block storage (the volumes, and each node's boot
+    /// volume of 47 GB).
+    async fn check_limits(&self, demands: Vec<Demand>) -> Result<LimitsReport, PluginError> {
+        crate::limits::check(self, demands).await
     }
 }

@@ -20,6 +20,7 @@
 
 mod api;
 mod compute;
+mod limits;
 mod objects;
 
 use api::Api;
@@ -45,8 +46,13 @@ impl Provider for Api {
                         "x86_64"
                     }
                     .into(),
+                    local_nvme_gb: compute::LOCAL_NVME
+                        .iter()
+                        .find(|(shape, _)| *shape == name)
+                        .map_or(0, |(_, gb)| *gb),
                 })
                 .collect(),
+            volumes: compute::volume_offers(),
         }
     }
 

@@ -18,7 +18,8 @@
 use owbench_installer::{
     Audience, CloudConfig, Cluster, IngressRule, InstallPlan, Installer, InstallerInfo, KeyValue,
     Limits, NodeGroup, Phase, Protocol, Result, RoleInfo, Settings, api_plan, client_ingress,
-    fetch_pinned, fill_template, owbench_binary, refuse, size, ssh_ingress, tls_front_to,
+    data_disk, fetch_pinned, fill_template, owbench_binary, refuse, size, ssh_ingress,
+    tls_front_to,
 };
 
 const SERVER: &str = "server";
@@ -105,6 +106,11 @@ impl Installer for Kube {
         // Docker builds the runtime image (then stops); nginx publishes it to the agents
         // and, at the end, fronts the API.
         server_config.packages(&["docker.io", "docker-buildx", "nginx"]);
+        // k3s keeps its containers' files (CouchDB's, Kafka's, the actions') under
+        // /var/lib/rancher: on the node's data disk when the spec gives it one.
+        let mut disks: Vec<KeyValue> = data_disk(&mut server_config, server, RANCHER_DIR, &[])
+            .into_iter()
+            .collect();
         owbench_binary(&mut server_config);
         fetch_pinned(&mut server_config);
         k3s(&mut server_config, K3S_SERVER, &values);
@@ -150,6 +156,7 @@ impl Installer for Kube {
         tls_front_to(&mut server_config, "https", CHART_API_PORT);
 
         let mut agent_config = CloudConfig::new();
+        disks.extend(data_disk(&mut agent_config, agents, RANCHER_DIR, &[]));
         fetch_pinned(&mut agent_config);
         k3s(&mut agent_config, K3S_AGENT, &values);
         agent_config
@@ -212,9 +219,14 @@ impl Installer for Kube {
         // Building the image, pulling OpenWhisk's images and its install job take tens of
         // minutes; the server gives up on each of its waits (30 minutes at most) and says
         // why before this does.
-        Ok(api_plan(SERVER, phases, 4200, sizes.sizing()))
+        let mut sizing = sizes.sizing();
+        sizing.extend(disks);
+        Ok(api_plan(SERVER, phases, 4200, sizing))
     }
 }
+
+/// Where k3s keeps its data (its default `data-dir` is under it).
+const RANCHER_DIR: &str = "/var/lib/rancher";
 
 /// k3s on a node: its settings (`config`, a template), the service, the install script.
 fn k3s(config: &mut CloudConfig, settings: &str, values: &[(&str, String)]) {

@@ -13,7 +13,7 @@
 
 use owbench_installer::{
     CloudConfig, Cluster, InstallPlan, Installer, InstallerInfo, Limits, Result, Settings,
-    fill_template, one_node_info, one_node_plan, owbench_binary, refuse, tls_front,
+    data_disk, fill_template, one_node_info, one_node_plan, owbench_binary, refuse, tls_front,
 };
 
 const ROLE: &str = "openwhisk";
@@ -71,6 +71,13 @@ impl Installer for Standalone {
         let mut config = CloudConfig::new();
         // BuildKit (`docker-buildx`) builds only the stages the runtime image needs.
         config.packages(&["docker.io", "docker-buildx"]);
+        // Action containers' files live in Docker's data root.
+        let disk = data_disk(
+            &mut config,
+            group,
+            "/var/lib/docker",
+            &["docker.socket", "docker.service"],
+        );
         owbench_binary(&mut config);
         config
             .file(
@@ -104,12 +111,14 @@ impl Installer for Standalone {
         tls_front(&mut config);
 
         // Pulling the images and OpenWhisk's start take minutes.
+        let mut sizing = limits.sizing();
+        sizing.extend(disk);
         Ok(one_node_plan(
             ROLE,
             config.to_user_data(),
             "OpenWhisk API",
             1200,
-            limits.sizing(),
+            sizing,
         ))
     }
 }

@@ -7,7 +7,7 @@
 
 use owbench_installer::{
     CloudConfig, Cluster, InstallPlan, Installer, InstallerInfo, Limits, Result, Settings,
-    fill_template, one_node_info, one_node_plan, owbench_binary, tls_front,
+    data_disk, fill_template, one_node_info, one_node_plan, owbench_binary, tls_front,
 };
 
 const ROLE: &str = "serve";
@@ -39,6 +39,9 @@ impl Installer for Serve {
         )?;
 
         let mut config = CloudConfig::new();
+        // The platform's data directory holds the actions' scratch directories. With
+        // DynamicUser, systemd keeps it in /var/lib/private and links it.
+        let disk = data_disk(&mut config, group, "/var/lib/private/owbench-serve", &[]);
         owbench_binary(&mut config);
         config
             .file(
@@ -55,12 +58,14 @@ impl Installer for Serve {
             .run(&["systemctl", "enable", "--now", "owbench-serve.service"]);
         tls_front(&mut config);
 
+        let mut sizing = limits.sizing();
+        sizing.extend(disk);
         Ok(one_node_plan(
             ROLE,
             config.to_user_data(),
             "OpenWhisk-compatible API",
             600,
-            limits.sizing(),
+            sizing,
         ))
     }
 }

@@ -23,7 +23,8 @@ pub mod bindings {
 pub use bindings::owbench::plugin::signer;
 pub use bindings::owbench::plugin::types::{KeyValue, PluginError, Protocol};
 pub use bindings::{
-    IngressRule, Node, NodeRequest, PowerAction, ProviderInfo, Shape, Source, Target,
+    AccountLimit, AttachedVolume, Demand, IngressRule, LimitsReport, Node, NodeRequest,
+    PowerAction, ProviderInfo, Shape, Source, Target, VolumeClass, VolumeOffer, VolumeRequest,
 };
 #[doc(hidden)]
 pub use wstd::runtime::block_on;
@@ -42,9 +43,11 @@ pub trait Provider: Machines + Objects + Sized {
 
 // Components run one call at a time on one thread: the futures need not be `Send`.
 #[allow(async_fn_in_trait)]
-/// Machines: images, create, describe, list by tag, power, terminate, and what was made
-/// for them.
+/// Machines: the account's limits, images, create, describe, list by tag, power,
+/// terminate, and what was made for them.
 pub trait Machines {
+    /// The account's limits that bear on `demands` (see the world's `check-limits`).
+    async fn check_limits(&self, demands: Vec<Demand>) -> Result<LimitsReport>;
     /// The image id of `image` (an alias or an id) for nodes of `shape` (see the world's
     /// `resolve-image`).
     async fn resolve_image(&self, image: String, shape: String) -> Result<String>;
@@ -83,8 +86,9 @@ macro_rules! export_provider {
         // The generated export glue is the component's only unsafe code.
         #[allow(unsafe_code)]
         const _: () = {
-            use $crate::{KeyValue, Node, NodeRequest, PluginError, PowerAction, Target};
+            use $crate::{Demand, KeyValue, LimitsReport, Node, NodeRequest, PluginError};
             use $crate::{Machines as _, Objects as _, Provider as _};
+            use $crate::{PowerAction, Target};
             type R<T> = ::std::result::Result<T, PluginError>;
             fn call<T>(target: &Target, f: impl AsyncFnOnce(&$provider) -> R<T>) -> R<T> {
                 let client = <$provider>::connect(target);
@@ -94,6 +98,9 @@ macro_rules! export_provider {
             impl $crate::bindings::Guest for Component {
                 fn describe() -> $crate::ProviderInfo {
                     <$provider>::describe()
+                }
+                fn check_limits(t: Target, demands: Vec<Demand>) -> R<LimitsReport> {
+                    call(&t, async |p| p.check_limits(demands).await)
                 }
                 fn resolve_image(t: Target, image: String, shape: String) -> R<String> {
                     call(&t, async |p| p.resolve_image(image, shape).await)
@@ -165,6 +172,34 @@ pub fn check_request(request: &NodeRequest, max_name: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A volume class as cluster specs write it: `ssd`, `hdd`, `high-iops`.
+pub fn class_name(class: VolumeClass) -> &'static str {
+    match class {
+        VolumeClass::Ssd => "ssd",
+        VolumeClass::Hdd => "hdd",
+        VolumeClass::HighIops => "high-iops",
+    }
+}
+
+/// The offer of `offers` for the volume's class, checked: offered, and the size within
+/// its bounds.
+pub fn check_volume<'a>(
+    volume: &VolumeRequest,
+    offers: &'a [VolumeOffer],
+) -> Result<&'a VolumeOffer> {
+    let offer = offers
+        .iter()
+        .find(|o| o.class == volume.class)
+        .ok_or_else(|| invalid(format!("no {} volumes here", class_name(volume.class))))?;
+    if !(offer.min_gb..=offer.max_gb).contains(&volume.size_gb) {
+        return Err(invalid(format!(
+            "a {} volume must be {} to {} GB, got {}",
+            offer.kind, offer.min_gb, offer.max_gb, volume.size_gb
+        )));
+    }
+    Ok(offer)
 }
 
 /// The names of the request's nodes: its name for one node, `NAME-1` ... `NAME-N` for
