@@ -145,6 +145,28 @@ mod tests {
         let labels: Vec<&str> = matrix.clusters.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(labels, ["ec2-m7i", "oci-e5"]);
         assert_eq!(matrix.bench.workloads.len(), 3);
+
+        let path = path.with_file_name("matrix-storage.toml");
+        let matrix = Matrix::load(&path).unwrap();
+        let disks: Vec<(bool, Option<u32>)> = matrix
+            .clusters
+            .iter()
+            .map(|c| {
+                (
+                    c.spec.nodes[0].local_nvme,
+                    c.spec.nodes[0].volume.map(|v| v.size_gb),
+                )
+            })
+            .collect();
+        assert_eq!(
+            disks,
+            [
+                (false, Some(200)),
+                (true, None),
+                (false, Some(200)),
+                (true, None)
+            ]
+        );
     }
 
     #[test]

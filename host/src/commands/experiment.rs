@@ -6,7 +6,6 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt as _;
 
@@ -15,6 +14,7 @@ use super::progress::View;
 use super::{EngineArgs, HistoryArgs};
 use crate::bench::spec::TargetSpec;
 use crate::cluster;
+use crate::cluster::spec::ClusterSpec;
 use crate::cluster::state::{self, StateStore};
 use crate::experiment::{Matrix, MatrixCluster};
 use crate::results::experiment::{ClusterRun, Experiment};
@@ -143,6 +143,60 @@ async fn plan(args: &EngineArgs, matrix: &Matrix) -> anyhow::Result<Option<f64>>
     Ok(total)
 }
 
+/// Every cluster against its account's limits, before anything is created. Clusters on
+/// one account and region (the same provider, region, endpoint and settings) that run at
+/// once add up: with `--parallel` at least their number, their nodes are also checked
+/// together; with fewer, that sum is not checked, and a line says so.
+async fn check_limits(args: &EngineArgs, matrix: &Matrix, parallel: u32) -> anyhow::Result<()> {
+    let engine = args.engine()?;
+    let mut accounts: Vec<(ClusterSpec, Vec<&MatrixCluster>)> = Vec::new();
+    for c in &matrix.clusters {
+        let provider = super::cluster::load_provider(args, &engine, &c.spec).await?;
+        println!("cluster `{}`:", c.label);
+        super::cluster::check_limits(&engine, &provider, &c.spec)
+            .await
+            .map_err(|e| anyhow::anyhow!("cluster `{}` ({}): {e}", c.label, c.path.display()))?;
+        let same = |s: &ClusterSpec| {
+            (&s.provider, &s.region, &s.endpoint, &s.settings)
+                == (
+                    &c.spec.provider,
+                    &c.spec.region,
+                    &c.spec.endpoint,
+                    &c.spec.settings,
+                )
+        };
+        match accounts.iter_mut().find(|(s, _)| same(s)) {
+            Some((together, members)) => {
+                together.nodes.extend(c.spec.nodes.iter().cloned());
+                members.push(c);
+            }
+            None => accounts.push((c.spec.clone(), vec![c])),
+        }
+    }
+    for (together, members) in accounts.iter().filter(|(_, m)| m.len() > 1) {
+        let labels = members
+            .iter()
+            .map(|c| format!("`{}`", c.label))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if parallel == 1 {
+            continue;
+        }
+        if (parallel as usize) < members.len() {
+            println!(
+                "clusters {labels} share an account and region: up {parallel} at a time, their sum is not checked against its limits"
+            );
+            continue;
+        }
+        println!("clusters {labels}, up at once on one account and region:");
+        let provider = super::cluster::load_provider(args, &engine, together).await?;
+        super::cluster::check_limits(&engine, &provider, together)
+            .await
+            .map_err(|e| anyhow::anyhow!("clusters {labels} up at once: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Ask on the terminal whether to go on; without one, only `--yes` goes on.
 fn confirm(question: &str, yes: bool) -> anyhow::Result<()> {
     if yes {
@@ -171,23 +225,21 @@ struct Context<'a> {
     store: StateStore,
     dir: PathBuf,
     view: Arc<View>,
-    /// Set by Ctrl-C: clusters not yet started are not.
-    stop: Arc<AtomicBool>,
+    /// Set by Ctrl-C: clusters not yet started are not, and an `up` in flight stops.
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Context<'_> {
+    /// Whether Ctrl-C was pressed.
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
 }
 
 async fn run(args: &EngineArgs, run: &RunArgs) -> anyhow::Result<()> {
     let matrix = Matrix::load(&run.matrix)?;
     let total = plan(args, &matrix).await?;
-    // Every cluster against its account's limits, before anything is created. Clusters
-    // that run side by side on one cloud add up; here each is checked alone.
-    let engine = args.engine()?;
-    for c in &matrix.clusters {
-        let provider = super::cluster::load_provider(args, &engine, &c.spec).await?;
-        println!("cluster `{}`:", c.label);
-        super::cluster::check_limits(&engine, &provider, &c.spec)
-            .await
-            .map_err(|e| anyhow::anyhow!("cluster `{}` ({}): {e}", c.label, c.path.display()))?;
-    }
+    check_limits(args, &matrix, run.parallel).await?;
     let cost = total.map_or("at a cost owbench cannot price".to_owned(), |t| {
         format!("at most {t:.2} USD")
     });
@@ -210,16 +262,19 @@ async fn run(args: &EngineArgs, run: &RunArgs) -> anyhow::Result<()> {
     } else {
         View::Lines
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let watch = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::SeqCst);
-                eprintln!(
-                    "interrupted: no further cluster is brought up; those up are brought down"
-                );
-            }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let watch = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop.send(true);
+            eprintln!(
+                "interrupted: no further cluster is brought up; those up are brought down (Ctrl-C again quits at once, leaving them: `owbench cluster list` shows them)"
+            );
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "interrupted again: quitting; clusters may be left up: `owbench cluster list`"
+            );
+            std::process::exit(130);
         }
     });
     let context = Context {
@@ -229,13 +284,21 @@ async fn run(args: &EngineArgs, run: &RunArgs) -> anyhow::Result<()> {
         store,
         dir: dir.clone(),
         view: Arc::new(view),
-        stop: stop.clone(),
+        stop: stopped,
     };
-    let clusters: Vec<ClusterRun> = futures::stream::iter(&matrix.clusters)
-        .map(|c| run_cluster(&context, c))
-        .buffered(run.parallel as usize)
-        .collect()
-        .await;
+    // Each cluster starts as soon as one before it is done, in the matrix's order; the
+    // report keeps that order.
+    let mut clusters: Vec<(usize, ClusterRun)> =
+        futures::stream::iter(matrix.clusters.iter().enumerate())
+            .map(|(i, c)| {
+                let context = &context;
+                async move { (i, run_cluster(context, c).await) }
+            })
+            .buffer_unordered(run.parallel as usize)
+            .collect()
+            .await;
+    clusters.sort_by_key(|(i, _)| *i);
+    let clusters: Vec<ClusterRun> = clusters.into_iter().map(|(_, c)| c).collect();
     watch.abort();
     let experiment = Experiment {
         name: matrix.name.clone(),
@@ -290,25 +353,36 @@ async fn run_cluster(cx: &Context<'_>, c: &MatrixCluster) -> ClusterRun {
         error: None,
         down: None,
         down_error: None,
+        interrupted: false,
         up_started_ms: now_ms(),
         down_ended_ms: 0,
     };
-    if cx.stop.load(Ordering::SeqCst) {
+    if cx.stopped() {
+        outcome.interrupted = true;
         outcome.error = Some("not started: interrupted (Ctrl-C) before its turn".into());
         return outcome;
     }
     eprintln!("experiment {}: cluster `{}` up", cx.matrix.name, c.label);
+    let mut stop = cx.stop.clone();
     let up = super::cluster::up_installed(
         cx.args,
         &cx.store,
         &c.spec,
         &cx.run.install,
         &mut outcome.cluster,
-    )
-    .await;
+    );
+    let up = tokio::select! {
+        r = up => r,
+        // A Ctrl-C that came before `up` listened for one: `up` stops where it is.
+        _ = stop.wait_for(|s| *s) => Err(anyhow::anyhow!("interrupted (Ctrl-C)")),
+    };
     match up {
-        Err(e) => outcome.error = Some(format!("up: {e:#}")),
-        Ok(()) if cx.stop.load(Ordering::SeqCst) => {
+        Err(e) => {
+            outcome.interrupted = cx.stopped();
+            outcome.error = Some(format!("up: {e:#}"));
+        }
+        Ok(()) if cx.stopped() => {
+            outcome.interrupted = true;
             outcome.error = Some("up, not benched: interrupted (Ctrl-C)".into());
         }
         Ok(()) => {

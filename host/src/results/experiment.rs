@@ -37,6 +37,8 @@ pub struct ClusterRun {
     pub down: Option<String>,
     /// Why `down` failed: the cluster's resources may be left.
     pub down_error: Option<String>,
+    /// Whether Ctrl-C cut it short, or kept it from starting.
+    pub interrupted: bool,
     /// When `up` started, ms since the Unix epoch.
     pub up_started_ms: u64,
     /// When `down` ended, ms since the Unix epoch.
@@ -44,11 +46,12 @@ pub struct ClusterRun {
 }
 
 impl ClusterRun {
-    /// `ok`, `failed` (up or bench), `interrupted`, or `not down` (its resources may be
-    /// left: `down` failed).
+    /// `ok`, `failed` (up or bench), `interrupted` (cut short or kept from starting by
+    /// Ctrl-C), or `not down` (its resources may be left: `down` failed).
     pub fn status(&self) -> &'static str {
         match (&self.down_error, &self.error, &self.summary) {
             (Some(_), _, _) => "not down",
+            _ if self.interrupted => "interrupted",
             (_, Some(_), _) => "failed",
             (_, None, Some(s)) if s.interrupted => "interrupted",
             (_, None, Some(_)) => "ok",
@@ -81,9 +84,13 @@ pub struct Experiment {
 }
 
 impl Experiment {
-    /// The first cluster whose bench ran: the baseline of the changes.
+    /// The baseline of the changes: the first cluster that ran to the end, else the
+    /// first whose bench ran at all.
     fn baseline(&self) -> Option<&ClusterRun> {
-        self.clusters.iter().find(|c| c.summary.is_some())
+        self.clusters
+            .iter()
+            .find(|c| c.status() == "ok")
+            .or_else(|| self.clusters.iter().find(|c| c.summary.is_some()))
     }
 
     /// Each other run cluster's comparison with the baseline.
@@ -236,7 +243,7 @@ impl Experiment {
             return out;
         }
         let comparisons = self.comparisons();
-        let base = &ran[0].label;
+        let base = &self.baseline().expect("a cluster ran").label;
         for name in self.workloads() {
             let _ = write!(out, "\n#### `{name}`\n\n| figure |");
             for c in &ran {

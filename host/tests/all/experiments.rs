@@ -441,7 +441,10 @@ async fn ctrl_c_in_a_matrix_brings_down_what_is_up_and_starts_nothing_more() {
     let out = run.wait_with_output().unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("(a failed, b failed)"), "{stderr}");
+    assert!(
+        stderr.contains("(a interrupted, b interrupted)"),
+        "{stderr}"
+    );
     let report: Value = serde_json::from_str(
         &std::fs::read_to_string(experiment_dir(&results).join("experiment.json")).unwrap(),
     )

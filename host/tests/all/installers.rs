@@ -356,7 +356,7 @@ fn data_disks_are_mounted_by_the_first_install_step() {
             "shape = \"m7i.xlarge\"",
             "shape = \"m7i.xlarge\"\nvolume = { size_gb = 200, class = \"ssd\" }",
             "openwhisk",
-            "/usr/local/lib/owbench/data-disk.sh /var/lib/docker 200 docker.socket docker.service",
+            "/usr/local/lib/owbench/data-disk.sh volume /var/lib/docker 200 docker.socket docker.service",
             ["200 GB gp3", "200 GB block volume at /var/lib/docker"],
         ),
         (
@@ -364,7 +364,7 @@ fn data_disks_are_mounted_by_the_first_install_step() {
             "shape = \"m7i.xlarge\"",
             "shape = \"i3.large\"\nlocal_nvme = true",
             "serve",
-            "/usr/local/lib/owbench/data-disk.sh /var/lib/private/owbench-serve 475",
+            "/usr/local/lib/owbench/data-disk.sh local-nvme /var/lib/private/owbench-serve 475",
             [
                 "475 GB local NVMe",
                 "475 GB local NVMe at /var/lib/private/owbench-serve",
@@ -375,7 +375,7 @@ fn data_disks_are_mounted_by_the_first_install_step() {
             "shape = \"m7i.2xlarge\"",
             "shape = \"m7i.2xlarge\"\nvolume = { size_gb = 500, class = \"hdd\" }",
             "agent",
-            "/usr/local/lib/owbench/data-disk.sh /var/lib/rancher 500",
+            "/usr/local/lib/owbench/data-disk.sh volume /var/lib/rancher 500",
             ["500 GB st1", "500 GB block volume at /var/lib/rancher"],
         ),
     ];

@@ -515,11 +515,11 @@ count = 2
     }
 
     async fn tighten_limits(&self) -> (&'static str, u32, &'static str) {
-        // moto's account allows 20 instances (DescribeAccountAttributes max-instances).
+        // The test's moto has EC2's vCPU quota L-1216C47A at 64 (tests/py/moto_server.py).
         (
             "m7i.large",
-            21,
-            "error: account limit EC2 account attribute max-instances in us-east-1: the plan needs 21 instances, 20 available; nothing created (raise the limit, or ask for less)",
+            33,
+            "error: account limit Service Quotas L-1216C47A (Running On-Demand Standard instances) in us-east-1: the plan needs 66 vCPUs, 64 available; nothing created (raise the limit, or ask for less)",
         )
     }
 }

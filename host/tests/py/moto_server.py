@@ -4,6 +4,9 @@ Prints one JSON line: the endpoint, an IAM user's access key (allowed everything
 AMI id; then serves until stdin closes (the test ends). Started by the test setup:
 `python moto_server.py`.
 
+Service Quotas also knows EC2's quota L-1216C47A (on-demand standard instances), at
+EC2_STANDARD_VCPUS vCPUs.
+
 Its AMIs (in every region) are AMIS below: Canonical's Ubuntu 24.04 in two builds for
 amd64 (`ami-0noble2` the newer) and one for arm64, and an image of another owner whose
 name would match the Ubuntu pattern, so that resolving `ubuntu-24.04` has something to
@@ -56,6 +59,32 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
+from moto.servicequotas import models as service_quotas  # noqa: E402
+
+# moto's Service Quotas knows VPC quotas only. EC2's quota of on-demand standard
+# instances, in vCPUs, is added at EC2_STANDARD_VCPUS, so that owbench's limits check has
+# the quota AWS has.
+EC2_STANDARD_VCPUS = 64
+_get_service_quota = service_quotas.ServiceQuotasBackend.get_service_quota
+
+
+def get_service_quota(self, service_code, quota_code):
+    if (service_code, quota_code) == ("ec2", "L-1216C47A"):
+        return {
+            "ServiceCode": "ec2",
+            "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
+            "QuotaArn": f"arn:aws:servicequotas:{self.region_name}::ec2/L-1216C47A",
+            "QuotaCode": "L-1216C47A",
+            "QuotaName": "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
+            "Value": float(EC2_STANDARD_VCPUS),
+            "Unit": "None",
+            "Adjustable": True,
+            "GlobalQuota": False,
+        }
+    return _get_service_quota(self, service_code, quota_code)
+
+
+service_quotas.ServiceQuotasBackend.get_service_quota = get_service_quota
 
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()

@@ -109,6 +109,10 @@ limits = {
         "standard-a1-core-count",
         "dense-io2-core-count",
         "vm-standard-e2-1-micro-count",
+        "standard-e4-memory-count",
+        "standard-e5-memory-count",
+        "standard3-memory-count",
+        "standard-a1-memory-count",
     )
 }
 limits[("block-storage", "total-storage-gb")] = 100000
@@ -232,16 +236,18 @@ def launch(body, token):
         "lifecycleState": "PROVISIONING",
         "timeCreated": now(),
     }
+    attach_all = [launch_volume(instance, attach) for attach in body.get("launchVolumeAttachments", [])]
     instances[instance["id"]] = instance
-    for attach in body.get("launchVolumeAttachments", []):
-        launch_volume(instance, attach)
+    for attach in attach_all:
+        attach()
     if token:
         retry_tokens[token] = instance["id"]
     return instance
 
 
 def launch_volume(instance, attach):
-    """A volume made and attached as LaunchInstance's launchVolumeAttachments ask."""
+    """Check one of LaunchInstance's launchVolumeAttachments; what makes the volume and
+    attaches it, once the instance is made."""
     details = attach.get("launchCreateVolumeDetails") or {}
     if attach.get("type") != "paravirtualized" or details.get("volumeCreationType") != "ATTRIBUTES":
         raise ApiError(400, "InvalidParameter", "Only paravirtualized attachments of volumes created from attributes.")
@@ -250,6 +256,10 @@ def launch_volume(instance, attach):
         raise ApiError(400, "InvalidParameter", f"sizeInGBs must be 50 to 32768, got {size}.")
     if vpus not in (0, 10, 20, 30):
         raise ApiError(400, "InvalidParameter", f"vpusPerGB {vpus} is not offered.")
+    return lambda: make_volume(instance, attach, details, size, vpus)
+
+
+def make_volume(instance, attach, details, size, vpus):
     volume = {
         "id": f"ocid1.volume.oc1.phx.{uuid.uuid4().hex}",
         "compartmentId": details.get("compartmentId", instance["compartmentId"]),
@@ -372,11 +382,12 @@ def route(method, path, query, body, headers):
     if parts[:2] == ["20190729", "services"] and len(parts) == 6 and parts[3] == "limits" and parts[5] == "resourceAvailability" and method == "GET":
         if q.get("compartmentId") != COMPARTMENT:
             raise ApiError(404, "NotAuthorizedOrNotFound", "Compartment not found.")
-        if not q.get("availabilityDomain"):
-            raise ApiError(400, "InvalidParameter", "This limit is scoped to an availability domain.")
         key = (parts[2], parts[4])
         if key not in limits:
             raise ApiError(404, "NotFound", f"No limit {parts[4]} in service {parts[2]}.")
+        # Compute limits are scoped to an availability domain; block storage's to the region.
+        if (parts[2] == "compute") != bool(q.get("availabilityDomain")):
+            raise ApiError(400, "InvalidParameter", f"The scope of {parts[4]} is {'AD' if parts[2] == 'compute' else 'REGION'}.")
         return 200, {"used": 0, "available": limits[key]}, {}
     if parts[:1] == ["n"]:
         if len(parts) == 1 or parts[1] == "":

@@ -197,11 +197,13 @@ fn node_of(instance: &Instance) -> Node {
     }
 }
 
-/// The volumes attached to `nodes` besides their root volumes, filled in.
+/// The volumes attached to `nodes` besides their root volumes, filled in; `roots` is
+/// each instance's root device name (its root volume is attached there, even before
+/// DescribeInstances lists it).
 async fn with_volumes(
     ec2: &aws_sdk_ec2::Client,
     mut nodes: Vec<Node>,
-    roots: &[String],
+    roots: &[(String, String)],
 ) -> Result<Vec<Node>, PluginError> {
     let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
     if ids.is_empty() {
@@ -222,19 +224,20 @@ async fn with_volumes(
             .await
             .map_err(|e| sdk_error("DescribeVolumes", e))?;
         for volume in page.volumes() {
-            let id = volume.volume_id().unwrap_or_default().to_owned();
-            if roots.contains(&id) {
-                continue;
-            }
             for attachment in volume.attachments() {
-                let Some(node) = nodes
-                    .iter_mut()
-                    .find(|n| Some(n.id.as_str()) == attachment.instance_id())
-                else {
+                let instance = attachment.instance_id().unwrap_or_default();
+                let device = attachment.device().unwrap_or_default();
+                if roots
+                    .iter()
+                    .any(|(i, root)| i == instance && root == device)
+                {
+                    continue;
+                }
+                let Some(node) = nodes.iter_mut().find(|n| n.id == instance) else {
                     continue;
                 };
                 node.volumes.push(AttachedVolume {
-                    id: id.clone(),
+                    id: volume.volume_id().unwrap_or_default().to_owned(),
                     size_gb: volume.size().unwrap_or_default().max(0) as u32,
                     kind: volume
                         .volume_type()
@@ -254,15 +257,12 @@ async fn with_volumes(
     }
 }
 
-/// The root volume's id of `instance`, if it has one.
-fn root_volume(instance: &Instance) -> Option<String> {
-    let root = instance.root_device_name()?;
-    instance
-        .block_device_mappings()
-        .iter()
-        .find(|m| m.device_name() == Some(root))
-        .and_then(|m| m.ebs()?.volume_id())
-        .map(str::to_owned)
+/// An instance's id and its root device name (`/dev/sda1`), if it has one.
+fn root_device(instance: &Instance) -> Option<(String, String)> {
+    Some((
+        instance.instance_id()?.to_owned(),
+        instance.root_device_name()?.to_owned(),
+    ))
 }
 
 /// The security group named `name` (made with the request's tags if missing), with the
@@ -420,7 +420,7 @@ async fn instances(
             .map_err(|e| sdk_error("DescribeInstances", e))?;
         for reservation in page.reservations() {
             nodes.extend(reservation.instances().iter().map(node_of));
-            roots.extend(reservation.instances().iter().filter_map(root_volume));
+            roots.extend(reservation.instances().iter().filter_map(root_device));
         }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
@@ -705,9 +705,8 @@ impl Machines for Sdk {
         Ok(deleted)
     }
 
-    /// EC2's `max-instances` account attribute against the running and pending
-    /// instances, and Service Quotas' L-1216C47A (on-demand standard instances, vCPUs)
-    /// against their vCPUs.
+    /// Service Quotas' L-1216C47A (on-demand standard instances, vCPUs) against the
+    /// vCPUs of those running (see [`crate::limits`]).
     async fn check_limits(&self, demands: Vec<Demand>) -> Result<LimitsReport, PluginError> {
         crate::limits::check(self, demands).await
     }

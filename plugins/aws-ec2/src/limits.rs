@@ -1,5 +1,8 @@
-//! The account's limits a plan needs: EC2's `max-instances` account attribute, and
-//! Service Quotas' on-demand vCPU quota of the standard instance families.
+//! The account's limits a plan needs: Service Quotas' on-demand vCPU quota of the
+//! standard instance families, against the vCPUs of the on-demand instances running.
+//!
+//! EC2's `max-instances` account attribute is not used: AWS documents it as no longer
+//! supported (it does not reflect the vCPU limits that replaced instance counts).
 
 use aws_sdk_ec2::types::Filter;
 use owbench_provider::{AccountLimit, Demand, LimitsReport, PluginError};
@@ -10,12 +13,16 @@ use crate::{Sdk, sdk_error};
 /// instances", in vCPUs.
 pub const STANDARD_VCPUS: &str = "L-1216C47A";
 
-/// Whether an instance type is of the standard families [`STANDARD_VCPUS`] counts.
+/// The instance families [`STANDARD_VCPUS`] counts: the letters of its name, and the
+/// families that start with one of them but have quotas of their own left out.
 fn standard(shape: &str) -> bool {
-    shape
+    let family = shape.split('.').next().unwrap_or_default();
+    let own_quota = ["inf", "dl", "hpc", "mac", "trn"];
+    family
         .chars()
         .next()
         .is_some_and(|c| "acdhimrtz".contains(c))
+        && !own_quota.iter().any(|q| family.starts_with(q))
 }
 
 /// The vCPUs of an instance type the plugin knows.
@@ -26,14 +33,10 @@ fn vcpus(shape: &str) -> Option<u32> {
         .map(|s| s.1)
 }
 
-pub async fn check(sdk: &Sdk, demands: Vec<Demand>) -> Result<LimitsReport, PluginError> {
+/// The vCPUs of the pending and running on-demand instances of the standard families.
+async fn standard_vcpus_in_use(sdk: &Sdk) -> Result<u64, PluginError> {
     let ec2 = sdk.ec2();
-    let mut report = LimitsReport {
-        limits: Vec::new(),
-        unread: Vec::new(),
-    };
-    // What runs now: pending and running instances, with their vCPUs.
-    let mut running = Vec::new();
+    let mut used = 0;
     let mut token: Option<String> = None;
     loop {
         let page = ec2
@@ -49,90 +52,69 @@ pub async fn check(sdk: &Sdk, demands: Vec<Demand>) -> Result<LimitsReport, Plug
             .send()
             .await
             .map_err(|e| sdk_error("DescribeInstances", e))?;
-        for r in page.reservations() {
-            for i in r.instances() {
-                let shape = i.instance_type().map(|t| t.as_str().to_owned());
-                let cpus = i
-                    .cpu_options()
-                    .and_then(|c| Some(c.core_count()? * c.threads_per_core()?))
-                    .map(|n| n.max(0) as u64)
-                    .or_else(|| shape.as_deref().and_then(vcpus).map(u64::from))
-                    .unwrap_or(0);
-                running.push((shape.unwrap_or_default(), cpus));
+        for i in page.reservations().iter().flat_map(|r| r.instances()) {
+            let shape = i.instance_type().map(|t| t.as_str()).unwrap_or_default();
+            // Spot and scheduled instances have quotas of their own.
+            if i.instance_lifecycle().is_some() || !standard(shape) {
+                continue;
             }
+            used += i
+                .cpu_options()
+                .and_then(|c| Some(c.core_count()? * c.threads_per_core()?))
+                .map(|n| n.max(0) as u64)
+                .or_else(|| vcpus(shape).map(u64::from))
+                .unwrap_or(0);
         }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => break,
+            _ => return Ok(used),
         }
     }
-    let needed_instances: u64 = demands.iter().map(|d| u64::from(d.count)).sum();
-    let attributes = ec2
-        .describe_account_attributes()
-        .attribute_names(aws_sdk_ec2::types::AccountAttributeName::from(
-            "max-instances",
-        ))
-        .send()
-        .await
-        .map_err(|e| sdk_error("DescribeAccountAttributes", e))?;
-    let max_instances = attributes
-        .account_attributes()
-        .iter()
-        .find(|a| a.attribute_name() == Some("max-instances"))
-        .and_then(|a| {
-            a.attribute_values()
-                .first()?
-                .attribute_value()?
-                .parse::<u64>()
-                .ok()
-        });
-    match max_instances {
-        Some(max) => report.limits.push(AccountLimit {
-            name: "EC2 account attribute max-instances".into(),
-            unit: "instances".into(),
-            needed: needed_instances,
-            available: max.saturating_sub(running.len() as u64),
-        }),
-        None => report
-            .unread
-            .push("EC2 account attribute max-instances: not in DescribeAccountAttributes".into()),
-    }
-    let needed_vcpus: u64 = demands
+}
+
+pub async fn check(sdk: &Sdk, demands: Vec<Demand>) -> Result<LimitsReport, PluginError> {
+    let mut report = LimitsReport {
+        limits: Vec::new(),
+        unread: Vec::new(),
+    };
+    let needed: u64 = demands
         .iter()
         .filter(|d| standard(&d.shape))
         .map(|d| u64::from(d.count) * u64::from(vcpus(&d.shape).unwrap_or(0)))
         .sum();
-    if needed_vcpus > 0 {
-        let name =
-            format!("Service Quotas {STANDARD_VCPUS} (Running On-Demand Standard instances)");
-        let quota = sdk
-            .service_quotas()
-            .get_service_quota()
-            .service_code("ec2")
-            .quota_code(STANDARD_VCPUS)
-            .send()
-            .await;
-        match quota {
-            Ok(q) => match q.quota().and_then(|q| q.value()) {
-                Some(value) => {
-                    let in_use: u64 = running
-                        .iter()
-                        .filter(|(shape, _)| standard(shape))
-                        .map(|(_, cpus)| cpus)
-                        .sum();
-                    report.limits.push(AccountLimit {
-                        name,
-                        unit: "vCPUs".into(),
-                        needed: needed_vcpus,
-                        available: (value.max(0.0) as u64).saturating_sub(in_use),
-                    });
-                }
-                None => report.unread.push(format!("{name}: no value")),
-            },
-            Err(e) => report
-                .unread
-                .push(sdk_error(&format!("{name}: GetServiceQuota"), e).message),
+    if needed == 0 {
+        return Ok(report);
+    }
+    let name = format!("Service Quotas {STANDARD_VCPUS} (Running On-Demand Standard instances)");
+    let quota = sdk
+        .service_quotas()
+        .get_service_quota()
+        .service_code("ec2")
+        .quota_code(STANDARD_VCPUS)
+        .send()
+        .await;
+    let value = match quota {
+        Ok(q) => q.quota().and_then(|q| q.value()),
+        Err(e) => {
+            let e = sdk_error("GetServiceQuota", e);
+            report.unread.push(format!("{name}: {}", e.message));
+            return Ok(report);
         }
+    };
+    let Some(value) = value else {
+        report.unread.push(format!("{name}: no value"));
+        return Ok(report);
+    };
+    match standard_vcpus_in_use(sdk).await {
+        Ok(used) => report.limits.push(AccountLimit {
+            name,
+            unit: "vCPUs".into(),
+            needed,
+            available: (value.max(0.0) as u64).saturating_sub(used),
+        }),
+        Err(e) => report
+            .unread
+            .push(format!("{name}: what runs now: {}", e.message)),
     }
     Ok(report)
 }

@@ -1,18 +1,24 @@
 #!/bin/bash
-# data-disk.sh MOUNT SIZE_GB [SERVICE...]: make the node's data disk (the block volume or
-# the local NVMe the cluster spec asked for) the home of MOUNT. Waits up to 10 minutes
-# for an empty whole disk (no partitions, no filesystem, not the root disk) of at least
-# nine tenths of SIZE_GB, makes an ext4 filesystem on it, copies what MOUNT holds onto
-# it, and mounts it there (and in /etc/fstab), with each SERVICE that runs stopped
-# meanwhile and started again after.
+# data-disk.sh KIND MOUNT SIZE_GB [SERVICE...]: make the node's data disk (KIND `volume`:
+# the block volume the cluster spec asked for; `local-nvme`: the shape's local NVMe) the
+# home of MOUNT. Waits up to 10 minutes for an empty whole disk of that kind (no
+# partitions, no filesystem, not the root disk) of at least nine tenths of SIZE_GB,
+# makes an ext4 filesystem on it, copies what MOUNT holds onto it, and mounts it there
+# (and in /etc/fstab), with each SERVICE that runs stopped meanwhile and started again.
+#
+# Which disk is of which kind: OCI attaches the volume at /dev/oracleoci/oraclevdb; on
+# AWS an EBS volume's model is "Amazon Elastic Block Store" and local NVMe's "Amazon EC2
+# NVMe Instance Storage"; a local NVMe disk is on the NVMe transport, a volume is not
+# instance storage.
 set -euo pipefail
-if [ $# -lt 2 ]; then
-  echo "usage: data-disk.sh MOUNT SIZE_GB [SERVICE...]" >&2
+if [ $# -lt 3 ] || { [ "$1" != volume ] && [ "$1" != local-nvme ]; }; then
+  echo "usage: data-disk.sh volume|local-nvme MOUNT SIZE_GB [SERVICE...]" >&2
   exit 2
 fi
-mount_point=$1
-size_gb=$2
-shift 2
+kind=$1
+mount_point=$2
+size_gb=$3
+shift 3
 if findmnt --mountpoint "$mount_point" >/dev/null; then
   echo "data disk: $mount_point is a mount point already"
   exit 0
@@ -32,6 +38,20 @@ for _ in $(seq 120); do
       || blkid "/dev/$name" >/dev/null 2>&1; then
       continue
     fi
+    model=$(lsblk --nodeps --noheadings --output MODEL "/dev/$name")
+    transport=$(lsblk --nodeps --noheadings --output TRAN "/dev/$name")
+    if [ "$kind" = volume ]; then
+      oci=$(readlink -f /dev/oracleoci/oraclevdb 2>/dev/null || true)
+      if [ -n "$oci" ] && [ "$oci" != "/dev/$name" ]; then
+        continue
+      fi
+      case $model in *"Instance Storage"*) continue ;; esac
+    else
+      case $model in *"Elastic Block Store"*) continue ;; esac
+      if [ "$transport" != nvme ]; then
+        continue
+      fi
+    fi
     disk=/dev/$name
     break
   done < <(lsblk --nodeps --noheadings --bytes --output NAME,TYPE,SIZE)
@@ -41,7 +61,7 @@ for _ in $(seq 120); do
   sleep 5
 done
 if [ -z "$disk" ]; then
-  echo "data disk: no empty disk of ${size_gb} GB appeared within 10 minutes" >&2
+  echo "data disk: no empty $kind disk of ${size_gb} GB appeared within 10 minutes" >&2
   exit 1
 fi
 stopped=()
@@ -67,4 +87,4 @@ mount "$mount_point"
 for service in "${stopped[@]}"; do
   systemctl start "$service"
 done
-echo "data disk: $disk ($((size_gb)) GB asked) mounted at $mount_point"
+echo "data disk: $kind $disk (${size_gb} GB asked) mounted at $mount_point"

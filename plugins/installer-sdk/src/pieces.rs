@@ -29,12 +29,12 @@ pub fn data_disk(
     mount: &str,
     services: &[&str],
 ) -> Option<KeyValue> {
-    let (gb, what) = match group.data_disk? {
-        DataDisk::Volume(gb) => (gb, "block volume"),
-        DataDisk::LocalNvme(gb) => (gb, "local NVMe"),
+    let (gb, kind, what) = match group.data_disk? {
+        DataDisk::Volume(gb) => (gb, "volume", "block volume"),
+        DataDisk::LocalNvme(gb) => (gb, "local-nvme", "local NVMe"),
     };
     let size_gb = gb.to_string();
-    let mut args = vec![DATA_DISK_SCRIPT, mount, size_gb.as_str()];
+    let mut args = vec![DATA_DISK_SCRIPT, kind, mount, size_gb.as_str()];
     args.extend(services);
     config.file(DATA_DISK_SCRIPT, DATA_DISK, "0755").run(&args);
     Some(size(

@@ -1,5 +1,6 @@
 //! The account's limits a plan needs, from the Limits service's resource availability
-//! (GetResourceAvailability) in the availability domain the nodes go to.
+//! (GetResourceAvailability): in the availability domain the nodes go to for a limit
+//! scoped to one, else in the region.
 
 use serde_json::Value;
 
@@ -40,6 +41,21 @@ fn ocpus(api: &Api, shape: &str) -> Result<u64, PluginError> {
         .map_or(1, |s| u64::from(s.1).div_ceil(2)))
 }
 
+/// The memory limit of a flexible shape (its memory is chosen, and counted apart from
+/// its cores), with the GB of one node (setting `memory-gb`).
+fn memory_limit(api: &Api, shape: &str) -> Result<Option<(&'static str, u64)>, PluginError> {
+    let name = match shape {
+        "VM.Standard.E4.Flex" => "standard-e4-memory-count",
+        "VM.Standard.E5.Flex" => "standard-e5-memory-count",
+        "VM.Standard3.Flex" => "standard3-memory-count",
+        "VM.Standard.A1.Flex" => "standard-a1-memory-count",
+        _ => return Ok(None),
+    };
+    let config = shape_config(api)?;
+    let gb = config["memoryInGBs"].as_f64().unwrap_or(16.0).ceil() as u64;
+    Ok(Some((name, gb)))
+}
+
 pub async fn check(api: &Api, demands: Vec<Demand>) -> Result<LimitsReport, PluginError> {
     let compartment = api.need("compartment-id", "the compartment OCID whose limits count")?;
     let ad = availability_domain(api, compartment).await?;
@@ -66,6 +82,9 @@ pub async fn check(api: &Api, demands: Vec<Demand>) -> Result<LimitsReport, Plug
                 .unread
                 .push(format!("compute: no limit known for shape {}", d.shape)),
         }
+        if let Some((limit, gb)) = memory_limit(api, &d.shape)? {
+            add("compute", limit, "GB", count * gb);
+        }
         let volume = d.volume.as_ref().map_or(0, |v| u64::from(v.size_gb));
         add(
             "block-storage",
@@ -76,12 +95,20 @@ pub async fn check(api: &Api, demands: Vec<Demand>) -> Result<LimitsReport, Plug
     }
     for (service, limit, unit, needed) in needs {
         let url = api.limits(&format!(
-            "/services/{service}/limits/{limit}/resourceAvailability?compartmentId={}&availabilityDomain={}",
+            "/services/{service}/limits/{limit}/resourceAvailability?compartmentId={}",
             encode(compartment),
-            encode(&ad)
         ));
         let name = format!("{service} {limit}");
-        match api.get::<Value>(&url, "GetResourceAvailability").await {
+        // Most compute limits are scoped to an availability domain; a limit that is not
+        // answers 400 to a call that names one, and is read for the region.
+        let in_ad = format!("{url}&availabilityDomain={}", encode(&ad));
+        let answer = match api.get::<Value>(&in_ad, "GetResourceAvailability").await {
+            Err(e) if e.code.as_deref() == Some("InvalidParameter") => {
+                api.get::<Value>(&url, "GetResourceAvailability").await
+            }
+            other => other,
+        };
+        match answer {
             Ok(v) => match v["available"].as_u64() {
                 Some(available) => report.limits.push(AccountLimit {
                     name,
