@@ -193,9 +193,16 @@ async fn a_matrix_on_both_clouds_runs_each_cluster_and_reports_them_side_by_side
             .await
             .unwrap();
     assert!(status.success(), "{stderr}\n{stdout}");
-    // The plan came first: every cluster priced, the most it can all cost.
-    for line in ["ec2-m7i", "oci-e4", "at most "] {
-        assert!(stdout.contains(line), "{stdout}");
+    // The plan came first: every cluster priced, the most it can all cost; then each
+    // cluster against its account's limits, and the two on each account together.
+    for line in [
+        "ec2-m7i",
+        "oci-e4",
+        "at most ",
+        "clusters `ec2-m7i`, `ec2-c7i`, up at once on one account and region:",
+        "clusters `oci-e5`, `oci-e4`, up at once on one account and region:",
+    ] {
+        assert!(stdout.contains(line), "{line} not in {stdout}");
     }
 
     let dir = experiment_dir(&results);
@@ -467,4 +474,44 @@ async fn ctrl_c_in_a_matrix_brings_down_what_is_up_and_starts_nothing_more() {
         1,
         "only the first cluster was made"
     );
+}
+
+/// Two clusters each within the account's vCPU quota, but not both at once: with
+/// `--parallel 2` the matrix is refused in one line before anything is created; one
+/// after another it would pass the limits.
+#[test]
+fn clusters_up_at_once_are_checked_against_the_limits_together() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    // 20 × 2 vCPUs each; the test's moto allows 64 on-demand standard vCPUs.
+    let a = ec2_spec(home, &moto, "a", "m7i.large", "count = 20");
+    let b = ec2_spec(home, &moto, "b", "m7i.large", "count = 20");
+    let matrix = matrix(home, &[("a", &a), ("b", &b)]);
+    let args = [
+        "experiment",
+        "run",
+        matrix.to_str().unwrap(),
+        "--yes",
+        "--parallel",
+        "2",
+    ];
+    let out = owbench(&moto, home, "127.0.0.1:9", &args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().last().unwrap(),
+        "error: clusters `a`, `b` up at once: account limit Service Quotas L-1216C47A (Running On-Demand Standard instances) in us-east-1: the plan needs 80 vCPUs, 64 available; nothing created (raise the limit, or ask for less)"
+    );
+    // Each alone was within it.
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        stdout.matches("needs 40 vCPUs, 64 available").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(!home.join("state").exists(), "nothing created");
 }
