@@ -637,3 +637,115 @@ pub async fn status(
         .await?;
     Ok(found.into_iter().filter(|f| !ids.contains(&f.id)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use owbench_plugin::provider::{Shape, VolumeClass};
+
+    fn info() -> ProviderInfo {
+        ProviderInfo {
+            name: "cloud".into(),
+            version: "0.1.0".into(),
+            regions: vec!["north".into(), "south".into()],
+            shapes: vec![
+                Shape {
+                    name: "small".into(),
+                    vcpus: 2,
+                    memory_mib: 4096,
+                    price_per_hour: Some(0.1),
+                    arch: "x86_64".into(),
+                    local_nvme_gb: 0,
+                },
+                Shape {
+                    name: "dense".into(),
+                    vcpus: 8,
+                    memory_mib: 65536,
+                    price_per_hour: Some(1.0),
+                    arch: "x86_64".into(),
+                    local_nvme_gb: 1900,
+                },
+            ],
+            volumes: vec![VolumeOffer {
+                class: VolumeClass::HighIops,
+                kind: "fast".into(),
+                min_gb: 10,
+                max_gb: 1000,
+                iops: 1000,
+                price_per_gb_month: Some(0.1),
+                price_per_iops_month: Some(0.05),
+                unavailable_in: vec!["south".into()],
+            }],
+        }
+    }
+
+    fn spec(region: &str, group: &str) -> ClusterSpec {
+        ClusterSpec::parse(&format!(
+            "name = \"c\"\nprovider = \"cloud\"\nregion = \"{region}\"\nimage = \"i\"\n[[nodes]]\nrole = \"r\"\ncount = 2\n{group}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_volume_is_priced_with_its_node_and_shown() {
+        let lines = plan(
+            &spec(
+                "north",
+                "shape = \"small\"\nvolume = { size_gb = 100, class = \"high-iops\" }",
+            ),
+            &info(),
+        );
+        // Two nodes, each 0.1 USD/h and a volume of 100 GB × 0.1 + 1000 IOPS × 0.05 a month.
+        let want = 2.0 * (0.1 + (100.0 * 0.1 + 1000.0 * 0.05) / 730.0);
+        assert!((lines[0].per_hour.unwrap() - want).abs() < 1e-12);
+        assert_eq!(lines[0].storage.as_deref(), Some("100 GB fast"));
+        assert_eq!(lines[0].data_disk, Some(DataDisk::Volume(100)));
+        let nvme = plan(
+            &spec("north", "shape = \"dense\"\nlocal_nvme = true"),
+            &info(),
+        );
+        assert_eq!(nvme[0].data_disk, Some(DataDisk::LocalNvme(1900)));
+        assert_eq!(nvme[0].per_hour, Some(2.0));
+    }
+
+    #[test]
+    fn storage_the_provider_cannot_make_is_refused_in_one_line() {
+        let refused = |region: &str, group: &str| {
+            check(&spec(region, group), &info())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refused(
+                "south",
+                "shape = \"small\"\nvolume = { size_gb = 100, class = \"high-iops\" }"
+            ),
+            "role `r`: provider cloud offers no `high-iops` volumes in south"
+        );
+        assert_eq!(
+            refused(
+                "north",
+                "shape = \"small\"\nvolume = { size_gb = 100, class = \"ssd\" }"
+            ),
+            "role `r`: provider cloud offers no `ssd` volumes in north"
+        );
+        assert_eq!(
+            refused(
+                "north",
+                "shape = \"small\"\nvolume = { size_gb = 5, class = \"high-iops\" }"
+            ),
+            "role `r`: a `high-iops` volume (fast on cloud) must be 10 to 1000 GB, not 5"
+        );
+        assert_eq!(
+            refused("north", "shape = \"small\"\nlocal_nvme = true"),
+            "role `r`: shape small has no local NVMe (on cloud: dense)"
+        );
+        assert!(
+            check(
+                &spec("south", "shape = \"dense\"\nlocal_nvme = true"),
+                &info()
+            )
+            .is_ok()
+        );
+    }
+}

@@ -106,7 +106,10 @@ async fn plan(args: &EngineArgs, matrix: &Matrix) -> anyhow::Result<Option<f64>>
         total = total.zip(most).map(|(a, b)| a + b);
         let nodes = lines
             .iter()
-            .map(|l| format!("{} × {} ({})", l.count, l.shape, l.role))
+            .map(|l| match &l.storage {
+                Some(disk) => format!("{} × {} ({}, {disk})", l.count, l.shape, l.role),
+                None => format!("{} × {} ({})", l.count, l.shape, l.role),
+            })
             .collect::<Vec<_>>()
             .join(", ");
         let money =
