@@ -117,13 +117,19 @@ fn invoke_settings(spec: &Spec) -> InvokeSettings {
     }
 }
 
-/// A watch that turns true on the first Ctrl-C.
+/// A watch that turns true on the first Ctrl-C; its task ends with the run (when the
+/// watch is dropped), so a later Ctrl-C is not this run's.
 fn stop_on_ctrl_c(reporter: Arc<dyn Reporter>) -> watch::Receiver<bool> {
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            reporter.notice("stopping (Ctrl-C); waiting for invocations in flight");
-            let _ = stop_tx.send(true);
+        tokio::select! {
+            signal = tokio::signal::ctrl_c() => {
+                if signal.is_ok() {
+                    reporter.notice("stopping (Ctrl-C); waiting for invocations in flight");
+                    let _ = stop_tx.send(true);
+                }
+            }
+            () = stop_tx.closed() => {}
         }
     });
     stop_rx
