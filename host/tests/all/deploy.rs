@@ -88,6 +88,20 @@ pub(crate) fn state_with_secrets(dir: &Path) -> (PathBuf, Value) {
     panic!("no state file with secrets in {}", dir.display());
 }
 
+/// The one state file in `dir/state` and what it holds, once its first node is seen
+/// running with its addresses.
+pub(crate) fn first_node_running(dir: &Path) -> (PathBuf, Value) {
+    for _ in 0..600 {
+        let (path, _) = state_with_secrets(dir);
+        let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if saved["nodes"][0]["state"] == "running" && saved["nodes"][0]["public_ip"].is_string() {
+            return (path, saved);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the node never got its addresses");
+}
+
 /// `owbench serve` on `port` with the cluster's certificate, key and guest key, as the
 /// `owbench-serve` installer runs it behind nginx on the node.
 pub(crate) fn serve_like_the_node(dir: &Path, state: &Value, port: u16) -> Child {
@@ -443,19 +457,8 @@ async fn ctrl_c_during_an_installation_leaves_state_that_down_cleans() {
     .spawn()
     .unwrap();
     // Once the node is seen running with its addresses, `up` waits for the health check.
-    let (state_path, id) = 'wait: {
-        for _ in 0..600 {
-            let (path, _) = state_with_secrets(dir.path());
-            let saved: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            if saved["nodes"][0]["state"] == "running" && saved["nodes"][0]["public_ip"].is_string()
-            {
-                break 'wait (path, saved["id"].as_str().unwrap().to_owned());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("the node never got its addresses");
-    };
+    let (state_path, saved) = first_node_running(dir.path());
+    let id = saved["id"].as_str().unwrap().to_owned();
     let kill = Command::new("kill")
         .args(["-INT", &up.id().to_string()])
         .status()

@@ -330,17 +330,19 @@ async fn a_matrix_on_both_clouds_runs_each_cluster_and_reports_them_side_by_side
         }
     }
     assert_eq!(cloud.server.storage().await["buckets"], json!({}));
-    let volumes: Vec<Value> = reqwest::get(format!("{}/_test/volumes", cloud.server.endpoint))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let volumes = cloud.server.volumes().await;
     assert_eq!(volumes.len(), 2, "one volume per OCI cluster was made");
     assert!(
         volumes.iter().all(|v| v["lifecycleState"] == "TERMINATED"),
         "and deleted: {volumes:?}"
     );
+}
+
+/// A matrix of two small EC2 clusters, `a` and `b`, on moto.
+fn two_ec2_clusters(home: &Path, moto: &Moto) -> PathBuf {
+    let a = ec2_spec(home, moto, "a", "m7i.large", "");
+    let b = ec2_spec(home, moto, "b", "c7i.large", "");
+    matrix(home, &[("a", &a), ("b", &b)])
 }
 
 /// A matrix whose clusters all fail their health check: each fails in the report, each
@@ -350,9 +352,8 @@ async fn a_matrix_whose_clusters_all_fail_says_so_per_cluster_and_leaves_nothing
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
-    let a = ec2_spec(home, &moto, "a", "m7i.large", "");
-    let b = ec2_spec(home, &moto, "b", "c7i.large", "");
-    let matrix = matrix(home, &[("a", &a), ("b", &b)]);
+    let matrix = two_ec2_clusters(home, &moto);
+    // Nothing listens there: no health check passes.
     let (_refusing, addr) = crate::helpers::refusing_port();
     let results = home.join("results");
     let args = [
@@ -408,9 +409,8 @@ async fn ctrl_c_in_a_matrix_brings_down_what_is_up_and_starts_nothing_more() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
-    let a = ec2_spec(home, &moto, "a", "m7i.large", "");
-    let b = ec2_spec(home, &moto, "b", "c7i.large", "");
-    let matrix = matrix(home, &[("a", &a), ("b", &b)]);
+    let matrix = two_ec2_clusters(home, &moto);
+    // Nothing listens there: no health check passes.
     let (_refusing, addr) = crate::helpers::refusing_port();
     let results = home.join("results");
     let args = [
@@ -428,18 +428,8 @@ async fn ctrl_c_in_a_matrix_brings_down_what_is_up_and_starts_nothing_more() {
         .spawn()
         .unwrap();
     // Once the first cluster's node runs, `up` waits for a health check that never passes.
-    let id = 'wait: {
-        for _ in 0..600 {
-            let (path, _) = crate::deploy::state_with_secrets(home);
-            let saved: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            if saved["nodes"][0]["state"] == "running" {
-                break 'wait saved["id"].as_str().unwrap().to_owned();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("the first cluster's node never ran");
-    };
+    let (_, saved) = crate::deploy::first_node_running(home);
+    let id = saved["id"].as_str().unwrap().to_owned();
     let kill = Command::new("kill")
         .args(["-INT", &run.id().to_string()])
         .status()

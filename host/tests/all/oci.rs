@@ -238,6 +238,16 @@ impl OciServer {
             .unwrap()
     }
 
+    /// Every volume, whatever its state, with its attachments (no signature needed).
+    pub(crate) async fn volumes(&self) -> Vec<Value> {
+        reqwest::get(format!("{}/_test/volumes", self.endpoint))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub(crate) async fn live(&self, cluster: &str) -> usize {
         self.instances()
             .await
@@ -773,12 +783,7 @@ impl TestCloud for OciCloud {
                 .iter()
                 .any(|i| i["id"] == instance && i["freeformTags"]["owbench-cluster"] == id)
         };
-        let volumes: Vec<Value> = reqwest::get(format!("{}/_test/volumes", self.server.endpoint))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let volumes = self.server.volumes().await;
         volumes
             .iter()
             .filter(|v| v["lifecycleState"] != "TERMINATED")

@@ -402,13 +402,27 @@ async fn key_pair(
     }
 }
 
-/// Every instance matching `filters`, page by page.
+/// Every instance matching `filters` as a node, with its volumes.
 async fn instances(
     ec2: &aws_sdk_ec2::Client,
     filters: Vec<Filter>,
 ) -> Result<Vec<Node>, PluginError> {
     let mut nodes = Vec::new();
     let mut roots = Vec::new();
+    each_instance(ec2, filters, |instance| {
+        nodes.push(node_of(instance));
+        roots.extend(root_device(instance));
+    })
+    .await?;
+    with_volumes(ec2, nodes, &roots).await
+}
+
+/// Call `f` on every instance matching `filters`, DescribeInstances page by page.
+pub async fn each_instance(
+    ec2: &aws_sdk_ec2::Client,
+    filters: Vec<Filter>,
+    mut f: impl FnMut(&Instance),
+) -> Result<(), PluginError> {
     let mut token: Option<String> = None;
     loop {
         let page = ec2
@@ -418,13 +432,13 @@ async fn instances(
             .send()
             .await
             .map_err(|e| sdk_error("DescribeInstances", e))?;
-        for reservation in page.reservations() {
-            nodes.extend(reservation.instances().iter().map(node_of));
-            roots.extend(reservation.instances().iter().filter_map(root_device));
-        }
+        page.reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .for_each(&mut f);
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return with_volumes(ec2, nodes, &roots).await,
+            _ => return Ok(()),
         }
     }
 }

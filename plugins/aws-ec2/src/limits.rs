@@ -35,41 +35,27 @@ fn vcpus(shape: &str) -> Option<u32> {
 
 /// The vCPUs of the pending and running on-demand instances of the standard families.
 async fn standard_vcpus_in_use(sdk: &Sdk) -> Result<u64, PluginError> {
-    let ec2 = sdk.ec2();
+    let live = Filter::builder()
+        .name("instance-state-name")
+        .values("pending")
+        .values("running")
+        .build();
     let mut used = 0;
-    let mut token: Option<String> = None;
-    loop {
-        let page = ec2
-            .describe_instances()
-            .filters(
-                Filter::builder()
-                    .name("instance-state-name")
-                    .values("pending")
-                    .values("running")
-                    .build(),
-            )
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| sdk_error("DescribeInstances", e))?;
-        for i in page.reservations().iter().flat_map(|r| r.instances()) {
-            let shape = i.instance_type().map(|t| t.as_str()).unwrap_or_default();
-            // Spot and scheduled instances have quotas of their own.
-            if i.instance_lifecycle().is_some() || !standard(shape) {
-                continue;
-            }
-            used += i
-                .cpu_options()
-                .and_then(|c| Some(c.core_count()? * c.threads_per_core()?))
-                .map(|n| n.max(0) as u64)
-                .or_else(|| vcpus(shape).map(u64::from))
-                .unwrap_or(0);
+    crate::ec2::each_instance(&sdk.ec2(), vec![live], |i| {
+        let shape = i.instance_type().map(|t| t.as_str()).unwrap_or_default();
+        // Spot and scheduled instances have quotas of their own.
+        if i.instance_lifecycle().is_some() || !standard(shape) {
+            return;
         }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(used),
-        }
-    }
+        used += i
+            .cpu_options()
+            .and_then(|c| Some(c.core_count()? * c.threads_per_core()?))
+            .map(|n| n.max(0) as u64)
+            .or_else(|| vcpus(shape).map(u64::from))
+            .unwrap_or(0);
+    })
+    .await?;
+    Ok(used)
 }
 
 pub async fn check(sdk: &Sdk, demands: Vec<Demand>) -> Result<LimitsReport, PluginError> {
